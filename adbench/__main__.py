@@ -1,0 +1,3 @@
+from adbench.cli import main
+
+main()

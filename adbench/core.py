@@ -1,0 +1,175 @@
+"""The interpretation kernel: primitives, traces, boxes and `apply`.
+
+Every elementary operation a problem performs is a :class:`Primitive`. Calling a
+primitive goes through :func:`apply`, which looks at the arguments: plain values
+(floats, numpy arrays) are evaluated directly, while a :class:`BoxBase` value
+belongs to a :class:`Trace` (forward mode, reverse mode, op counting, complex
+step, ...) and is handed to that trace.
+
+Nested interpretations are kept apart by trace ids. A trace created later (an
+inner ``grad`` inside an outer ``grad``) has a larger id; when an operation mixes
+boxes of several traces, the one with the largest id processes it and sees the
+other boxes as constants. This is what prevents perturbation confusion
+(Siskind and Pearlmutter 2005): two derivative invocations never share a box.
+
+This module knows nothing about particular primitives or modes; the table of
+primitives lives in :mod:`adbench.primitives`, the modes in :mod:`adbench.ad`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable
+
+__all__ = ["Primitive", "Trace", "BoxBase", "apply", "primal", "top_trace"]
+
+
+class Primitive:
+    """One elementary operation and everything every interpretation needs of it.
+
+    Attributes
+    ----------
+    name : str
+        The name used in traces, op counts and error messages.
+    impl : callable
+        The numpy implementation (float64, complex128, ndarray).
+    scalar : callable or None
+        A faster implementation for Python floats (``math.sin``), used when
+        every argument is a Python int or float.
+    mp, sym : callable or None
+        Elementwise implementations on mpmath and SymPy scalars.
+    kind : str
+        ``"elementwise"``, ``"reduction"``, ``"linear"``, ``"bilinear"`` or
+        ``"structural"``: decides how operations are counted.
+    transcendental : bool
+        Counted separately from arithmetic (exp, log, sin, ...).
+    analytic : bool
+        False for operations that are not complex-analytic (abs, maximum,
+        where): the complex-step method refuses them.
+    lin : tuple of callables or None
+        Elementwise primitives only: ``lin[k](g, *args, out)`` is ``g`` times
+        the partial derivative of the output with respect to argument ``k``.
+        It serves both modes: with ``g`` a tangent it is the JVP contribution,
+        with ``g`` a cotangent (then reduced to the argument's shape) the VJP
+        contribution. ``IDENTITY`` and ``NEGATE`` mark the trivial cases.
+    jvp : callable or None
+        Non-elementwise primitives: ``jvp(tangents, args, out, **params)``;
+        ``tangents[k]`` is None where argument ``k`` carries no tangent.
+    vjp : tuple of callables or None
+        Non-elementwise primitives: ``vjp[k](g, args, out, **params)`` is the
+        cotangent of argument ``k``.
+    cost : callable
+        ``cost(args, out, **params) -> int``: the scalar operations executed.
+    """
+
+    __slots__ = ("name", "impl", "scalar", "mp", "sym", "kind", "transcendental",
+                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff")
+
+    def __init__(self, name: str, impl: Callable, *, scalar: Callable | None = None,
+                 mp: Callable | None = None, sym: Callable | None = None,
+                 kind: str = "elementwise", transcendental: bool = False,
+                 analytic: bool = True, lin: tuple | None = None,
+                 jvp: Callable | None = None, vjp: tuple | None = None,
+                 cost: Callable | None = None, nondiff: tuple = ()):
+        self.name = name
+        self.impl = impl
+        self.scalar = scalar
+        self.mp = mp
+        self.sym = sym
+        self.kind = kind
+        self.transcendental = transcendental
+        self.analytic = analytic
+        self.lin = lin
+        self.jvp = jvp
+        self.vjp = vjp
+        self.cost = cost
+        self.nondiff = nondiff  # argument positions that carry no derivative
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+    def __call__(self, *args, **params):
+        return apply(self, *args, **params)
+
+    def evaluate(self, *args, **params):
+        """Evaluate on plain values, preferring the Python-float fast path."""
+        scalar = self.scalar
+        if scalar is not None and not params:
+            for a in args:
+                if type(a) is not float and type(a) is not int:
+                    break
+            else:
+                try:
+                    return scalar(*args)
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    pass  # outside the domain: let numpy return nan/inf and warn
+        return self.impl(*args, **params)
+
+
+_trace_ids = itertools.count(1)
+
+
+class Trace:
+    """An interpretation in progress. Subclasses implement :meth:`process`."""
+
+    __slots__ = ("id",)
+
+    def __init__(self):
+        self.id = next(_trace_ids)
+
+    def process(self, prim: Primitive, args: tuple, params: dict) -> Any:
+        raise NotImplementedError
+
+    def compare(self, op: Callable, a: Any, b: Any) -> Any:
+        """A comparison (``<``, ``>=``, ...) involving a box of this trace.
+
+        Comparisons carry no derivative; by default they compare the
+        underlying values. The complex-step trace overrides this to refuse.
+        """
+        return op(primal(a), primal(b))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id}>"
+
+
+class BoxBase:
+    """A value under interpretation: ``value`` (possibly itself a box of an
+    enclosing trace) and the ``trace`` it belongs to."""
+
+    __slots__ = ("value", "trace")
+    __array_ufunc__ = None  # make numpy defer `ndarray * box` to the box
+
+    def __init__(self, value, trace: Trace):
+        self.value = value
+        self.trace = trace
+
+
+def top_trace(args) -> Trace | None:
+    """The innermost (largest id) trace among the arguments' boxes, or None."""
+    top = None
+    for a in args:
+        if isinstance(a, BoxBase):
+            t = a.trace
+            if top is None or t.id > top.id:
+                top = t
+    return top
+
+
+def apply(prim: Primitive, *args, **params):
+    """Apply ``prim``: to plain values directly, else through the innermost trace."""
+    top = None
+    for a in args:
+        if isinstance(a, BoxBase):
+            t = a.trace
+            if top is None or t.id > top.id:
+                top = t
+    if top is None:
+        return prim.evaluate(*args, **params)
+    return top.process(prim, args, params)
+
+
+def primal(x):
+    """Strip every box: the plain float or ndarray underneath."""
+    while isinstance(x, BoxBase):
+        x = x.value
+    return x

@@ -1,0 +1,66 @@
+"""The one interface every differentiator implements.
+
+A :class:`Method` turns a problem :class:`~adbench.problem.Instance` into a
+:class:`Prepared` differentiator in :meth:`Method.prepare` (symbolic
+derivation, compilation, tracing: the work timed as setup), whose
+:attr:`Prepared.jacobian` then maps a point x (length n) to the m x n Jacobian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from adbench.problem import Instance
+
+__all__ = ["Method", "Prepared", "Unsupported", "as_jacobian"]
+
+
+class Unsupported(Exception):
+    """This method cannot differentiate this problem; the message says why."""
+
+
+@dataclass
+class Prepared:
+    """A differentiator ready to evaluate.
+
+    jacobian : x -> (m, n) array of float64.
+    traceable : the same computation written with the primitive table's
+        functions, so that it also runs on boxed values (op counting); None
+        when ``jacobian`` itself is traceable.
+    info : extra result columns produced while preparing (expression sizes...).
+    """
+
+    jacobian: Callable[[np.ndarray], np.ndarray]
+    traceable: Callable | None = None
+    info: dict = field(default_factory=dict)
+
+
+class Method:
+    """Base class: subclasses set ``name``, ``description``, ``tolerance`` and
+    implement :meth:`prepare`."""
+
+    name: str = ""
+    description: str = ""
+    #: Largest accepted relative error (rho, see adbench.accuracy) in the tests.
+    tolerance: float = 1e-12
+    #: Whether the method's error comes from approximation (finite differences).
+    approximate: bool = False
+
+    def prepare(self, inst: Instance) -> Prepared:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<method {self.name}>"
+
+
+def as_jacobian(J, m: int, n: int) -> np.ndarray:
+    """``J`` as an (m, n) float64 array; ValueError naming the shapes if it is not one."""
+    arr = np.asarray(J)
+    if arr.dtype == object:
+        arr = arr.astype(float)
+    if arr.size != m * n:
+        raise ValueError(f"Jacobian has shape {arr.shape}, expected ({m}, {n})")
+    return arr.reshape(m, n).astype(float, copy=False)

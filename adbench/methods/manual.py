@@ -1,0 +1,22 @@
+"""The hand-written Jacobian a problem may provide (``@prob.manual``)."""
+
+from __future__ import annotations
+
+from adbench import primitives as P
+from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian
+from adbench.xp import numpy_xp
+
+
+class Manual(Method):
+    name = "manual"
+    description = "the problem's hand-written Jacobian, evaluated in float64"
+    tolerance = 1e-12
+
+    def prepare(self, inst):
+        if not inst.has_manual:
+            raise Unsupported("the problem has no hand-written Jacobian")
+
+        def traceable(x):
+            return P.reshape(P.array(inst.manual(x, numpy_xp)), (inst.m, inst.n))
+
+        return Prepared(lambda x: as_jacobian(traceable(x), inst.m, inst.n), traceable)

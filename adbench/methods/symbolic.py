@@ -1,0 +1,171 @@
+"""Symbolic differentiation: run the problem on SymPy symbols, differentiate the
+expression, eliminate common subexpressions, compile.
+
+Each stage is separate (and timed by the harness): :func:`derive` runs f on
+symbols and differentiates, ``sympy.cse`` turns the tree into a DAG of shared
+subexpressions, and ``lambdify`` compiles it to numpy code. The same CSE'd DAG
+can also be evaluated with the primitive table's functions
+(:func:`evaluate_xp`), which is how its operations are counted.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+import sympy
+
+from adbench import primitives as P
+from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian
+from adbench.xp import numpy_xp, sympy_xp
+
+__all__ = ["Symbolic", "derive", "tree_size", "evaluate_xp", "SIZE_BUDGET"]
+
+#: Largest derivative, in tree nodes, that is compiled (beyond it lambdify and
+#: CSE take minutes and gigabytes); the row then says why.
+SIZE_BUDGET = 2_000_000
+
+
+def tree_size(exprs) -> int:
+    """Number of nodes of the expressions as trees (shared subtrees counted at
+    every occurrence), computed on the DAG in linear time."""
+    memo: dict = {}
+
+    def size(e):
+        got = memo.get(e)
+        if got is None:
+            got = 1 + sum(size(a) for a in e.args)
+            memo[e] = got
+        return got
+
+    total = 0
+    for e in exprs:
+        stack = [(e, False)]
+        while stack:  # iterative post-order: deep expressions must not recurse
+            node, ready = stack.pop()
+            if node in memo:
+                continue
+            if ready:
+                memo[node] = 1 + sum(memo[a] for a in node.args)
+            else:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if a not in memo)
+        total += size(e)
+    return total
+
+
+def symbols_for(n: int):
+    return sympy.symbols(f"x0:{n}", real=True)
+
+
+def run_on_symbols(inst):
+    """f on symbols: the list of m output expressions."""
+    syms = symbols_for(inst.n)
+    try:
+        y = inst.f(np.array(syms, dtype=object), sympy_xp)
+    except TypeError as exc:
+        if "truth value" in str(exc) or "Relational" in str(exc):
+            raise Unsupported("control flow depends on the input (a Python `if` or loop test "
+                              "on a symbolic value), so there is no closed form to "
+                              "differentiate") from exc
+        raise
+    outputs = [sympy.sympify(v) for v in np.ravel(np.array(y, dtype=object))]
+    if len(outputs) != inst.m:
+        raise ValueError(f"f returned {len(outputs)} outputs, expected m = {inst.m}")
+    return syms, outputs
+
+
+def derive(inst):
+    """(symbols, outputs, Jacobian entries row-major), without simplification."""
+    syms, outputs = run_on_symbols(inst)
+    size = tree_size(outputs)
+    if size > SIZE_BUDGET:
+        raise Unsupported(f"size budget exceeded: f has {size} tree nodes "
+                          f"(budget {SIZE_BUDGET})")
+    entries = [sympy.diff(y, s) for y in outputs for s in syms]
+    return syms, outputs, entries
+
+
+@functools.cache
+def _sympy_to_primitive() -> dict:
+    """SymPy function class -> the xp function of the same primitive."""
+    table = {}
+    for name, prim in P.PRIMITIVES.items():
+        f = getattr(prim.sym, "__wrapped__", None)
+        if isinstance(f, type) and issubclass(f, sympy.Basic):
+            table[f] = getattr(numpy_xp, "abs" if name == "abs" else name)
+    return table
+
+
+def _eval_node(e, env):
+    if e in env:
+        return env[e]
+    if e.is_Number:
+        return float(e)
+    if e.is_NumberSymbol:
+        return float(e)
+    args = [_eval_node(a, env) for a in e.args]
+    if e.is_Add:
+        return functools.reduce(P.add, args)
+    if e.is_Mul:
+        if e.args[0] == -1:
+            rest = args[1:]
+            return P.negative(functools.reduce(P.multiply, rest))
+        return functools.reduce(P.multiply, args)
+    if e.is_Pow:
+        base, expo = args[0], e.args[1]
+        if expo == -1:
+            return P.divide(1.0, base)
+        if expo == sympy.Rational(1, 2):
+            return P.sqrt(base)
+        if expo == 2:
+            return P.multiply(base, base)
+        return P.power(base, args[1])
+    if isinstance(e, sympy.Piecewise):
+        (a, cond), (b, _) = e.args[0], e.args[1]
+        return P.where(bool(_eval_node(cond, env)), args[0], _eval_node(b, env))
+    f = _sympy_to_primitive().get(e.func)
+    if f is None:
+        raise NotImplementedError(f"no primitive for SymPy {e.func.__name__}")
+    return f(*args)
+
+
+def evaluate_xp(syms, replacements, reduced, x):
+    """Evaluate a CSE'd expression list at x with the primitive table's
+    functions (so that boxed values, e.g. op counters, see every operation)."""
+    env = {s: x[i] for i, s in enumerate(syms)}
+    for sym, expr in replacements:
+        env[sym] = _eval_node(expr, env)
+    return [_eval_node(e, env) for e in reduced]
+
+
+class Symbolic(Method):
+    name = "symbolic"
+    description = "SymPy: f run on symbols, diff, cse, lambdify to numpy"
+    tolerance = 1e-12
+
+    def prepare(self, inst):
+        info = {}
+        t0 = time.perf_counter()
+        syms, outputs, entries = derive(inst)
+        t1 = time.perf_counter()
+        replacements, reduced = sympy.cse(entries)
+        t2 = time.perf_counter()
+        compiled = sympy.lambdify(syms, entries, modules="numpy",
+                                  cse=lambda exprs: (replacements, reduced))
+        t3 = time.perf_counter()
+        info.update(setup_derive_s=t1 - t0, setup_cse_s=t2 - t1, setup_compile_s=t3 - t2)
+        m, n = inst.m, inst.n
+
+        def jacobian(x):
+            values = compiled(*np.asarray(x, dtype=float))
+            return as_jacobian(np.array([np.broadcast_to(v, ()) for v in values], dtype=float),
+                               m, n)
+
+        def traceable(x):
+            return P.reshape(P.array(evaluate_xp(syms, replacements, reduced, x)), (m, n))
+
+        prepared = Prepared(jacobian, traceable, info)
+        prepared.expressions = (syms, outputs, entries, replacements, reduced)
+        return prepared

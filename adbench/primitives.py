@@ -1,0 +1,666 @@
+"""The one table of primitives.
+
+Each elementary operation is defined here once: its numpy implementation, its
+Python-float, mpmath and SymPy implementations, its derivative rule and its
+operation count. Forward mode, reverse mode, op counting, complex step, the
+mpmath reference and SymPy all read this table; none of them knows a single
+derivative formula of its own. Adding a primitive is one entry below.
+
+Derivative rules come in two shapes:
+
+* elementwise primitives give ``lin``: for each argument ``k`` a function
+  ``lin[k](g, *args, out)`` equal to ``g * d out / d args[k]``. Because the
+  operation is elementwise the same expression is the JVP contribution (``g``
+  a tangent) and, summed back to the argument's shape by :func:`unbroadcast`,
+  the VJP contribution (``g`` a cotangent);
+* other primitives give ``jvp(tangents, args, out, **params)`` and
+  ``vjp(k, g, args, out, **params)``.
+
+Rules are written with the functions of this module (``cos``, ``where``,
+``sum``...), never with numpy directly, so that they are themselves
+differentiable: that is what makes Hessians and nested derivatives work.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+
+import mpmath
+import numpy as np
+import sympy
+
+from adbench.core import BoxBase, Primitive, apply, primal, top_trace
+
+IDENTITY = "identity"  # lin marker: the contribution is g itself
+NEGATE = "negate"      # lin marker: the contribution is -g
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+def shape_of(x) -> tuple:
+    """Shape of a plain value or a box (a Python scalar has shape ())."""
+    return np.shape(primal(x))
+
+
+def size_of(x) -> int:
+    return int(np.prod(shape_of(x), dtype=np.int64))
+
+
+def _register(prim: Primitive) -> Primitive:
+    if prim.name in PRIMITIVES:
+        raise ValueError(f"primitive {prim.name!r} is defined twice")
+    PRIMITIVES[prim.name] = prim
+    return prim
+
+
+# --------------------------------------------------------------------------
+# Rule helpers
+# --------------------------------------------------------------------------
+
+def _lin_term(rule, g, args, out):
+    if rule is IDENTITY:
+        return g
+    if rule is NEGATE:
+        return negative(g)
+    return rule(g, *args, out)
+
+
+def _elementwise_jvp(lin):
+    def jvp(tangents, args, out, **params):
+        total = None
+        for rule, t in zip(lin, tangents, strict=True):
+            if t is None or rule is None:
+                continue
+            term = _lin_term(rule, t, args, out)
+            total = term if total is None else add(total, term)
+        if total is not None and shape_of(total) != shape_of(out):
+            total = broadcast_to(total, shape_of(out))
+        return total
+    return jvp
+
+
+def _elementwise_vjp(lin):
+    def vjp(k, g, args, out, **params):
+        return unbroadcast(_lin_term(lin[k], g, args, out), shape_of(args[k]))
+    return vjp
+
+
+def _count_output(args, out, **params) -> int:
+    return size_of(out)
+
+
+def _count_nothing(args, out, **params) -> int:
+    return 0
+
+
+def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
+                transcendental=False, analytic=True, nondiff=(), cost=_count_output):
+    """Define an elementwise primitive from its partial-derivative rules."""
+    lin = tuple(lin)
+    return _register(Primitive(
+        name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
+        transcendental=transcendental, analytic=analytic, lin=lin,
+        jvp=_elementwise_jvp(lin), vjp=_elementwise_vjp(lin), cost=cost,
+        nondiff=tuple(nondiff)))
+
+
+def linear(name, impl, *, transpose, kind="structural", cost=_count_nothing, nargs=1):
+    """Define a primitive that is linear in its (first ``nargs``) arguments.
+
+    Its JVP applies the primitive itself to the tangents; ``transpose(k, g,
+    args, out, **params)`` gives the VJP.
+    """
+    def jvp(tangents, args, out, **params):
+        if nargs == 1:
+            return apply(prim, tangents[0], *args[1:], **params)
+        ts = [t if t is not None else zeros_like(a) for t, a in zip(tangents, args, strict=True)]
+        return apply(prim, *ts, **params)
+
+    prim = _register(Primitive(name, impl, kind=kind, jvp=jvp, vjp=transpose, cost=cost))
+    return prim
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum ``g`` down to ``shape``: the cotangent of an argument that numpy
+    broadcast to the output's shape."""
+    gshape = shape_of(g)
+    if gshape == tuple(shape):
+        return g
+    extra = len(gshape) - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1)
+    if axes:
+        g = sum(g, axis=axes)
+    if shape_of(g) != tuple(shape):
+        g = reshape(g, tuple(shape))
+    return g
+
+
+# --------------------------------------------------------------------------
+# Elementwise primitives
+# --------------------------------------------------------------------------
+
+def _vec(f):
+    """Elementwise application of a scalar function to scalars or object arrays."""
+    u = np.frompyfunc(f, 1, 1)
+
+    def vectorised(x):
+        return f(x) if not isinstance(x, np.ndarray) else u(x)
+    vectorised.__name__ = getattr(f, "__name__", "vectorised")
+    vectorised.__wrapped__ = f
+    return vectorised
+
+
+def _sym_where(c, a, b):
+    return sympy.Piecewise((a, c), (b, True))
+
+
+def _mp_sign(x):
+    return mpmath.sign(x)
+
+
+def _pow_is_transcendental(args, out=None, **params) -> bool:
+    y = primal(args[1])
+    return not (np.ndim(y) == 0 and float(np.real(y)).is_integer())
+
+
+add_p = elementwise("add", np.add, scalar=operator.add, lin=(IDENTITY, IDENTITY))
+sub_p = elementwise("sub", np.subtract, scalar=operator.sub, lin=(IDENTITY, NEGATE))
+mul_p = elementwise("mul", np.multiply, scalar=operator.mul,
+                    lin=(lambda g, x, y, out: multiply(g, y),
+                         lambda g, x, y, out: multiply(g, x)))
+div_p = elementwise("div", np.true_divide, scalar=operator.truediv,
+                    lin=(lambda g, x, y, out: divide(g, y),
+                         lambda g, x, y, out: negative(divide(multiply(g, out), y))))
+neg_p = elementwise("neg", np.negative, scalar=operator.neg, lin=(NEGATE,))
+pow_p = elementwise("pow", np.power, scalar=operator.pow,
+                    lin=(lambda g, x, y, out: multiply(g, multiply(y, power(x, subtract(y, 1)))),
+                         lambda g, x, y, out: multiply(g, multiply(out, log(x)))))
+exp_p = elementwise("exp", np.exp, scalar=math.exp, mp=_vec(mpmath.exp), sym=_vec(sympy.exp),
+                    transcendental=True, lin=(lambda g, x, out: multiply(g, out),))
+log_p = elementwise("log", np.log, scalar=math.log, mp=_vec(mpmath.log), sym=_vec(sympy.log),
+                    transcendental=True, lin=(lambda g, x, out: divide(g, x),))
+log1p_p = elementwise("log1p", np.log1p, scalar=math.log1p, mp=_vec(mpmath.log1p),
+                      sym=_vec(lambda x: sympy.log(1 + x)), transcendental=True,
+                      lin=(lambda g, x, out: divide(g, add(1.0, x)),))
+expm1_p = elementwise("expm1", np.expm1, scalar=math.expm1, mp=_vec(mpmath.expm1),
+                      sym=_vec(lambda x: sympy.exp(x) - 1), transcendental=True,
+                      lin=(lambda g, x, out: multiply(g, add(out, 1.0)),))
+sin_p = elementwise("sin", np.sin, scalar=math.sin, mp=_vec(mpmath.sin), sym=_vec(sympy.sin),
+                    transcendental=True, lin=(lambda g, x, out: multiply(g, cos(x)),))
+cos_p = elementwise("cos", np.cos, scalar=math.cos, mp=_vec(mpmath.cos), sym=_vec(sympy.cos),
+                    transcendental=True,
+                    lin=(lambda g, x, out: negative(multiply(g, sin(x))),))
+tan_p = elementwise("tan", np.tan, scalar=math.tan, mp=_vec(mpmath.tan), sym=_vec(sympy.tan),
+                    transcendental=True,
+                    lin=(lambda g, x, out: multiply(g, add(1.0, multiply(out, out))),))
+tanh_p = elementwise("tanh", np.tanh, scalar=math.tanh, mp=_vec(mpmath.tanh),
+                     sym=_vec(sympy.tanh), transcendental=True,
+                     lin=(lambda g, x, out: multiply(g, subtract(1.0, multiply(out, out))),))
+sqrt_p = elementwise("sqrt", np.sqrt, scalar=math.sqrt, mp=_vec(mpmath.sqrt),
+                     sym=_vec(sympy.sqrt), transcendental=True,
+                     lin=(lambda g, x, out: divide(multiply(g, 0.5), out),))
+sign_p = elementwise("sign", np.sign, mp=_vec(_mp_sign), sym=_vec(sympy.sign),
+                     analytic=False, lin=(None,), nondiff=(0,))
+abs_p = elementwise("abs", np.abs, scalar=builtins.abs, mp=_vec(mpmath.fabs), sym=_vec(sympy.Abs),
+                    analytic=False, lin=(lambda g, x, out: multiply(g, sign(x)),))
+maximum_p = elementwise(
+    "maximum", np.maximum, scalar=builtins.max, sym=np.frompyfunc(sympy.Max, 2, 1),
+    analytic=False,
+    lin=(lambda g, x, y, out: where(primal(x) >= primal(y), g, 0.0),
+         lambda g, x, y, out: where(primal(x) >= primal(y), 0.0, g)))
+minimum_p = elementwise(
+    "minimum", np.minimum, scalar=builtins.min, sym=np.frompyfunc(sympy.Min, 2, 1),
+    analytic=False,
+    lin=(lambda g, x, y, out: where(primal(x) <= primal(y), g, 0.0),
+         lambda g, x, y, out: where(primal(x) <= primal(y), 0.0, g)))
+where_p = elementwise(
+    "where", np.where, sym=np.frompyfunc(_sym_where, 3, 1), analytic=False, nondiff=(0,),
+    cost=_count_nothing,
+    lin=(None,
+         lambda g, c, x, y, out: where(c, g, 0.0),
+         lambda g, c, x, y, out: where(c, 0.0, g)))
+
+
+# --------------------------------------------------------------------------
+# Reductions, linear algebra and structure
+# --------------------------------------------------------------------------
+
+def _norm_axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    return tuple(sorted(a % ndim for a in axis))
+
+
+def _keepdims_shape(x_shape, axis):
+    axes = _norm_axes(axis, len(x_shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(x_shape))
+
+
+def _sum_transpose(k, g, args, out, axis=None, keepdims=False):
+    x_shape = shape_of(args[0])
+    if not keepdims:
+        g = reshape(g, _keepdims_shape(x_shape, axis))
+    return broadcast_to(g, x_shape)
+
+
+def _count_reduction(args, out, **params) -> int:
+    return builtins.max(size_of(args[0]) - size_of(out), 0)
+
+
+sum_p = linear("sum", np.sum, transpose=_sum_transpose, kind="reduction", cost=_count_reduction)
+
+
+def _amax_mask(x, out, axis, keepdims):
+    xv, ov = primal(x), primal(out)
+    ok = ov if keepdims else np.reshape(ov, _keepdims_shape(np.shape(xv), axis))
+    mask = (xv == ok).astype(float)
+    return mask / np.sum(mask, axis=axis, keepdims=True)
+
+
+def _amax_jvp(tangents, args, out, axis=None, keepdims=False):
+    mask = _amax_mask(args[0], out, axis, keepdims)
+    return sum(multiply(tangents[0], mask), axis=axis, keepdims=keepdims)
+
+
+def _amax_vjp(k, g, args, out, axis=None, keepdims=False):
+    mask = _amax_mask(args[0], out, axis, keepdims)
+    return multiply(_sum_transpose(0, g, args, out, axis, keepdims), mask)
+
+
+amax_p = _register(Primitive("max", np.max, kind="reduction", analytic=False,
+                             jvp=_amax_jvp, vjp=_amax_vjp, cost=_count_reduction))
+
+
+def _matmul_jvp(tangents, args, out, **params):
+    ta, tb = tangents
+    a, b = args
+    total = None
+    if ta is not None:
+        total = matmul(ta, b)
+    if tb is not None:
+        term = matmul(a, tb)
+        total = term if total is None else add(total, term)
+    return total
+
+
+def _matmul_vjp(k, g, args, out, **params):
+    a, b = args
+    sa, sb = shape_of(a), shape_of(b)
+    a2 = a if len(sa) >= 2 else reshape(a, (1,) + sa)
+    b2 = b if len(sb) >= 2 else reshape(b, sb + (1,))
+    out2 = np.broadcast_shapes(shape_of(a2)[:-2], shape_of(b2)[:-2]) + (
+        shape_of(a2)[-2], shape_of(b2)[-1])
+    g2 = reshape(g, out2)
+    if k == 0:
+        r = matmul(g2, swapaxes(b2, -1, -2))
+        return reshape(unbroadcast(r, shape_of(a2)), sa)
+    r = matmul(swapaxes(a2, -1, -2), g2)
+    return reshape(unbroadcast(r, shape_of(b2)), sb)
+
+
+def _count_matmul(args, out, **params) -> int:
+    k = shape_of(args[0])[-1]
+    return 2 * builtins.max(size_of(out), 1) * k
+
+
+matmul_p = _register(Primitive("matmul", np.matmul, kind="bilinear", jvp=_matmul_jvp,
+                               vjp=_matmul_vjp, cost=_count_matmul))
+
+
+def _getitem_transpose(k, g, args, out, idx):
+    return untake(g, idx=idx, shape=shape_of(args[0]))
+
+
+def _untake_impl(g, idx, shape):
+    dtype = np.result_type(g, float)
+    z = np.zeros(shape, dtype=dtype)
+    np.add.at(z, idx, g)
+    return z
+
+
+def _untake_transpose(k, g, args, out, idx, shape):
+    return getitem(g, idx=idx)
+
+
+getitem_p = linear("getitem", lambda x, idx: x[idx], transpose=_getitem_transpose)
+untake_p = linear("untake", _untake_impl, transpose=_untake_transpose)
+
+
+def _reshape_transpose(k, g, args, out, shape):
+    return reshape(g, shape_of(args[0]))
+
+
+def _transpose_transpose(k, g, args, out, axes=None):
+    if axes is None:
+        return transpose(g)
+    return transpose(g, axes=tuple(np.argsort(axes)))
+
+
+def _broadcast_transpose(k, g, args, out, shape):
+    return unbroadcast(g, shape_of(args[0]))
+
+
+def _swapaxes_transpose(k, g, args, out, axis1, axis2):
+    return swapaxes(g, axis1, axis2)
+
+
+reshape_p = linear("reshape", lambda x, shape: np.reshape(x, shape), transpose=_reshape_transpose)
+transpose_p = linear("transpose", lambda x, axes=None: np.transpose(x, axes),
+                     transpose=_transpose_transpose)
+swapaxes_p = linear("swapaxes", lambda x, axis1, axis2: np.swapaxes(x, axis1, axis2),
+                    transpose=_swapaxes_transpose)
+broadcast_to_p = linear("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                        transpose=_broadcast_transpose)
+
+
+def _concat_transpose(k, g, args, out, axis=0):
+    ax = axis % len(shape_of(out))
+    start = builtins.sum(shape_of(a)[ax] for a in args[:k])
+    idx = (slice(None),) * ax + (slice(start, start + shape_of(args[k])[ax]),)
+    return getitem(g, idx=idx)
+
+
+def _stack_transpose(k, g, args, out, axis=0):
+    ax = axis % len(shape_of(out))
+    return getitem(g, idx=(slice(None),) * ax + (k,))
+
+
+concatenate_p = linear("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+                       transpose=_concat_transpose, nargs=-1)
+stack_p = linear("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
+                 transpose=_stack_transpose, nargs=-1)
+
+
+# --------------------------------------------------------------------------
+# The user-facing functions: what a problem's `xp` namespace offers
+# --------------------------------------------------------------------------
+
+def add(x, y):
+    return apply(add_p, x, y)
+
+
+def subtract(x, y):
+    return apply(sub_p, x, y)
+
+
+def multiply(x, y):
+    return apply(mul_p, x, y)
+
+
+def divide(x, y):
+    return apply(div_p, x, y)
+
+
+def negative(x):
+    return apply(neg_p, x)
+
+
+def power(x, y):
+    return apply(pow_p, x, y)
+
+
+def exp(x):
+    return apply(exp_p, x)
+
+
+def log(x):
+    return apply(log_p, x)
+
+
+def log1p(x):
+    return apply(log1p_p, x)
+
+
+def expm1(x):
+    return apply(expm1_p, x)
+
+
+def sin(x):
+    return apply(sin_p, x)
+
+
+def cos(x):
+    return apply(cos_p, x)
+
+
+def tan(x):
+    return apply(tan_p, x)
+
+
+def tanh(x):
+    return apply(tanh_p, x)
+
+
+def sqrt(x):
+    return apply(sqrt_p, x)
+
+
+def sign(x):
+    return apply(sign_p, x)
+
+
+def absolute(x):
+    return apply(abs_p, x)
+
+
+def maximum(x, y):
+    return apply(maximum_p, x, y)
+
+
+def minimum(x, y):
+    return apply(minimum_p, x, y)
+
+
+def where(condition, x, y):
+    return apply(where_p, primal(condition), x, y)
+
+
+def square(x):
+    return multiply(x, x)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy
+    return apply(sum_p, asarray(x), axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    x = asarray(x)
+    shape = shape_of(x)
+    n = int(np.prod([shape[a] for a in _norm_axes(axis, len(shape))], dtype=np.int64))
+    return divide(sum(x, axis=axis, keepdims=keepdims), float(n))
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy
+    return apply(amax_p, asarray(x), axis=axis, keepdims=keepdims)
+
+
+amax = max
+
+
+def matmul(a, b):
+    return apply(matmul_p, asarray(a), asarray(b))
+
+
+def dot(a, b):
+    """numpy.dot for 0-, 1- and 2-D arguments."""
+    if len(shape_of(a)) == 0 or len(shape_of(b)) == 0:
+        return multiply(a, b)
+    return matmul(a, b)
+
+
+def outer(a, b):
+    return multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+def getitem(x, idx):
+    return apply(getitem_p, x, idx=idx)
+
+
+def untake(g, idx, shape):
+    return apply(untake_p, g, idx=idx, shape=tuple(shape))
+
+
+def reshape(x, shape):
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if -1 in shape:
+        shape = np.empty(shape_of(x), dtype=bool).reshape(shape).shape
+    return apply(reshape_p, x, shape=shape)
+
+
+def ravel(x):
+    return reshape(x, (-1,))
+
+
+def transpose(x, axes=None):
+    return apply(transpose_p, x, axes=None if axes is None else tuple(axes))
+
+
+def swapaxes(x, axis1, axis2):
+    return apply(swapaxes_p, x, axis1=axis1, axis2=axis2)
+
+
+def broadcast_to(x, shape):
+    return apply(broadcast_to_p, x, shape=tuple(shape))
+
+
+def concatenate(xs, axis=0):
+    xs = [asarray(x) for x in xs]
+    return apply(concatenate_p, *xs, axis=axis)
+
+
+def stack(xs, axis=0):
+    xs = [asarray(x) for x in xs]
+    return apply(stack_p, *xs, axis=axis)
+
+
+def _contains_box(obj) -> bool:
+    if isinstance(obj, BoxBase):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return builtins.any(_contains_box(o) for o in obj)
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
+        return builtins.any(_contains_box(o) for o in obj.flat)
+    return False
+
+
+def array(obj, dtype=None):
+    """numpy.array that also packs lists of boxes into one boxed array."""
+    if isinstance(obj, BoxBase):
+        return obj
+    if isinstance(obj, np.ndarray) and obj.dtype == object and _contains_box(obj):
+        obj = obj.tolist()
+    if isinstance(obj, (list, tuple)) and _contains_box(obj):
+        return stack([array(o) for o in obj])
+    return np.array(obj, dtype=dtype)
+
+
+def asarray(obj):
+    if isinstance(obj, (BoxBase, np.ndarray)):
+        return obj
+    return array(obj)
+
+
+def zeros_like(x):
+    return np.zeros(shape_of(x), dtype=np.result_type(primal(x), float))
+
+
+def ones_like(x):
+    return np.ones(shape_of(x), dtype=np.result_type(primal(x), float))
+
+
+def traced_trace(args):
+    """The innermost trace among ``args`` (for code that must branch on it)."""
+    return top_trace(args)
+
+
+# --------------------------------------------------------------------------
+# Boxes: operator overloading routes Python syntax to the table
+# --------------------------------------------------------------------------
+
+def _compare(op):
+    def comparison(self, other):
+        return top_trace((self, other)).compare(op, self, other)
+    comparison.__name__ = f"__{op.__name__}__"
+    return comparison
+
+
+class Box(BoxBase):
+    """Base class of every traced value; gives it numpy-like syntax.
+
+    ``x + y``, ``x[i]``, ``x @ A``, ``x.T``, ``x.shape``... all become
+    primitives applied through :func:`adbench.core.apply`.
+    """
+
+    __slots__ = ()
+    __array_priority__ = 1000.0
+    __hash__ = object.__hash__
+
+    def __add__(self, other): return apply(add_p, self, other)
+    def __radd__(self, other): return apply(add_p, other, self)
+    def __sub__(self, other): return apply(sub_p, self, other)
+    def __rsub__(self, other): return apply(sub_p, other, self)
+    def __mul__(self, other): return apply(mul_p, self, other)
+    def __rmul__(self, other): return apply(mul_p, other, self)
+    def __truediv__(self, other): return apply(div_p, self, other)
+    def __rtruediv__(self, other): return apply(div_p, other, self)
+    def __pow__(self, other): return apply(pow_p, self, other)
+    def __rpow__(self, other): return apply(pow_p, other, self)
+    def __neg__(self): return apply(neg_p, self)
+    def __pos__(self): return self
+    def __abs__(self): return apply(abs_p, self)
+    def __matmul__(self, other): return matmul(self, other)
+    def __rmatmul__(self, other): return matmul(other, self)
+    def __getitem__(self, idx): return apply(getitem_p, self, idx=idx)
+
+    __lt__ = _compare(operator.lt)
+    __le__ = _compare(operator.le)
+    __gt__ = _compare(operator.gt)
+    __ge__ = _compare(operator.ge)
+    __eq__ = _compare(operator.eq)
+    __ne__ = _compare(operator.ne)
+
+    def __bool__(self):
+        return bool(self.trace.compare(operator.ne, self, 0))
+
+    def __float__(self):
+        raise TypeError(f"cannot convert a traced value to float inside {self.trace!r}: "
+                        "the derivative would be lost")
+
+    def __len__(self):
+        return len(primal(self))
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    @property
+    def shape(self): return shape_of(self)
+    @property
+    def ndim(self): return len(shape_of(self))
+    @property
+    def size(self): return size_of(self)
+    @property
+    def dtype(self): return np.result_type(primal(self))
+    @property
+    def T(self): return transpose(self)
+
+    def reshape(self, *shape):
+        return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes):
+        return transpose(self, axes or None)
+
+    def sum(self, axis=None, keepdims=False): return sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return max(self, axis, keepdims)
+    def dot(self, other): return dot(self, other)
+    def ravel(self): return ravel(self)
+    def flatten(self): return ravel(self)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.value!r}, {self.trace!r})"
