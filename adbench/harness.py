@@ -79,8 +79,7 @@ class Metric:
     methods: tuple = ()  # restrict to these methods (empty: all)
 
 
-#: The metrics run after the Jacobian is obtained, in order.
-METRICS: list[Metric] = []
+from adbench.metrics import METRICS  # noqa: E402  the metrics run after the Jacobian, in order
 
 
 def columns() -> list[str]:

@@ -1,13 +1,8 @@
-"""The ``adbench`` command line.
-
-Every command lives here as a small function over the library; errors the user
-can fix (an unknown name, a malformed option, a broken problem file) print one
-line, ``adbench: error: ...``, and exit with code 2. ``--debug`` shows the
-traceback instead.
-"""
+"""``adbench list`` and ``adbench run``."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from datetime import datetime
@@ -16,39 +11,10 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from adbench import __version__
-from adbench.harness import DEFAULT_TIMEOUT, ResultsCSVError, SizesError, parse_sizes
+from adbench.cli.base import UserError, cli, problems_dir_option
+from adbench.harness import DEFAULT_TIMEOUT, parse_sizes
 from adbench.methods import METHODS
-from adbench.problem import ProblemDefinitionError
-from adbench.registry import ProblemFileError, UnknownNameError, load_registry
-
-__all__ = ["main", "cli", "UserError"]
-
-
-class UserError(click.ClickException):
-    """A problem with the command's input: one line, exit code 2."""
-
-    exit_code = 2
-
-
-#: Exceptions that mean "the input is wrong", reported in one line with exit code 2.
-USER_ERRORS = (UnknownNameError, ProblemFileError, ProblemDefinitionError, ResultsCSVError,
-               FileExistsError, NotADirectoryError, PermissionError, SizesError)
-
-
-def problems_dir_option(f):
-    return click.option(
-        "--problems-dir", "problems_dirs", multiple=True,
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Also load the problem files (and suites.toml) of this folder; repeatable.")(f)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="adbench")
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-def cli(debug):
-    """Compare manual, finite-difference, symbolic and automatic differentiation
-    on the same problems."""
+from adbench.registry import load_registry
 
 
 # --------------------------------------------------------------------------
@@ -176,39 +142,5 @@ def _check_writable(out: Path) -> None:
         probe = probe.parent
     if not probe.is_dir():
         raise UserError(f"--out {out}: {probe} is not a folder")
-    import os
     if not os.access(probe, os.W_OK):
         raise UserError(f"--out {out}: {probe} is not writable")
-
-
-# --------------------------------------------------------------------------
-# entry point
-# --------------------------------------------------------------------------
-
-def main(argv=None) -> None:
-    """Console entry point: one-line errors with exit code 2 unless --debug."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    try:
-        cli.main(args=args, prog_name="adbench", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("adbench: interrupted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("adbench: interrupted; finished rows are in results.csv "
-                   "(complete them with --resume DIR)", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        if debug:
-            raise
-        click.echo(f"adbench: error: {exc.format_message()}", err=True)
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-    except USER_ERRORS as exc:
-        if debug:
-            raise
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        click.echo(f"adbench: error: {msg}", err=True)
-        sys.exit(2)
-    sys.exit(0)

@@ -1,0 +1,80 @@
+"""The ``adbench`` command group, its entry point and shared options.
+
+Each command is a small function over the library, in its own module of this
+package, registered with ``@cli.command``. Errors the user can fix (an unknown name, a malformed option, a broken problem file) print one
+line, ``adbench: error: ...``, and exit with code 2. ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from adbench import __version__
+from adbench.harness import ResultsCSVError, SizesError
+from adbench.problem import ProblemDefinitionError
+from adbench.registry import ProblemFileError, UnknownNameError
+
+__all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS"]
+
+
+class UserError(click.ClickException):
+    """A problem with the command's input: one line, exit code 2."""
+
+    exit_code = 2
+
+
+#: Exceptions that mean "the input is wrong", reported in one line with exit code 2.
+USER_ERRORS = (UnknownNameError, ProblemFileError, ProblemDefinitionError, ResultsCSVError,
+               FileExistsError, NotADirectoryError, PermissionError, SizesError)
+
+
+def problems_dir_option(f):
+    return click.option(
+        "--problems-dir", "problems_dirs", multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Also load the problem files (and suites.toml) of this folder; repeatable.")(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="adbench")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug):
+    """Compare manual, finite-difference, symbolic and automatic differentiation
+    on the same problems."""
+
+
+# --------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------
+
+def main(argv=None) -> None:
+    """Console entry point: one-line errors with exit code 2 unless --debug."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="adbench", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("adbench: interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("adbench: interrupted; finished rows are in results.csv "
+                   "(complete them with --resume DIR)", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        if debug:
+            raise
+        click.echo(f"adbench: error: {exc.format_message()}", err=True)
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except USER_ERRORS as exc:
+        if debug:
+            raise
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        click.echo(f"adbench: error: {msg}", err=True)
+        sys.exit(2)
+    sys.exit(0)
