@@ -1,0 +1,37 @@
+"""``adbench reproduce survey``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from adbench.cli.base import UserError, cli
+
+
+@cli.command("reproduce")
+@click.argument("paper", type=click.Choice(["survey"]))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("results/survey"), show_default=True,
+              help="Folder for REPORT.md and its plots.")
+@click.option("--claim", "claims", multiple=True, metavar="KEY",
+              help="Check only this claim (repeatable); default: all.")
+def reproduce_command(paper, out, claims):
+    """Measure each checkable claim of Baydin et al. (2018) and write REPORT.md.
+
+    Exits with code 1 if any claim fails.
+    """
+    from adbench.reproduce import CLAIMS, reproduce
+
+    known = {c.key for c in CLAIMS}
+    for key in claims:
+        if key not in known:
+            raise UserError(f"unknown claim {key!r}; known: {', '.join(sorted(known))}")
+    path, results = reproduce(out, only=list(claims) or None)
+    for claim, ev in results:
+        click.echo(f"{'PASS' if ev.passed else 'FAIL'}  {claim.key:24s} {claim.title}")
+    failed = sum(not ev.passed for _, ev in results)
+    click.echo(f"{len(results) - failed} of {len(results)} claims pass; wrote {path}")
+    if failed:
+        sys.exit(1)
