@@ -56,11 +56,16 @@ def forward_difference(f, x, i: int, h: float, fx):
     return (f(perturb(x, i, h)) - fx) / h
 
 
-def central_difference(f, x, i: int, h: float):
+def central_difference(f, x, i: int, h: float, exact: bool = True):
     """(f(x + h e_i) - f(x - h e_i)) / (2h): one Jacobian column, with
-    truncation error |f'''| h^2 / 6 and rounding error about eps |f| / h. The
-    divisor is the distance really spanned in float64, (x_i + h) - (x_i - h):
-    2h when the step is exact."""
+    truncation error |f'''| h^2 / 6 and rounding error about eps |f| / h.
+
+    With ``exact`` (the fd methods) the divisor is the distance really spanned
+    in float64, (x_i + h) - (x_i - h); without, it is 2h as written (the
+    survey's Figure 3), which adds the rounding of x_i +- h to the error.
+    """
+    if not exact:
+        return (f(perturb(x, i, h)) - f(perturb(x, i, -h))) / (2.0 * h)
     xi = float(primal(x)[i])
     lo = xi - h
     width = (xi + h) - lo
