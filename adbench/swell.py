@@ -2,18 +2,22 @@
 
 Symbolic differentiation of a program's expression tree (Baydin et al. 2018,
 Table 1) repeats shared subexpressions at every use, so the derivative of the
-logistic map l_n grows exponentially in n as a tree, while its DAG (after
-common subexpression elimination) and the AD tape grow linearly. For one
-problem instance this module measures, each with its own budget:
+logistic map l_n grows exponentially in n as a tree (about 2.6x a level),
+its DAG after common subexpression elimination only polynomially (about 2 n^2
+operations: each level's product rule refers to every earlier level), and the
+AD tape linearly (3 entries a level). For one problem instance this module
+measures, each with its own budget:
 
 * ``expr_ops``, ``expr_nodes``: SymPy's ``count_ops`` of the Jacobian entries as
   differentiated, with no simplification, and their node count as trees
-  (``count_ops`` counts the tree: a subexpression used k times counts k times);
+  (``count_ops`` counts the tree: a subexpression used k times counts k times;
+  it is left empty above :data:`COUNT_NODE_BUDGET` nodes, where it takes
+  longer than the rest of the measurement);
 * ``expr_ops_cse``, ``expr_nodes_cse``: the same for the output of ``sympy.cse``
   (the replacements' right-hand sides plus the reduced expressions);
-* ``expr_ops_simplified``: ``count_ops`` after ``sympy.simplify``, run in a
-  killable worker under a time budget and skipped above a size budget
-  (``simplify_status`` says which: ``ok``, ``timeout``, ``skipped``, ``error``);
+* ``expr_ops_simplified``: ``count_ops`` after ``sympy.simplify``, interrupted
+  after a time budget and skipped above a size budget (``simplify_status``
+  says which: ``ok``, ``timeout``, ``skipped``, ``error``);
 * ``f_ops_tree``, ``f_nodes_tree``: the size of f itself as a SymPy tree;
 * ``tape_length``: the operations reverse-mode AD records for f (its DAG).
 
@@ -41,12 +45,15 @@ from adbench.methods.symbolic import derive, tree_size
 from adbench.problem import Instance, Problem
 
 __all__ = ["expression_sizes", "simplify_entries", "swell_row", "swell_table", "plot_swell",
-           "SIMPLIFY_BUDGET_S", "SIMPLIFY_NODE_BUDGET", "SWELL_COLUMNS", "tape_length"]
+           "SIMPLIFY_BUDGET_S", "SIMPLIFY_NODE_BUDGET", "COUNT_NODE_BUDGET", "SWELL_COLUMNS",
+           "tape_length"]
 
 #: Seconds ``simplify`` may take in ``adbench run`` (the swell command has its own option).
 SIMPLIFY_BUDGET_S = 0.5
 #: Above this many tree nodes simplify is not attempted (it would not finish).
 SIMPLIFY_NODE_BUDGET = 20_000
+#: Above this many tree nodes count_ops is not run (the ``*_ops`` column is empty).
+COUNT_NODE_BUDGET = 1_000_000
 
 
 
@@ -65,16 +72,28 @@ SWELL_COLUMNS = ["expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse",
                  "expr_ops_simplified", "simplify_status", "f_ops_tree", "f_nodes_tree"]
 
 
-def expression_sizes(outputs, entries, replacements, reduced) -> dict:
-    """Tree and DAG sizes of f's outputs and of the Jacobian entries (see module doc)."""
+def _count_ops(exprs, nodes: int, node_budget: int):
+    # count_ops walks the tree, every occurrence of a shared subexpression
+    # (about 11 s for 900,000 nodes); tree_size works on the DAG in linear time.
+    return int(sympy.count_ops(exprs)) if nodes <= node_budget else None
+
+
+def expression_sizes(outputs, entries, replacements, reduced,
+                     count_node_budget: int = COUNT_NODE_BUDGET) -> dict:
+    """Tree and DAG sizes of f's outputs and of the Jacobian entries (see module
+    doc). A ``*_ops`` count is None when its tree exceeds ``count_node_budget``
+    nodes; the node counts are always given."""
     cse_exprs = [rhs for _, rhs in replacements] + list(reduced)
+    nodes = tree_size(entries)
+    f_nodes = tree_size(outputs)
+    cse_nodes = tree_size(cse_exprs)
     return {
-        "expr_ops": int(sympy.count_ops(entries)),
-        "expr_nodes": tree_size(entries),
-        "expr_ops_cse": int(sympy.count_ops(cse_exprs)),
-        "expr_nodes_cse": tree_size(cse_exprs),
-        "f_ops_tree": int(sympy.count_ops(outputs)),
-        "f_nodes_tree": tree_size(outputs),
+        "expr_ops": _count_ops(entries, nodes, count_node_budget),
+        "expr_nodes": nodes,
+        "expr_ops_cse": _count_ops(cse_exprs, cse_nodes, count_node_budget),
+        "expr_nodes_cse": cse_nodes,
+        "f_ops_tree": _count_ops(outputs, f_nodes, count_node_budget),
+        "f_nodes_tree": f_nodes,
     }
 
 
