@@ -19,7 +19,11 @@ measures, each with its own budget:
   after a time budget and skipped above a size budget (``simplify_status``
   says which: ``ok``, ``timeout``, ``skipped``, ``error``);
 * ``f_ops_tree``, ``f_nodes_tree``: the size of f itself as a SymPy tree;
-* ``tape_length``: the operations reverse-mode AD records for f (its DAG).
+* ``tape_length``: the operations reverse-mode AD records for f (array
+  operations: a vectorised f has a short tape whatever n);
+* ``ops_f``, ``ops_reverse``: scalar operations executed by f and by its
+  reverse-mode Jacobian (:mod:`adbench.counting`), the DAG counterparts of
+  ``f_ops_tree`` and ``expr_ops``.
 
 :func:`swell_table` runs this over a family's sizes, each size in a killable
 worker (``timeout``), and :func:`plot_swell` draws size against the size
@@ -36,6 +40,7 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import sympy
 
@@ -163,12 +168,28 @@ def tape_length(inst: Instance, x=None) -> int:
     return sum(entry is not None for entry in trace.tape)
 
 
+def executed_ops(inst: Instance) -> dict:
+    """Scalar operations executed (op counter): ``ops_f`` for f (the program as
+    a DAG, the counterpart of ``f_ops_tree``) and ``ops_reverse`` for its
+    Jacobian by reverse-mode AD (the counterpart of ``expr_ops``)."""
+    from adbench.counting import count_ops
+    from adbench.methods import METHODS
+    from adbench.xp import numpy_xp
+
+    x = inst.x0.copy()
+    with np.errstate(all="ignore"):
+        ops_f = count_ops(lambda v: inst.f(v, numpy_xp), x).ops
+        reverse = count_ops(METHODS["ad-reverse"].prepare(inst).traceable, x).ops
+    return {"ops_f": ops_f, "ops_reverse": reverse}
+
+
 def swell_row(inst: Instance, simplify_budget: float = SIMPLIFY_BUDGET_S,
               node_budget: int = SIMPLIFY_NODE_BUDGET) -> dict:
     """Every swell measure of one instance, with the time of each stage."""
     row = {"problem": inst.name, "sizes": inst.size_label, **inst.sizes, "n": inst.n,
            "m": inst.m, "status": "ok", "message": ""}
     row["tape_length"] = tape_length(inst)
+    row.update(executed_ops(inst))
     t0 = time.perf_counter()
     try:
         _, outputs, entries = derive(inst)
@@ -216,11 +237,12 @@ def swell_table(problem: Problem, sizes: Mapping[str, Sequence] | None = None,
 
 #: Series drawn by plot_swell: column -> legend label.
 PLOT_SERIES = {
-    "expr_ops": "derivative, count_ops (tree)",
-    "expr_ops_cse": "derivative after cse (DAG)",
-    "expr_ops_simplified": "derivative simplified",
-    "f_ops_tree": "f, count_ops (tree)",
-    "tape_length": "AD tape length (f as a DAG)",
+    "expr_ops": "symbolic derivative as a tree (count_ops)",
+    "expr_ops_cse": "symbolic derivative after cse (DAG)",
+    "expr_ops_simplified": "symbolic derivative simplified",
+    "ops_reverse": "reverse-mode AD Jacobian, ops executed",
+    "f_ops_tree": "f as a tree (count_ops)",
+    "ops_f": "f, ops executed (DAG)",
 }
 
 
@@ -237,7 +259,7 @@ def plot_swell(df: pd.DataFrame, path: str | Path, along: str | None = None,
     if along is None:
         along = _varying_parameter(df)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    markers = iter("osD^v")
+    markers = iter("osD^vP<>")
     for col, label in PLOT_SERIES.items():
         if col not in df.columns:
             continue
@@ -248,7 +270,7 @@ def plot_swell(df: pd.DataFrame, path: str | Path, along: str | None = None,
     ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(along)
-    ax.set_ylabel("operations (count_ops) / tape entries")
+    ax.set_ylabel("scalar operations")
     name = df["problem"].iloc[0] if len(df) else ""
     ax.set_title(title or f"Expression swell: {name}")
     ax.grid(True, which="major", alpha=0.4)

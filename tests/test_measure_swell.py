@@ -54,6 +54,7 @@ def test_swell_row_reports_every_stage_and_the_tape():
     assert row["status"] == "ok"
     assert (row["expr_ops"], row["expr_ops_cse"], row["expr_ops_simplified"]) == (21, 12, 8)
     assert row["tape_length"] == 7 and row["f_ops_tree"] == 8
+    assert (row["ops_f"], row["ops_reverse"]) == (6, 16)  # 3 and 8 scalar ops a level
     assert row["setup_derive_s"] >= 0 and row["setup_cse_s"] >= 0
 
 

@@ -14,7 +14,7 @@ from adbench.problem import ProblemDefinitionError
 from adbench.registry import load_registry
 
 SHOWN = ["expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse", "expr_ops_simplified",
-         "f_ops_tree", "tape_length"]
+         "f_ops_tree", "ops_f", "ops_reverse", "tape_length"]
 
 
 @cli.command("swell")
@@ -33,9 +33,10 @@ def swell_command(problem_name, sizes, timeout, simplify_budget, out, problems_d
     """Expression swell of PROBLEM's symbolic derivative across sizes.
 
     For each size: count_ops and tree nodes of the derivative as differentiated,
-    after cse and after simplify (under a time budget), the size of f as a tree
-    and the length of the AD tape. Prints the table, writes swell.csv and a
-    log-scale plot swell.png.
+    after cse and after simplify (under a time budget), the size of f as a tree,
+    the scalar operations f and its reverse-mode Jacobian execute, and the
+    length of the AD tape. Prints the table, writes swell.csv and a log-scale
+    plot swell.png.
     """
     from adbench.swell import plot_swell, swell_table
 
