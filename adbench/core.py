@@ -21,7 +21,8 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable
 
-__all__ = ["Primitive", "Trace", "BoxBase", "apply", "primal", "top_trace"]
+__all__ = ["Primitive", "Trace", "BoxBase", "apply", "primal", "top_trace",
+           "EVALUATION_HOOKS"]
 
 
 class Primitive:
@@ -155,6 +156,15 @@ def top_trace(args) -> Trace | None:
     return top
 
 
+#: Called as ``hook(prim, args, params, out)`` after every evaluation of a
+#: primitive on plain values, i.e. at the bottom of every interpretation, where
+#: each operation really executed passes exactly once. Op counting
+#: (:mod:`adbench.counting`) installs one: a box only sees operations that
+#: involve it, not those on constants alone (a reverse-mode seed, ``W @ t``
+#: for a constant W and a forward-mode seed t), which are executed all the same.
+EVALUATION_HOOKS: list = []
+
+
 def apply(prim: Primitive, *args, **params):
     """Apply ``prim``: to plain values directly, else through the innermost trace."""
     top = None
@@ -164,7 +174,11 @@ def apply(prim: Primitive, *args, **params):
             if top is None or t.id > top.id:
                 top = t
     if top is None:
-        return prim.evaluate(*args, **params)
+        out = prim.evaluate(*args, **params)
+        if EVALUATION_HOOKS:
+            for hook in EVALUATION_HOOKS:
+                hook(prim, args, params, out)
+        return out
     return top.process(prim, args, params)
 
 

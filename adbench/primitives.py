@@ -349,6 +349,16 @@ def _swapaxes_transpose(k, g, args, out, axis1, axis2):
     return swapaxes(g, axis1, axis2)
 
 
+def _imag_transpose(k, g, args, out):
+    # Im is real-linear; with a cotangent c of z read as <c, dz> = Re(conj(c) dz),
+    # the cotangent of z for the cotangent g of Im z is i g.
+    return multiply(g, 1j)
+
+
+#: The imaginary part: the complex-step method reads f'(x) h from Im f(x + ih).
+imag_p = linear("imag", np.imag, transpose=_imag_transpose)
+imag_p.analytic = False  # Im z is real-linear but not complex-analytic
+
 reshape_p = linear("reshape", lambda x, shape: np.reshape(x, shape), transpose=_reshape_transpose)
 transpose_p = linear("transpose", lambda x, axes=None: np.transpose(x, axes),
                      transpose=_transpose_transpose)
@@ -503,6 +513,10 @@ def getitem(x, idx):
 
 def untake(g, idx, shape):
     return apply(untake_p, g, idx=idx, shape=tuple(shape))
+
+
+def imag(x):
+    return apply(imag_p, x)
 
 
 def reshape(x, shape):

@@ -6,6 +6,7 @@ from click.testing import CliRunner
 
 from adbench.cli import main
 from adbench.harness import BASE_COLUMNS
+from adbench.methods import METHODS
 
 
 class Result:
@@ -45,7 +46,7 @@ def test_run_writes_csv_and_report(tmp_path):
                 "message"):
         assert col in df.columns
     assert list(df.columns[:len(BASE_COLUMNS)]) == BASE_COLUMNS
-    assert len(df) == 12
+    assert len(df) == 2 * len(METHODS)
     row = df[(df.problem == "piecewise") & (df.method == "symbolic")].iloc[0]
     assert row.status == "unsupported"
     assert (df[df.status == "ok"].max_rel_error < 1e-4).all()
@@ -96,7 +97,7 @@ def test_problems_dir_adds_a_users_problem(tmp_path):
                      "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     df = pd.read_csv(out / "results.csv")
-    assert (df.status == "ok").all() and len(df) == 6
+    assert (df.status == "ok").all() and len(df) == len(METHODS)
     assert (df[df.method != "fd-forward"].max_rel_error < 1e-6).all()
 
 

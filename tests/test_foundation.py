@@ -16,6 +16,7 @@ REGISTRY = load_registry()
 #: (problem, method) pairs that cannot work, with the reason the row must give.
 UNSUPPORTED = {
     ("piecewise", "symbolic"): "control flow depends on the input",
+    ("piecewise", "fd-complex"): "a branch on a comparison has no complex-analytic extension",
 }
 
 QUICK = [(inst.label, inst) for inst in REGISTRY.instances(REGISTRY.expand(REGISTRY.suite("quick")))]

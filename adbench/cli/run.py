@@ -102,13 +102,20 @@ class _Progress:
 @click.option("--resume", type=click.Path(path_type=Path, file_okay=False), default=None,
               metavar="DIR", help="Complete an interrupted run in DIR.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Time spent timing f and the derivative per measurement "
+                   "[default: 0.1]; 0 skips timing.")
 @problems_dir_option
-def run_command(suite, problems, methods, sizes, out, timeout, resume, quiet, problems_dirs):
+def run_command(suite, problems, methods, sizes, out, timeout, resume, quiet, time_budget,
+                problems_dirs):
     """Run SUITE (default: quick), or the given problems, with every method.
 
     Writes results.csv (one row per problem x size x method) and report.md.
     """
     from adbench.harness import read_run_info, run
+    from adbench.metrics import timing
+
+    timing.configure(budget_s=time_budget)
 
     if resume is not None:
         if not (resume / "results.csv").exists():

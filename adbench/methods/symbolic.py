@@ -168,4 +168,5 @@ class Symbolic(Method):
 
         prepared = Prepared(jacobian, traceable, info)
         prepared.expressions = (syms, outputs, entries, replacements, reduced)
+        prepared.compiled = compiled
         return prepared

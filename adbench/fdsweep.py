@@ -1,0 +1,237 @@
+"""The finite-difference step study: error against step size (the survey's Figure 3).
+
+For each step h of a logarithmic grid, each scheme's Jacobian at x0 is compared
+with the 80-digit reference:
+
+* ``forward``: (f(x + h e_i) - f(x)) / h, truncation error |f''| h / 2;
+* ``central``: (f(x + h e_i) - f(x - h e_i)) / 2h, truncation error |f'''| h^2 / 6;
+* ``complex``: Im f(x + ih e_i) / h, truncation error |f'''| h^2 / 6 and no
+  subtractive cancellation (only where f is complex-analytic).
+
+The error of a Jacobian is max_ij |J_ij(h) - J_ij|, the survey's E(h) for a
+scalar function; ``rel_error`` is the same with rho (adbench.accuracy). The
+difference formulas are those of the fd methods (:mod:`adbench.methods.finite`,
+:mod:`adbench.methods.complex_step`). By default h is used as written, as in
+the survey; with ``exact_steps`` it is first made exactly representable at
+x_i, as the fd methods do, which removes the rounding of x + h from the error.
+
+As h shrinks the truncation error falls (slope 1 forward, 2 central, on a
+log-log plot) until round-off, about eps |f| / h, takes over and the error
+rises again. :func:`summarise` reports each scheme's best step and error and
+the slope of a least-squares line through its truncation regime: the steps
+right of the best one whose error exceeds 100 times the error floor, up to
+1e-2 max(1, |x0|) (beyond, higher-order terms bend the curve).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from adbench import primitives as P
+from adbench.accuracy import rho
+from adbench.methods.complex_step import NotAnalytic, complex_step_column
+from adbench.methods.finite import EPS, central_difference, exact_step, forward_difference
+from adbench.problem import Instance
+from adbench.reference import reference_jacobian
+from adbench.xp import numpy_xp
+
+__all__ = ["SCHEMES", "ORDERS", "parse_h_range", "step_grid", "sweep", "summarise",
+           "plot_sweep", "SweepResult"]
+
+SCHEMES = ("forward", "central", "complex")
+#: Order of the truncation error of each scheme: the expected slope.
+ORDERS = {"forward": 1, "central": 2, "complex": 2}
+#: Errors of exactly 0 are drawn at this height on the log-log plot.
+PLOT_FLOOR = 1e-17
+
+
+class HRangeError(ValueError):
+    """A malformed ``--h-range``."""
+
+
+def parse_h_range(text: str) -> tuple[float, float]:
+    """``"1e-16:1"`` -> (1e-16, 1.0); HRangeError unless 0 < lo < hi."""
+    lo, sep, hi = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        lo_v, hi_v = float(lo), float(hi)
+    except ValueError:
+        raise HRangeError(f"malformed --h-range {text!r}: expected LO:HI such as "
+                          "1e-16:1") from None
+    if not (0 < lo_v < hi_v) or not math.isfinite(hi_v):
+        raise HRangeError(f"--h-range {text!r}: need 0 < LO < HI")
+    return lo_v, hi_v
+
+
+def step_grid(lo: float, hi: float, per_decade: int = 4) -> np.ndarray:
+    """Steps spaced evenly in log10 h, ``per_decade`` to a decade, from lo to hi;
+    whole decades land exactly on powers of ten."""
+    if per_decade < 1:
+        raise ValueError("per_decade must be >= 1")
+    a, b = math.log10(lo), math.log10(hi)
+    k0, k1 = math.ceil(a * per_decade - 1e-9), math.floor(b * per_decade + 1e-9)
+    exps = [k / per_decade for k in range(k0, k1 + 1)]
+    steps = [float(f"1e{e:.0f}") if float(e).is_integer() else 10.0 ** e for e in exps]
+    return np.array(sorted(set([lo] + steps + [hi])))
+
+
+def _columns(scheme: str, f, x: np.ndarray, h: float, exact: bool) -> list:
+    cols = []
+    fx = f(x) if scheme == "forward" else None
+    for i in range(len(x)):
+        if scheme == "forward":
+            step = exact_step(float(x[i]), h) if exact else h
+            cols.append(forward_difference(f, x, i, step, fx))
+        elif scheme == "central":
+            cols.append(central_difference(f, x, i, h, exact=exact))
+        else:
+            cols.append(complex_step_column(f, x, i, h))
+    return cols
+
+
+def sweep(inst: Instance, x0: Sequence[float] | None = None,
+          steps: Sequence[float] | None = None, schemes: Sequence[str] = SCHEMES,
+          exact_steps: bool = False) -> tuple[pd.DataFrame, dict]:
+    """The error of each scheme at each step.
+
+    Returns ``(table, notes)``: one row per (scheme, h) with ``error`` (max
+    absolute) and ``rel_error`` (max rho), NaN where the step vanished in
+    float64 (an exact step of 0); ``notes`` maps a scheme left out to the reason
+    (complex step on a non-analytic f).
+    """
+    x = inst.x0.copy() if x0 is None else np.asarray(x0, dtype=float).reshape(-1)
+    steps = step_grid(1e-16, 1.0) if steps is None else np.asarray(steps, dtype=float)
+    J = reference_jacobian(inst, x).jacobian
+    m = inst.m
+
+    def f(v):
+        return P.reshape(P.array(inst.f(v, numpy_xp)), (m,))
+
+    rows, notes = [], {}
+    for scheme in schemes:
+        if scheme not in ORDERS:
+            raise ValueError(f"unknown scheme {scheme!r}; schemes are {', '.join(SCHEMES)}")
+        for h in steps:
+            try:
+                with np.errstate(all="ignore"):
+                    Jh = np.stack([np.asarray(c, dtype=float).reshape(m)
+                                   for c in _columns(scheme, f, x.copy(), float(h),
+                                                     exact_steps)], axis=1)
+            except NotAnalytic as exc:
+                notes[scheme] = f"left out: {exc}"
+                rows = [r for r in rows if r["scheme"] != scheme]
+                break
+            finite = np.all(np.isfinite(Jh))
+            rows.append({"scheme": scheme, "h": float(h),
+                         "error": float(np.max(np.abs(Jh - J))) if finite else math.nan,
+                         "rel_error": float(np.max(rho(Jh, J))) if finite else math.nan})
+    table = pd.DataFrame(rows, columns=["scheme", "h", "error", "rel_error"])
+    table.insert(0, "at", ",".join(f"{v:g}" for v in x))
+    table.insert(0, "sizes", inst.size_label)
+    table.insert(0, "problem", inst.name)
+    table.attrs["reference"] = J
+    return table, notes
+
+
+@dataclass
+class SweepResult:
+    """One scheme's summary: best step and error, and the fitted truncation slope
+    over [fit_lo, fit_hi] (NaN with fewer than 3 points there); ``coefficient``
+    is C in error ~ C h^order at the theoretical order (median over the window)."""
+
+    scheme: str
+    best_h: float
+    best_error: float
+    slope: float
+    expected_slope: int
+    coefficient: float
+    fit_lo: float
+    fit_hi: float
+    fit_points: int
+
+
+def summarise(table: pd.DataFrame, x0: Sequence[float] | None = None) -> list[SweepResult]:
+    """Best step, best error and fitted truncation slope of each scheme."""
+    scale = max(1.0, float(np.max(np.abs(x0)))) if x0 is not None else 1.0
+    J = table.attrs.get("reference")
+    jscale = max(1.0, float(np.max(np.abs(J)))) if J is not None else 1.0
+    out = []
+    for scheme, sub in table.groupby("scheme", sort=False):
+        sub = sub.dropna(subset=["error"]).sort_values("h")
+        if sub.empty:
+            continue
+        best_err = float(sub["error"].min())
+        # Ties (a flat floor of rounding errors, or zeros): the largest such step.
+        best = sub[sub["error"] <= best_err].iloc[-1]
+        floor = max(best_err, EPS * jscale)
+        window = sub[(sub["h"] > best["h"]) & (sub["error"] > 100 * floor)
+                     & (sub["h"] <= 1e-2 * scale)]
+        order = ORDERS[scheme]
+        if len(window) >= 3:
+            lh, le = np.log10(window["h"].to_numpy()), np.log10(window["error"].to_numpy())
+            slope = float(np.polyfit(lh, le, 1)[0])
+            coef = float(np.median(window["error"].to_numpy() / window["h"].to_numpy() ** order))
+            lo, hi = float(window["h"].min()), float(window["h"].max())
+        else:
+            slope = coef = lo = hi = math.nan
+        out.append(SweepResult(scheme, float(best["h"]), best_err, slope, order, coef, lo, hi,
+                               len(window)))
+    return out
+
+
+def plot_sweep(table: pd.DataFrame, results: Sequence[SweepResult], path: str | Path,
+               title: str | None = None) -> Path:
+    """Log-log plot of error against step, one line per scheme, best steps
+    starred and fitted truncation lines dashed. Writes a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(7.5, 5), dpi=120)
+    colours = {"forward": "tab:blue", "central": "tab:orange", "complex": "tab:green"}
+    labels = {"forward": "forward (f(x+h) - f(x)) / h",
+              "central": "central (f(x+h) - f(x-h)) / 2h",
+              "complex": "complex step Im f(x+ih) / h"}
+    zero_drawn = False
+    for scheme, sub in table.groupby("scheme", sort=False):
+        sub = sub.dropna(subset=["error"]).sort_values("h")
+        err = sub["error"].to_numpy()
+        zero_drawn |= bool(np.any(err == 0))
+        ax.loglog(sub["h"], np.maximum(err, PLOT_FLOOR), marker="o", markersize=3,
+                  color=colours.get(scheme), label=labels.get(scheme, scheme))
+    for r in results:
+        c = colours.get(r.scheme)
+        ax.loglog([r.best_h], [max(r.best_error, PLOT_FLOOR)], marker="*", markersize=14,
+                  color=c, markeredgecolor="black", linestyle="none")
+        if r.fit_points >= 3:
+            hs = np.array([r.fit_lo, r.fit_hi])
+            # A wide translucent band behind the data: the fit window and its line.
+            ax.loglog(hs, r.coefficient * hs ** r.expected_slope, color=c, linewidth=9,
+                      alpha=0.25, zorder=1, solid_capstyle="butt",
+                      label=f"{r.scheme} fit: slope {r.slope:.2f}, "
+                            f"error ~ {r.coefficient:.3g} h^{r.expected_slope}")
+    ax.set_xlabel("step h")
+    ax.set_ylabel("error  max |J(h) - J|")
+    name = table["problem"].iloc[0] if len(table) else ""
+    sizes = table["sizes"].iloc[0] if len(table) else ""
+    at = table["at"].iloc[0] if len(table) else ""
+    ax.set_title(title or f"Finite-difference error against step: {name}"
+                 + (f" [{sizes}]" if sizes else "") + f" at x0 = {at}")
+    ax.grid(True, which="major", alpha=0.4)
+    note = "stars: best step per scheme"
+    if zero_drawn:
+        note += f"; errors of exactly 0 drawn at {PLOT_FLOOR:g}"
+    ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=8, va="bottom")
+    ax.legend(fontsize=8, loc="upper center")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
