@@ -89,6 +89,14 @@ def _figure(width: float = 7.0, height: float = 4.2, ncols: int = 1, nrows: int 
 
 def save_figure(fig, path: str | Path) -> Path:
     """Write ``fig`` as a PNG at ``path`` atomically (write, then rename)."""
+    from matplotlib.ticker import NullFormatter
+
+    for ax in fig.axes:
+        # Minor-tick labels of log axes cost most of the drawing time and
+        # crowd the axis; the decades are labelled.
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_minor_formatter(NullFormatter())
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -445,54 +445,58 @@ def compare_runs(old: pd.DataFrame, new: pd.DataFrame,
     their factor. Columns absent from either run are not compared."""
     rules = CHANGE_RULES if rules is None else rules
     a, b = _keyed(old), _keyed(new)
-    added = b.index.difference(a.index)
-    removed = a.index.difference(b.index)
-    common = a.index.intersection(b.index)
-    key_frame = lambda idx, src: src.loc[idx, ["status"]].reset_index()  # noqa: E731
-    status_rows, change_rows = [], []
-    for key in common:
-        ra, rb = a.loc[key], b.loc[key]
-        if ra["status"] != rb["status"]:
-            status_rows.append({**dict(zip(KEY, key, strict=True)), "old status": ra["status"],
-                                "new status": rb["status"],
-                                "message": rb.get("message", "")})
+    added = b.index.difference(a.index, sort=False)
+    removed = a.index.difference(b.index, sort=False)
+    common = a.index.intersection(b.index, sort=False)
+    both = a.loc[common].merge(b.loc[common], left_index=True, right_index=True,
+                               suffixes=(" old", " new")).reset_index()
+    moved = both["status old"] != both["status new"]
+    status = both[moved].rename(columns={"status old": "old status",
+                                         "status new": "new status"})
+    status = status.assign(message=status.get("message new", "")).reindex(
+        columns=[*KEY, "old status", "new status", "message"])
+    ok = both[~moved & (both["status new"] == "ok")]
+    changes = []
+    for column, rule in rules.items():
+        if column not in a.columns or column not in b.columns:
             continue
-        if ra["status"] != "ok":
-            continue
-        for column, rule in rules.items():
-            if column not in a.columns or column not in b.columns:
+        va = pd.to_numeric(ok[f"{column} old"], errors="coerce")
+        vb = pd.to_numeric(ok[f"{column} new"], errors="coerce")
+        fa, fb = va.clip(lower=rule.floor), vb.clip(lower=rule.floor)
+        lo, hi = np.minimum(fa, fb), np.maximum(fa, fb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = hi / lo
+        changed = va.notna() & vb.notna() & (hi > lo) & ((lo == 0) | (factor >= rule.factor))
+        appeared, gone = va.isna() & vb.notna(), va.notna() & vb.isna()
+        for mask, direction in ((changed & (fb > fa), "worse"), (changed & (fb < fa), "better"),
+                                (appeared, "new"), (gone, "gone")):
+            rows = ok[mask]
+            if rows.empty:
                 continue
-            va = pd.to_numeric(pd.Series([ra[column]]), errors="coerce").iloc[0]
-            vb = pd.to_numeric(pd.Series([rb[column]]), errors="coerce").iloc[0]
-            if pd.isna(va) and pd.isna(vb):
-                continue
-            if pd.isna(va) or pd.isna(vb):
-                change, direction = ("now measured", "new") if pd.isna(va) else \
-                    ("no longer measured", "gone")
+            if direction in ("worse", "better"):
+                text = [_factor_text(x, y, rule) for x, y in zip(va[mask], vb[mask],
+                                                                  strict=True)]
             else:
-                lo, hi = sorted((max(va, rule.floor), max(vb, rule.floor)))
-                if hi == lo or (lo > 0 and hi / lo < rule.factor):
-                    continue
-                change = _factor_text(va, vb, rule)
-                direction = "worse" if max(vb, rule.floor) > max(va, rule.floor) else "better"
-            change_rows.append({**dict(zip(KEY, key, strict=True)), "column": column,
-                                "old": va, "new": vb, "change": change,
-                                "direction": direction})
-    versions = []
+                text = ["now measured" if direction == "new" else "no longer measured"] * len(rows)
+            changes.append(pd.DataFrame({**{k: rows[k].to_numpy() for k in KEY},
+                                         "column": column, "old": va[mask].to_numpy(),
+                                         "new": vb[mask].to_numpy(), "change": text,
+                                         "direction": direction}))
+    change_cols = [*KEY, "column", "old", "new", "change", "direction"]
+    changes = (pd.concat(changes, ignore_index=True) if changes
+               else pd.DataFrame(columns=change_cols))
+    versions = pd.DataFrame(columns=["problem", "old version", "new version"])
     if "version" in a.columns and "version" in b.columns:
         va = a["version"].groupby(level="problem").first()
         vb = b["version"].groupby(level="problem").first()
-        for problem in va.index.intersection(vb.index):
-            if va[problem] != vb[problem]:
-                versions.append({"problem": problem, "old version": va[problem],
-                                 "new version": vb[problem]})
-    return RunDiff(
-        added=key_frame(added, b), removed=key_frame(removed, a),
-        status=pd.DataFrame(status_rows, columns=[*KEY, "old status", "new status", "message"]),
-        changes=pd.DataFrame(change_rows,
-                             columns=[*KEY, "column", "old", "new", "change", "direction"]),
-        versions=pd.DataFrame(versions, columns=["problem", "old version", "new version"]),
-        compared=len(common))
+        shared = va.index.intersection(vb.index, sort=False)
+        differ = [p for p in shared if va[p] != vb[p]]
+        versions = pd.DataFrame({"problem": differ, "old version": [va[p] for p in differ],
+                                 "new version": [vb[p] for p in differ]})
+    return RunDiff(added=b.loc[added, ["status"]].reset_index(),
+                   removed=a.loc[removed, ["status"]].reset_index(),
+                   status=status.reset_index(drop=True), changes=changes,
+                   versions=versions, compared=len(common))
 
 
 def diff_summary(diff: RunDiff) -> str:
