@@ -451,6 +451,34 @@ def find_crossover(tidy: pd.DataFrame, metric: str = "ops_derivative", along: st
                      f"{along} = {xs[0]:g}..{xs[-1]:g} (no crossover)")
 
 
+def _crossover(data: pd.DataFrame, metric: str, along: str, value) -> Crossover | None:
+    """The crossover marked on the plots: from :mod:`adbench.crossover` (the
+    measurements' definition) when that module is installed, otherwise
+    :func:`find_crossover`."""
+    try:
+        from adbench import crossover as measured
+    except ImportError:
+        measured = None
+    if measured is not None and hasattr(measured, "crossover"):
+        try:
+            c = measured.crossover(data, along, int(value), metric)
+        except (ValueError, KeyError, TypeError):
+            c = None
+        if c is not None:
+            other = "m" if along == "n" else "n"
+            below = getattr(c, "cheaper_below", None)
+            above = getattr(c, "cheaper_above", None)
+            label = f"{metric}, {other} = {value:g}"
+            if c.at is not None:
+                note = (f"{label}: {below} is cheaper for {along} below about {c.at:.3g}, "
+                        f"{above} above")
+            else:
+                note = f"{label}: {below or above or 'neither'} is cheaper over the whole " \
+                       "measured range (no crossover)"
+            return Crossover(along, other, value, metric, c.at, below, note)
+    return find_crossover(data, metric, along, value)
+
+
 def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivative_s"),
                     methods=AD_FD_METHODS, crossovers: dict | None = None):
     """Cost against n (m fixed) and against m (n fixed) for forward, reverse and
@@ -458,8 +486,8 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
 
     ``tidy`` has columns n, m, method and the ``metrics`` (rows of results.csv
     will do). ``crossovers`` may map ``(metric, along)`` to a precomputed
-    :class:`Crossover` (for example from :mod:`adbench.crossover`); otherwise
-    :func:`find_crossover` is used. Returns ``(figure, [Crossover...])``, or
+    :class:`Crossover`; otherwise the crossover comes from
+    :mod:`adbench.crossover` when installed, else from :func:`find_crossover`. Returns ``(figure, [Crossover...])``, or
     ``(None, [])`` when neither n nor m varies or no metric is present.
     """
     data = tidy[tidy["method"].isin(methods)]
@@ -480,7 +508,7 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
         # Show the slice where the modes cross inside the measured range (the
         # middle one if several do); otherwise the smallest value.
         crossing = [v for v in values
-                    if (c := find_crossover(data, metrics[0], along, v)) is not None
+                    if (c := _crossover(data, metrics[0], along, v)) is not None
                     and c.at is not None]
         value = crossing[len(crossing) // 2] if crossing else values[0]
         dims.append((along, "m" if along == "n" else "n", value))
@@ -499,7 +527,7 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
             _lines_by_method(ax, sl, "_x", "_y")
             _dimension_axis(ax, sl["_x"])
             _log_if_wide(ax, "y", sl["_y"])
-            cross = (crossovers or {}).get((metric, along)) or find_crossover(
+            cross = (crossovers or {}).get((metric, along)) or _crossover(
                 data, metric, along, value)
             if cross is not None:
                 found.append(cross)
@@ -521,6 +549,16 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
 # Finite-difference step study
 # --------------------------------------------------------------------------
 
+#: Truncation order of each finite-difference scheme: the slope of its guide line.
+_FD_ORDERS = {"fd-forward": 1, "fd-central": 2}
+
+
+def _as_method(scheme: str) -> str:
+    """``forward`` (the fd-sweep spelling) -> ``fd-forward``, for colours and guides."""
+    return scheme if scheme in _KNOWN_STYLES or f"fd-{scheme}" not in _KNOWN_STYLES \
+        else f"fd-{scheme}"
+
+
 def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None):
     """Error against step h (log-log), one line per scheme, the best step of
     each starred, and guide lines of slope 1 and 2 (the truncation orders of
@@ -539,16 +577,21 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None):
     data = data.assign(_e=data["error"].clip(lower=ZERO_FLOOR))
     fig, axes = _figure(width=7.0, height=4.6)
     ax = axes[0][0]
-    for scheme in _method_order(data["scheme"]):
+    data = data.assign(scheme=data["scheme"].astype(str))
+    names = {_as_method(s): s for s in data["scheme"].unique()}
+    for method in _method_order(names):
+        scheme = names[method]
         sub = data[data["scheme"] == scheme].sort_values("h")
-        style = method_style(scheme)
+        style = method_style(method)
         ax.plot(sub["h"], sub["_e"], label=scheme, color=style["color"],
                 linestyle=style["linestyle"], marker=".", markersize=4)
         best = sub.loc[sub["_e"].idxmin()]
         ax.plot([best["h"]], [best["_e"]], marker="*", markersize=13, color=style["color"],
                 markeredgecolor="black", linestyle="none")
-    for order, scheme in ((1, "fd-forward"), (2, "fd-central")):
-        sub = data[data["scheme"] == scheme].sort_values("h")
+    for method, order in _FD_ORDERS.items():
+        if method not in names:
+            continue
+        sub = data[data["scheme"] == names[method]].sort_values("h")
         if len(sub) < 3:
             continue
         # Anchor the guide where truncation dominates: two decades of h above the
@@ -574,7 +617,14 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None):
     if title is None:
         title = "Finite-difference error against step (star: the best step)"
         if "problem" in data.columns and data["problem"].nunique() == 1:
-            title = f"{data['problem'].iloc[0]}: {title[0].lower()}{title[1:]}"
+            where = str(data["problem"].iloc[0])
+            sizes = data["sizes"].iloc[0] if "sizes" in data.columns else ""
+            if isinstance(sizes, str) and sizes:
+                where += f"[{sizes}]"
+            at = data["at"].iloc[0] if "at" in data.columns else None
+            if at is not None and not (isinstance(at, float) and math.isnan(at)):
+                where += f" at x = {at}"
+            title = f"{where}: {title[0].lower()}{title[1:]}"
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3, which="major")
     ax.legend(fontsize=8)

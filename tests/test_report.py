@@ -1,6 +1,10 @@
 """report.md and its plots, from synthetic rows with every measurement column and
 from a real small run with the columns measured today."""
 
+import re
+import sys
+import types
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,9 +72,36 @@ def test_report_has_a_section_per_problem_with_its_tables(full_report):
 
 def test_report_states_the_measured_crossover(full_report):
     _, text = full_report
-    # synthetic costs: forward 3n ops_f, reverse (2 + 3m) ops_f; at m = 4 they meet at n = 14/3
-    assert "ops_derivative, m = 4: ad-forward is cheaper for n below about 4.67" in text
-    assert "ops_derivative, n = 16: ad-reverse is cheaper for m below about 15.3" in text
+    # synthetic costs: forward 3n ops_f, reverse (2 + 3m) ops_f; at m = 4 they meet at
+    # n = 14/3, between the measured n = 4 and 16 (and at n = 16 at m = 46/3)
+    found = re.search(r"ops_derivative, m = 4: ad-forward is cheaper for n below about "
+                      r"([0-9.]+), ad-reverse above", text)
+    assert found and 4 <= float(found.group(1)) <= 16
+    found = re.search(r"ops_derivative, n = 16: ad-reverse is cheaper for m below about "
+                      r"([0-9.]+), ad-forward above", text)
+    assert found and 4 <= float(found.group(1)) <= 64
+
+
+def test_the_measurements_crossover_is_used_when_installed(monkeypatch):
+    calls = []
+
+    class Found:
+        at, cheaper_below, cheaper_above = 8.0, "ad-forward", "ad-reverse"
+
+    def crossover(df, along, fixed, metric):
+        calls.append((along, fixed, metric))
+        return Found()
+
+    fake = types.ModuleType("adbench.crossover")
+    fake.crossover = crossover
+    monkeypatch.setitem(sys.modules, "adbench.crossover", fake)
+    monkeypatch.setattr(adbench, "crossover", fake, raising=False)
+    df = synthetic_results()
+    _, found = P.dimension_sweep(df[df["problem"] == "tanh-layer"],
+                                 metrics=("ops_derivative",))
+    assert calls and all(metric == "ops_derivative" for _, _, metric in calls)
+    assert [c.at for c in found] == [8.0, 8.0]
+    assert "ad-forward is cheaper for n below about 8, ad-reverse above" in found[0].note
 
 
 def test_find_crossover_interpolates_on_log_log_curves():
@@ -123,6 +154,19 @@ def test_fd_sweep_tables_are_found_and_plotted(tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "fd-forward", "fd-central", "fd-complex"]
     assert P.fd_error_vs_step(pd.DataFrame({"h": [1.0]})) is None
+
+
+def test_fd_sweep_in_the_spelling_of_adbench_fd_sweep():
+    sweep = synthetic_fd_sweep()
+    sweep = sweep.assign(scheme=sweep["scheme"].str.replace("fd-", ""), sizes="depth=4",
+                         at="0.2")
+    fig = P.fd_error_vs_step(sweep)
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("logistic-map[depth=4] at x = 0.2: finite-difference")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "forward", "central", "complex"]
+    guides = [t.get_text() for t in ax.texts if t.get_text().startswith("slope")]
+    assert guides == ["slope 1", "slope 2"]
 
 
 def test_plots_return_none_when_their_data_is_absent():
