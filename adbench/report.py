@@ -38,11 +38,15 @@ KEY_COLUMNS = ["sizes", "n", "m", "method"]
 COLUMN_GROUPS: dict[str, list[str]] = {
     "Accuracy": ["status", "max_rel_error", "mean_rel_error", "n_over_tol", "error_estimate",
                  "message"],
-    "Cost": ["ops_f", "ops_derivative", "ops_ratio", "ops_f_transcendental",
-             "ops_derivative_transcendental", "passes", "time_f_s", "time_derivative_s",
-             "time_ratio", "time_spread", "setup_s"],
-    "Expression, tape and code sizes": ["f_ops_tree", "expr_ops", "expr_nodes", "expr_ops_cse",
-                                        "expr_ops_simplified", "tape_length", "tape_bytes",
+    "Operation counts": ["ops_f", "ops_derivative", "ops_ratio", "ops_ratio_per_pass",
+                         "ops_f_transcendental", "ops_derivative_transcendental", "passes"],
+    "Time": ["time_f_s", "time_f_median_s", "time_derivative_s", "time_derivative_median_s",
+             "time_ratio", "time_spread", "time_samples", "setup_s", "setup_derive_s",
+             "setup_cse_s", "setup_compile_s", "setup_simplify_s"],
+    "Expression, tape and code sizes": ["f_ops_tree", "f_nodes_tree", "expr_ops", "expr_nodes",
+                                        "expr_ops_cse", "expr_nodes_cse",
+                                        "expr_ops_simplified", "simplify_status",
+                                        "tape_length", "tape_values", "tape_bytes",
                                         "compiled_bytes"],
 }
 
@@ -51,9 +55,10 @@ HIDDEN_COLUMNS = {"problem", "version", "tolerance", "reference_digits"}
 
 #: Columns that hold counts, printed as integers with thousands separators.
 INTEGER_COLUMNS = {"n", "m", "n_over_tol", "ops_f", "ops_derivative", "ops_f_transcendental",
-                   "ops_derivative_transcendental", "passes", "f_ops_tree", "expr_ops",
-                   "expr_nodes", "expr_ops_cse", "expr_ops_simplified", "tape_length",
-                   "tape_bytes", "compiled_bytes", "f_evaluations"}
+                   "ops_derivative_transcendental", "passes", "f_ops_tree", "f_nodes_tree",
+                   "expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse",
+                   "expr_ops_simplified", "tape_length", "tape_values", "tape_bytes",
+                   "compiled_bytes", "f_evaluations", "time_samples"}
 
 MESSAGE_WIDTH = 110
 

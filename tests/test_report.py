@@ -64,7 +64,8 @@ def test_report_has_a_section_per_problem_with_its_tables(full_report):
     for problem in ("survey-example", "logistic-map", "tanh-layer", "piecewise"):
         assert f"\n## {problem}\n" in text
     section = text.split("\n## logistic-map\n")[1].split("\n## tanh-layer\n")[0]
-    assert "### Accuracy" in section and "### Cost" in section
+    assert "### Accuracy" in section and "### Operation counts" in section
+    assert "### Time" in section
     assert "### Expression, tape and code sizes" in section
     assert "| depth=7 " in section and "2,096" in section
     assert "control flow depends on the input" in text
@@ -122,7 +123,8 @@ def test_report_without_measurement_columns_leaves_them_out():
     table = summary_table(df)
     assert not any("ratio" in c or "swell" in c for c in table.columns)
     assert "### Expression" not in text and "ops_ratio" not in text
-    cost = text.split("### Cost")[1].split("###")[0]
+    assert "### Operation counts" not in text
+    cost = text.split("### Time")[1].split("###")[0]
     assert "setup_s" in cost  # the one cost the foundation measures
     assert P.ratios_by_method(df) is None
     assert P.dimension_sweep(df[df["problem"] == "tanh-layer"]) == (None, [])
