@@ -240,18 +240,18 @@ class _Plots:
     def add(self, name: str, alt: str, make) -> list[str]:
         if self.folder is None:
             return []
+        from adbench.plots import save_figure
+
         try:
             fig = make()
+            if fig is None:
+                return []
+            save_figure(fig, self.folder / "plots" / f"{name}.png")
+        except OSError:
+            raise  # a folder we cannot write to is the user's to fix, not a note
         except Exception as exc:  # noqa: BLE001 - a broken plot must not lose the report
             self.notes.append(f"plot {name} could not be drawn: {type(exc).__name__}: {exc}")
             return []
-        if isinstance(fig, tuple):
-            fig = fig[0]
-        if fig is None:
-            return []
-        from adbench.plots import save_figure
-
-        save_figure(fig, self.folder / "plots" / f"{name}.png")
         return [f"![{alt}](plots/{name}.png)", ""]
 
 
@@ -274,7 +274,8 @@ def _problem_section(problem: str, sub: pd.DataFrame, plots: _Plots,
     if digits.notna().any():
         facts.append(f"reference good to {digits.min():.0f} digits or more")
     if facts:
-        parts += ["; ".join(facts).capitalize() + ".", ""]
+        sentence = "; ".join(facts)
+        parts += [sentence[0].upper() + sentence[1:] + ".", ""]
     for title, frame in problem_tables(sub):
         parts += [f"### {title}", "", format_table(frame), ""]
     slug = _slug(problem)
@@ -299,8 +300,8 @@ def _problem_section(problem: str, sub: pd.DataFrame, plots: _Plots,
         figures += plots.add(_slug(name), f"{problem}: finite-difference error against step",
                              lambda frame=frame: P.fd_error_vs_step(frame))
     if crossings:
-        parts += ["Forward against reverse mode (interpolated where the measured costs "
-                  "cross):", ""] + [f"- {c.note}" for c in crossings] + [""]
+        parts += ["Forward against reverse mode, where their measured costs cross:", ""] + [
+            f"- {c.note}" for c in crossings] + [""]
     if figures:
         parts += ["### Plots", "", *figures]
     return parts
@@ -341,7 +342,9 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
         parts += ["## Finite-difference step studies", ""]
         for name, frame in loose:
             parts += plots.add(_slug(name), f"{name}: finite-difference error against step",
-                               lambda frame=frame: P.fd_error_vs_step(frame, title=name))
+                               lambda frame=frame, name=name: P.fd_error_vs_step(
+                                   frame, title=f"{name}: finite-difference error against "
+                                                "step (star: the best step)"))
     if plots.notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in plots.notes] + [""]
     return "\n".join(parts).rstrip() + "\n"

@@ -166,3 +166,22 @@ def test_outside_the_domain_there_is_no_reference_but_no_crash():
     assert result.exit_code == 0, result.output
     assert "no reference" in result.output and "outside the domain" in result.output
     assert "nonfinite" in result.output
+
+
+def test_op_counts_are_shown_when_measured_and_timing_is_not_run(monkeypatch):
+    from adbench import harness
+
+    def ops(ctx):
+        return {"ops_f": 5, "ops_derivative": 10 * ctx.inst.n, "ops_ratio": 2.0 * ctx.inst.n,
+                "passes": 1}
+
+    def timing(ctx):
+        raise AssertionError("diff must not time the methods")
+
+    monkeypatch.setattr(harness, "METRICS", [
+        harness.Metric("ops", ["ops_f", "ops_derivative", "ops_ratio", "passes"], ops),
+        harness.Metric("timing", ["time_f_s", "time_ratio"], timing)])
+    table, _ = differentiate("x*y", "x=1,y=2", methods=["ad-reverse"], isolate=False)
+    row = table.set_index("method").loc["ad-reverse"]
+    assert row["ops_derivative"] == 20 and row["ops_ratio"] == 4.0
+    assert "passes" not in table.columns and row["message"] == ""

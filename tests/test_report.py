@@ -25,6 +25,9 @@ def full_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("full")
     df = synthetic_results()
     synthetic_fd_sweep().to_csv(out / "fd-sweep-logistic-map.csv", index=False)
+    sweep = synthetic_fd_sweep()
+    sweep[sweep["scheme"] != "fd-complex"].drop(columns="problem").to_csv(out / "study.csv",
+                                                                          index=False)
     path = write_report(df, out)
     return out, path.read_text()
 
@@ -50,12 +53,15 @@ def test_report_links_every_plot_it_writes_and_every_plot_is_a_png(full_report):
     assert written == sorted(["errors-by-method.png", "ratios-by-method.png",
                               "logistic-map-error.png", "logistic-map-cost.png",
                               "logistic-map-swell.png", "fd-sweep-logistic-map.png",
-                              "tanh-layer-n-m.png"])
+                              "tanh-layer-n-m.png", "study.png"])
     for name in written:
         assert f"](plots/{name})" in text
         data = (out / "plots" / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000
     assert "## Notes" not in text  # no plot failed
+    # a sweep of no known problem gets a section of its own, at the end
+    assert text.index("## Finite-difference step studies") > text.index("## piecewise")
+    assert text.index("fd-sweep-logistic-map.png") < text.index("## tanh-layer")
     assert not list(out.glob("**/*.tmp"))
 
 
@@ -129,6 +135,18 @@ def test_report_without_measurement_columns_leaves_them_out():
     assert P.ratios_by_method(df) is None
     assert P.dimension_sweep(df[df["problem"] == "tanh-layer"]) == (None, [])
     assert P.swell_vs_size(df[df["problem"] == "logistic-map"]) is None
+
+
+def test_a_plot_that_fails_becomes_a_note_not_a_lost_report(tmp_path, monkeypatch):
+    def broken(df):
+        raise ValueError("no luck")
+
+    monkeypatch.setattr(P, "error_by_method", broken)
+    df = synthetic_results()
+    text = write_report(df[df["problem"] == "survey-example"][BASE_COLUMNS], tmp_path).read_text()
+    assert "## Notes" in text
+    assert "- plot errors-by-method could not be drawn: ValueError: no luck" in text
+    assert "## survey-example" in text
 
 
 def test_report_of_no_rows_is_still_a_report():

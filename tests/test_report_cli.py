@@ -141,3 +141,10 @@ def test_run_without_a_terminal_writes_no_progress(tmp_path):
                      "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert "\r" not in result.output and "[#" not in result.output
+
+
+def test_time_left_is_written_for_people():
+    from adbench.cli.run import _duration
+
+    assert [_duration(s) for s in (0.2, 42, 185, 3720)] == [
+        "under 1 s", "42 s", "3 min 05 s", "1 h 02 min"]

@@ -66,8 +66,10 @@ def _default_out() -> Path:
 
 
 def _duration(seconds: float) -> str:
-    """``42 s``, ``3 min 05 s``, ``1 h 02 min``."""
-    seconds = max(0, int(round(seconds)))
+    """``under 1 s``, ``42 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    if seconds < 0.5:
+        return "under 1 s"
+    seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
