@@ -607,6 +607,7 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None):
         ax.annotate(f"slope {order}", (hs[1], es[1]), fontsize=8, color="0.3",
                     xytext=(3, -3), textcoords="offset points", ha="left", va="top")
     if (data["_e"] <= ZERO_FLOOR).any():
+        ax.axhline(ZERO_FLOOR, color="0.6", linewidth=0.8, linestyle=":")
         ax.annotate("exact (0)", (1.0, ZERO_FLOOR), xycoords=("axes fraction", "data"),
                     xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8,
                     color="0.35")

@@ -33,10 +33,11 @@ def test_report_regenerates_report_and_plots_from_a_csv(run_folder, tmp_path):
     out = tmp_path / "out"
     result = invoke(["report", str(run_folder / "results.csv"), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"wrote {out / 'report.md'} and 2 plots" in result.output
+    assert f"wrote {out / 'report.md'} and 2 plots in {out / 'plots'}" in result.output
     text = (out / "report.md").read_text()
     assert "## logistic-map" in text and "](plots/logistic-map-error.png)" in text
     assert (out / "plots" / "errors-by-method.png").stat().st_size > 10_000
+    assert not (run_folder / "report.md").exists()  # --out, not beside the CSV
 
 
 def test_report_accepts_a_run_folder_and_writes_beside_the_csv(run_folder):
