@@ -1,7 +1,7 @@
 """The ``adbench`` command line: one module per command, all on one click group."""
 
 from adbench.cli import run  # noqa: F401  (registers list and run)
-from adbench.cli import diff, report  # noqa: F401
 from adbench.cli.base import USER_ERRORS, UserError, cli, main
+from adbench.cli import diff, report  # noqa: F401, E402  (register diff and report)
 
 __all__ = ["cli", "main", "UserError", "USER_ERRORS"]
