@@ -129,6 +129,12 @@ def _dimension_axis(ax, values) -> None:
         ax.xaxis.set_major_formatter(ScalarFormatter())
 
 
+def _zeros_note(ax, values) -> str:
+    """A note for the axis label when a log axis leaves out values of 0."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce")
+    return "  (0 not shown)" if ax.get_yscale() == "log" and (v == 0).any() else ""
+
+
 def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(df[column], errors="coerce") if column in df.columns else \
         pd.Series(np.nan, index=df.index)
@@ -181,6 +187,7 @@ def strip_by_method(df: pd.DataFrame, column: str, ylabel: str, title: str, *,
     if not _has(df, column):
         return None
     data = df.assign(_v=_numeric(df, column)).dropna(subset=["_v"])
+    data = data[np.isfinite(data["_v"])]
     if floor is not None:
         data = data.assign(_v=data["_v"].clip(lower=floor))
     methods = _method_order(data["method"])
@@ -251,6 +258,8 @@ def ratios_by_method(df: pd.DataFrame):
 
 def _lines_by_method(ax, data: pd.DataFrame, x: str, y: str, methods=None) -> int:
     drawn = 0
+    if ax.get_yscale() == "log":
+        data = data[data[y] > 0]  # a cost of 0 (an identity Jacobian) has no place on a log axis
     for method in _method_order(methods if methods is not None else data["method"]):
         sub = data[data["method"] == method].dropna(subset=[x, y]).sort_values(x)
         if sub.empty:
@@ -304,11 +313,11 @@ def cost_vs_size(df: pd.DataFrame, problem: str | None = None):
     sizes = size_table(sub)[axis]
     for ax, (column, label) in zip(axes[0], panels, strict=True):
         data = sub.assign(_x=sizes, _y=_numeric(sub, column))
-        _lines_by_method(ax, data, "_x", "_y")
         _log_if_wide(ax, "x", data["_x"])
         _log_if_wide(ax, "y", data["_y"])
+        _lines_by_method(ax, data, "_x", "_y")
         ax.set_xlabel(axis)
-        ax.set_ylabel(label)
+        ax.set_ylabel(label + _zeros_note(ax, data["_y"]))
         ax.grid(True, alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{_name(sub)}: cost against {axis}", fontsize=10)
@@ -344,7 +353,7 @@ def swell_vs_size(df: pd.DataFrame, problem: str | None = None):
     ax.set_xlabel(axis)
     ax.set_ylabel("size (operations or nodes)")
     ax.set_title(f"{_name(sub)}: expression swell against {axis}", fontsize=10)
-    ax.grid(True, alpha=0.3, which="both")
+    ax.grid(True, alpha=0.3, which="major")
     ax.legend(fontsize=8)
     return fig
 
@@ -524,9 +533,9 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
             ax = axes[r][c]
             sl = data[data[other] == value]
             sl = sl.assign(_x=sl[along].astype(float), _y=_numeric(sl, metric))
-            _lines_by_method(ax, sl, "_x", "_y")
             _dimension_axis(ax, sl["_x"])
             _log_if_wide(ax, "y", sl["_y"])
+            _lines_by_method(ax, sl, "_x", "_y")
             cross = (crossovers or {}).get((metric, along)) or _crossover(
                 data, metric, along, value)
             if cross is not None:
@@ -535,9 +544,11 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
                     ax.axvline(cross.at, color="black", linestyle=":", linewidth=1.2)
                     ax.annotate(f"crossover\n{along} ≈ {cross.at:.3g}", (cross.at, 0.97),
                                 xycoords=("data", "axes fraction"), xytext=(4, 0),
-                                textcoords="offset points", va="top", fontsize=8)
+                                textcoords="offset points", va="top", fontsize=8,
+                                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white",
+                                      "edgecolor": "none", "alpha": 0.85})
             ax.set_xlabel(f"{along}  ({other} = {value:g})")
-            ax.set_ylabel(labels.get(metric, metric))
+            ax.set_ylabel(labels.get(metric, metric) + _zeros_note(ax, sl["_y"]))
             ax.grid(True, alpha=0.3, which="major")
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{_name(tidy)}: forward against reverse mode (and finite differences)",
