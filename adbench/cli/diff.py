@@ -68,11 +68,15 @@ def diff_command(expression, at, methods, timeout, fmt):
         elif column.startswith("ops"):
             shown[column] = ["" if v != v else f"{v:,.0f}" if column == "ops_derivative"
                              else f"{v:.3g}" for v in shown[column]]
-    shown = shown.rename(columns={"max_rel_error": "error"})
+    shown = shown.rename(columns={"max_rel_error": "error", "ops_derivative": "ops",
+                                  "ops_ratio": "ops / ops(f)"})
     if not shown["message"].fillna("").astype(str).str.strip().any():
         shown = shown.drop(columns="message")
+    # partials left-aligned so that their leading digits line up; counts and errors right
+    align = ["right" if c in ("error", "ops", "ops / ops(f)") else "left" for c in shown.columns]
     tablefmt = "github" if fmt == "md" else "simple"
     click.echo("\n".join(lines) + "\n")
-    click.echo(shown.to_markdown(index=False, tablefmt=tablefmt, disable_numparse=True))
+    click.echo(shown.to_markdown(index=False, tablefmt=tablefmt, disable_numparse=True,
+                                 colalign=align))
     click.echo("\nerror: max over the entries of |a - b| / max(1, |a| + |b|) against the "
                "reference")
