@@ -26,9 +26,6 @@ def full_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("full")
     df = synthetic_results()
     synthetic_fd_sweep().to_csv(out / "fd-sweep-logistic-map.csv", index=False)
-    sweep = synthetic_fd_sweep()
-    sweep[sweep["scheme"] != "fd-complex"].drop(columns="problem").to_csv(out / "study.csv",
-                                                                          index=False)
     path = write_report(df, out)
     return out, path.read_text()
 
@@ -55,16 +52,22 @@ def test_report_links_every_plot_it_writes_and_every_plot_is_a_png(full_report):
     assert written == sorted(["errors-by-method.png", "ratios-by-method.png",
                               "logistic-map-error.png", "logistic-map-cost.png",
                               "logistic-map-swell.png", "fd-sweep-logistic-map.png",
-                              "tanh-layer-n-m.png", "study.png"])
+                              "tanh-layer-n-m.png"])
     for name in written:
         assert f"](plots/{name})" in text
         data = (out / "plots" / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 10_000
     assert "## Notes" not in text  # no plot failed
-    # a sweep of no known problem gets a section of its own, at the end
+    # the sweep is plotted in its problem's section
+    assert text.index("## logistic-map") < text.index("fd-sweep-logistic-map.png") < text.index(
+        "## tanh-layer")
+    assert not list(out.glob("**/*.tmp"))  # written atomically: no leftovers
+
+
+def test_a_sweep_of_no_known_problem_gets_a_section_of_its_own():
+    sweep = synthetic_fd_sweep().drop(columns="problem")
+    text = render_report(synthetic_results(), fd_sweeps=[("study", sweep)])
     assert text.index("## Finite-difference step studies") > text.index("## piecewise")
-    assert text.index("fd-sweep-logistic-map.png") < text.index("## tanh-layer")
-    assert not list(out.glob("**/*.tmp"))
 
 
 def test_report_has_a_section_per_problem_with_its_tables(full_report):
