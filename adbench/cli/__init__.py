@@ -6,5 +6,6 @@ from adbench.cli import reproduce  # noqa: F401
 from adbench.cli import run  # noqa: F401
 from adbench.cli import swell  # noqa: F401
 from adbench.cli.base import USER_ERRORS, UserError, cli, main
+from adbench.cli import diff, report  # noqa: F401, E402  (register diff and report)
 
 __all__ = ["cli", "main", "UserError", "USER_ERRORS"]

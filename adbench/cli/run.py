@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from datetime import datetime
@@ -64,26 +65,53 @@ def _default_out() -> Path:
     return Path("results") / datetime.now().strftime("run-%Y%m%d-%H%M%S")
 
 
-class _Progress:
-    """A one-line progress display on stderr, only when stderr is a terminal."""
+def _duration(seconds: float) -> str:
+    """``under 1 s``, ``42 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    if seconds < 0.5:
+        return "under 1 s"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
-    def __init__(self, quiet: bool):
-        self.enabled = not quiet and sys.stderr.isatty()
-        self.start = time.monotonic()
+
+class _Progress:
+    """A one-line progress display: a bar, the count, an estimate of the time
+    left and the current problem and method.
+
+    Written to ``stream`` (default stderr) only when it is a terminal and not
+    ``quiet``: redirected output and logs stay clean. The estimate is the mean
+    time of the measurements done so far in this session times those left
+    (rows skipped by ``--resume`` do not count as fast measurements).
+    """
+
+    def __init__(self, quiet: bool = False, stream=None, clock=time.monotonic):
+        self.stream = sys.stderr if stream is None else stream
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = not quiet and bool(isatty and isatty())
+        self.clock = clock
+        self.start = clock()
+        self.first: int | None = None
 
     def __call__(self, done: int, total: int, label: str) -> None:
         if not self.enabled:
             return
-        elapsed = time.monotonic() - self.start
-        eta = "" if done == 0 else f", about {elapsed / done * (total - done):.0f} s left"
-        width = 24
-        filled = int(width * done / max(total, 1))
-        bar = "#" * filled + "." * (width - filled)
-        line = f"[{bar}] {done}/{total} {label}{eta}"
-        end = "\n" if done == total else ""
-        click.echo("\r" + line[:120].ljust(120), err=True, nl=False)
-        if end:
-            click.echo("", err=True)
+        if self.first is None:
+            self.first, self.start = done, self.clock()
+        finished = done - self.first
+        eta = ""
+        if 0 < finished and done < total:
+            left = (self.clock() - self.start) / finished * (total - done)
+            eta = f"  about {_duration(left)} left"
+        width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
+        filled = int(24 * done / max(total, 1))
+        line = f"[{'#' * filled}{'.' * (24 - filled)}] {done}/{total}{eta}  {label}"
+        self.stream.write("\r" + line[:width].ljust(width))
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
 
 
 @cli.command("run")
