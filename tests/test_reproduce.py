@@ -1,27 +1,54 @@
 """`adbench reproduce survey`: every claim measured, PASS with its criterion."""
 
+import pytest
+
 from adbench.reproduce import CLAIMS, Evidence, render, reproduce
 
 
-def test_every_claim_of_the_survey_passes(tmp_path):
-    path, results = reproduce(tmp_path)
-    failed = [(c.key, e.body) for c, e in results if not e.passed]
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    out = tmp_path_factory.mktemp("survey")
+    path, results = reproduce(out)
+    return out, path, {claim.key: ev for claim, ev in results}
+
+
+def test_every_claim_of_the_survey_passes(survey):
+    out, path, evidence = survey
+    failed = {key: ev.body for key, ev in evidence.items() if not ev.passed}
     assert not failed, failed
-    assert len(results) == len(CLAIMS)
+    assert list(evidence) == [c.key for c in CLAIMS]
     text = path.read_text()
     for claim in CLAIMS:
         assert claim.quote[:40] in text
         assert f"(p. {claim.page})" in text
     assert text.count("**PASS**") == len(CLAIMS)
+    for png in ("swell-logistic-map.png", "fd-sweep-logistic-map.png", "crossover-tanh-layer.png"):
+        assert (out / png).stat().st_size > 10_000
+        assert f"({png})" in text
 
 
-def test_perturbation_confusion_claim_shows_the_untagged_bug(tmp_path):
-    _, [(claim, ev)] = reproduce(tmp_path, only=["perturbation-confusion"])
-    assert ev.passed
-    assert ev.values.pop("untagged dual numbers (for contrast)") == 2.0
-    assert ev.values == {"forward in forward": 1.0, "reverse in reverse": 1.0,
-                         "forward outside, reverse inside": 1.0,
-                         "reverse outside, forward inside": 1.0}
+def test_perturbation_confusion_claim_shows_the_untagged_bug(survey):
+    values = dict(survey[2]["perturbation-confusion"].values)
+    assert values.pop("untagged dual numbers (for contrast)") == 2.0
+    assert values == {"forward in forward": 1.0, "reverse in reverse": 1.0,
+                      "forward outside, reverse inside": 1.0,
+                      "reverse outside, forward inside": 1.0}
+
+
+def test_table_1_counts_and_figure_3_slopes(survey):
+    table1, figure3 = survey[2]["table-1"], survey[2]["figure-3"]
+    # SymPy 1.14, count_ops of the unsimplified derivative (survey-facts, Table 1)
+    assert {d: table1.values["count_ops"][d] for d in (4, 6, 7)} == {4: 82, 6: 768, 7: 2096}
+    assert [table1.values["cse"][d] for d in range(2, 8)] == [2, 12, 27, 45, 67, 93]
+    assert abs(figure3.values["slope_forward"] - 1) < 0.1
+    assert abs(figure3.values["slope_central"] - 2) < 0.1
+
+
+def test_reverse_gradient_cost_and_crossover(survey):
+    cheap, cross = survey[2]["cheap-gradient"], survey[2]["crossover"]
+    assert cheap.values["worst_reverse"] < 6 and cheap.values["worst_jvp"] < 6
+    assert 2 <= cheap.values["median_reverse"] <= 3
+    assert cross.values["agreement"] == 1.0
 
 
 def test_a_failing_claim_renders_as_fail():
