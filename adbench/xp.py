@@ -90,7 +90,10 @@ def _object_namespace(name: str, attr: str, pi, e):
 def _sympy_max(x, axis=None, keepdims=False):
     if axis is not None or keepdims:
         raise NotImplementedError("xp.max along an axis is not supported on SymPy expressions")
-    return sympy.Max(*np.ravel(x))
+    # Nested two-argument maxima: SymPy differentiates them into Heaviside
+    # factors that lambdify compiles, where an n-ary Max becomes nested
+    # Piecewise selections that it cannot (numpy.select rejects them).
+    return functools.reduce(lambda a, b: sympy.Max(a, b, evaluate=False), np.ravel(x))
 
 
 numpy_xp = _numpy_namespace()

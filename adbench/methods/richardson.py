@@ -22,7 +22,8 @@ varies give differences that agree with each other and are all wrong (with
 ratio 2 from 0.01, the logistic map at depth 12-16 came out 96% wrong with
 estimates of 1e-4 to 1e-8). With these steps it is accurate to ~1e-11 up to
 depth 16; beyond, no step is small enough, and the estimate is large (0.1-1),
-which is the honest answer.
+which is the honest answer. Steps for which f is not finite (x +- h outside
+its domain) are dropped, and the tableau starts from the first finite one.
 """
 
 from __future__ import annotations
@@ -55,8 +56,13 @@ def richardson_column(f, x, i: int, h0: float, fx_scale: np.ndarray,
     for j in range(num_steps):
         h = exact_step(xi, h0 / RATIO ** j)
         row = [central_difference(f, x, i, h)]
+        if not np.all(np.isfinite(primal(row[0]))):
+            # x +- h left f's domain (log of a negative number...): start the
+            # tableau again from the next, smaller step.
+            prev = []
+            continue
         noise = 4.0 * EPS * fx_scale / h  # rounding of one difference, with margin
-        for k in range(1, j + 1):
+        for k in range(1, len(prev) + 1):
             w = RATIO ** (2 * k) - 1.0
             row.append(row[k - 1] + (row[k - 1] - prev[k - 1]) / w)
             t, left, up = primal(row[k]), primal(row[k - 1]), primal(prev[k - 1])
@@ -69,7 +75,9 @@ def richardson_column(f, x, i: int, h0: float, fx_scale: np.ndarray,
                 best = P.where(better, row[k], best)
                 best_err = np.where(better, err, best_err)
         prev = row
-    if best is None:  # a single step: no extrapolation, no estimate
+    if best is None:  # at most one usable step: no extrapolation, no estimate
+        if not prev:
+            raise FloatingPointError(f"every step of coordinate {i} leaves the domain of f")
         return prev[0], np.full(np.shape(primal(prev[0])), np.inf)
     return best, best_err
 

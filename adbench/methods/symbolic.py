@@ -11,12 +11,14 @@ can also be evaluated with the primitive table's functions
 from __future__ import annotations
 
 import functools
+import operator
 import time
 
 import numpy as np
 import sympy
 
 from adbench import primitives as P
+from adbench.core import primal
 from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian
 from adbench.xp import numpy_xp, sympy_xp
 
@@ -98,20 +100,31 @@ def _sympy_to_primitive() -> dict:
     return table
 
 
+_RELATIONS = {sympy.StrictGreaterThan: operator.gt, sympy.GreaterThan: operator.ge,
+              sympy.StrictLessThan: operator.lt, sympy.LessThan: operator.le,
+              sympy.Equality: operator.eq, sympy.Unequality: operator.ne}
+
+
+def _eval_piecewise(e, env):
+    for value, cond in e.args:
+        if cond == sympy.true or bool(_eval_node(cond, env)):
+            return _eval_node(value, env)
+    return float("nan")  # no piece applies: SymPy's Piecewise is undefined there
+
+
 def _eval_node(e, env):
     if e in env:
         return env[e]
-    if e.is_Number:
+    if e.is_Number or e.is_NumberSymbol:
         return float(e)
-    if e.is_NumberSymbol:
-        return float(e)
+    if isinstance(e, sympy.Piecewise):  # only the piece that applies is evaluated
+        return _eval_piecewise(e, env)
     args = [_eval_node(a, env) for a in e.args]
     if e.is_Add:
         return functools.reduce(P.add, args)
     if e.is_Mul:
         if e.args[0] == -1:
-            rest = args[1:]
-            return P.negative(functools.reduce(P.multiply, rest))
+            return P.negative(functools.reduce(P.multiply, args[1:]))
         return functools.reduce(P.multiply, args)
     if e.is_Pow:
         base, expo = args[0], e.args[1]
@@ -122,9 +135,15 @@ def _eval_node(e, env):
         if expo == 2:
             return P.multiply(base, base)
         return P.power(base, args[1])
-    if isinstance(e, sympy.Piecewise):
-        (a, cond), (b, _) = e.args[0], e.args[1]
-        return P.where(bool(_eval_node(cond, env)), args[0], _eval_node(b, env))
+    if e.func in _RELATIONS:  # a condition: compared on the values, no derivative
+        return bool(_RELATIONS[e.func](primal(args[0]), primal(args[1])))
+    if isinstance(e, sympy.Max):
+        return functools.reduce(P.maximum, args)
+    if isinstance(e, sympy.Min):
+        return functools.reduce(P.minimum, args)
+    if isinstance(e, sympy.Heaviside):  # the derivative of Max/Min/Abs: a 0/1 selection
+        v = primal(args[0])
+        return P.where(v > 0, 1.0, P.where(v < 0, 0.0, 0.5))
     f = _sympy_to_primitive().get(e.func)
     if f is None:
         raise NotImplementedError(f"no primitive for SymPy {e.func.__name__}")
