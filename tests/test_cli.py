@@ -106,3 +106,26 @@ def test_broken_problem_file_is_named(tmp_path):
     result = invoke(["list", "--problems-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "broken.py:1: syntax error" in result.output
+
+
+def test_list_md_is_a_catalogue_with_every_problem(registry):
+    result = invoke(["list", "--format", "md"])
+    assert result.exit_code == 0, result.output
+    for name in registry.problems:
+        assert f"\n## {name}\n" in result.output
+    assert "# Methods" in result.output and "# Suites" in result.output
+
+
+def test_catalogue_support_is_measured():
+    from adbench.catalogue import support
+    from adbench.registry import load_registry
+
+    sup = support(load_registry().get("piecewise"), timeout=30)
+    assert sup["ad-reverse"] == "yes" and sup["fd-central"] == "yes"
+    assert sup["symbolic"].startswith("no: control flow depends on the input")
+
+
+def test_list_support_needs_markdown():
+    result = invoke(["list", "--support"])
+    assert result.exit_code == 2
+    assert "--support needs --format md" in result.output

@@ -22,33 +22,27 @@ from adbench.registry import load_registry
 # list
 # --------------------------------------------------------------------------
 
-def _span(values) -> str:
-    lo, hi = min(values), max(values)
-    return str(lo) if lo == hi else f"{lo}-{hi}"
-
-
 @cli.command("list")
 @problems_dir_option
 @click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text",
               show_default=True, help="Plain text, or a markdown catalogue.")
-def list_command(problems_dirs, fmt):
+@click.option("--support", is_flag=True,
+              help="With --format md: measure which methods differentiate each problem "
+                   "(on its smallest size; takes a minute or two).")
+def list_command(problems_dirs, fmt, support):
     """List problems (name, n, m, tags, description), methods and suites."""
+    from adbench.catalogue import catalogue_markdown, problem_table
+
     reg = load_registry(problems_dirs)
-    rows = []
-    for p in reg.problems.values():
-        sizes = "; ".join(f"{k}={','.join(map(str, v))}" for k, v in p.sizes.items())
-        insts = p.instances()
-        rows.append({"problem": p.name, "n": _span([i.n for i in insts]),
-                     "m": _span([i.m for i in insts]),
-                     "sizes": sizes or "-", "manual": "yes" if p.manual_fn else "no",
-                     "tags": ",".join(p.tags), "description": p.description})
-    problems = pd.DataFrame(rows)
+    problems = problem_table(reg)
     methods = pd.DataFrame([{"method": m.name, "tolerance": m.tolerance,
                              "description": m.description} for m in METHODS.values()])
     suites = pd.DataFrame([{"suite": s.name, "problems": ", ".join(s.problems),
                             "description": s.description} for s in reg.suites.values()])
+    if support and fmt != "md":
+        raise UserError("--support needs --format md")
     if fmt == "md":
-        parts = ["# Problems", "", problems.to_markdown(index=False), "", "# Methods", "",
+        parts = [catalogue_markdown(reg, with_support=support), "", "# Methods", "",
                  methods.to_markdown(index=False), "", "# Suites", "",
                  suites.to_markdown(index=False)]
     else:
