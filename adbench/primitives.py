@@ -33,15 +33,47 @@ import sympy
 
 from adbench.core import BoxBase, Primitive, apply, primal, top_trace
 
-IDENTITY = "identity"  # lin marker: the contribution is g itself
-NEGATE = "negate"      # lin marker: the contribution is -g
+class LinMarker:
+    """A ``lin`` rule given by its structure instead of a function, so that the
+    modes can apply it without a call: ``IDENTITY`` (the contribution is
+    ``g``), ``NEGATE`` (``-g``) and ``TimesArg(j)`` (``g * args[j]``: the
+    product rule of a bilinear operation)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class TimesArg(LinMarker):
+    """``lin`` marker: the contribution is ``g * args[j]``."""
+
+    __slots__ = ("j",)
+
+    def __init__(self, j: int):
+        super().__init__(f"TimesArg({j})")
+        self.j = j
+
+
+IDENTITY = LinMarker("IDENTITY")
+NEGATE = LinMarker("NEGATE")
 
 PRIMITIVES: dict[str, Primitive] = {}
 
 
 def shape_of(x) -> tuple:
     """Shape of a plain value or a box (a Python scalar has shape ())."""
-    return np.shape(primal(x))
+    while isinstance(x, BoxBase):
+        x = x.value
+    t = type(x)
+    if t is float or t is int:
+        return ()
+    if t is np.ndarray:
+        return x.shape
+    return np.shape(x)
 
 
 def size_of(x) -> int:
@@ -60,31 +92,61 @@ def _register(prim: Primitive) -> Primitive:
 # --------------------------------------------------------------------------
 
 def _lin_term(rule, g, args, out):
+    """``g`` times the partial derivative that ``rule`` stands for."""
     if rule is IDENTITY:
         return g
     if rule is NEGATE:
         return negative(g)
+    if type(rule) is TimesArg:
+        return multiply(g, args[rule.j])
     return rule(g, *args, out)
 
 
-def _elementwise_jvp(lin):
-    def jvp(tangents, args, out, **params):
+class _ElementwiseJVP:
+    """The JVP of an elementwise primitive: sum_k lin[k](t_k, ...), broadcast to
+    the output's shape. Reads ``prim.lin`` at call time, so that every path
+    (generic and fast) always uses the one rule in the table."""
+
+    __slots__ = ("prim",)
+
+    def __init__(self, prim):
+        self.prim = prim
+
+    def __call__(self, tangents, args, out, **params):
         total = None
-        for rule, t in zip(lin, tangents, strict=True):
+        for rule, t in zip(self.prim.lin, tangents, strict=True):
             if t is None or rule is None:
                 continue
             term = _lin_term(rule, t, args, out)
             total = term if total is None else add(total, term)
-        if total is not None and shape_of(total) != shape_of(out):
-            total = broadcast_to(total, shape_of(out))
+        if total is not None:
+            out_shape = shape_of(out)
+            if shape_of(total) != out_shape:
+                total = broadcast_to(total, out_shape)
         return total
-    return jvp
+
+    def __repr__(self):
+        return f"<jvp of {self.prim.name}>"
 
 
-def _elementwise_vjp(lin):
-    def vjp(k, g, args, out, **params):
-        return unbroadcast(_lin_term(lin[k], g, args, out), shape_of(args[k]))
-    return vjp
+class _ElementwiseVJP:
+    """The VJP of an elementwise primitive: lin[k](g, ...) summed back to the
+    shape of argument k (:func:`unbroadcast`)."""
+
+    __slots__ = ("prim",)
+
+    def __init__(self, prim):
+        self.prim = prim
+
+    def __call__(self, k, g, args, out, **params):
+        rule = self.prim.lin[k]
+        shape = shape_of(args[k])
+        if rule is NEGATE:  # sum first, negate the smaller array
+            return negative(unbroadcast(g, shape))
+        return unbroadcast(_lin_term(rule, g, args, out), shape)
+
+    def __repr__(self):
+        return f"<vjp of {self.prim.name}>"
 
 
 def _count_output(args, out, **params) -> int:
@@ -98,12 +160,12 @@ def _count_nothing(args, out, **params) -> int:
 def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
                 transcendental=False, analytic=True, nondiff=(), cost=_count_output):
     """Define an elementwise primitive from its partial-derivative rules."""
-    lin = tuple(lin)
-    return _register(Primitive(
-        name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
-        transcendental=transcendental, analytic=analytic, lin=lin,
-        jvp=_elementwise_jvp(lin), vjp=_elementwise_vjp(lin), cost=cost,
-        nondiff=tuple(nondiff)))
+    prim = Primitive(name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
+                     transcendental=transcendental, analytic=analytic, lin=tuple(lin),
+                     cost=cost, nondiff=tuple(nondiff))
+    prim.jvp = _ElementwiseJVP(prim)
+    prim.vjp = _ElementwiseVJP(prim)
+    return _register(prim)
 
 
 def linear(name, impl, *, transpose, kind="structural", cost=_count_nothing, nargs=1):
@@ -168,14 +230,12 @@ def _pow_is_transcendental(args, out=None, **params) -> bool:
 
 add_p = elementwise("add", np.add, scalar=operator.add, lin=(IDENTITY, IDENTITY))
 sub_p = elementwise("sub", np.subtract, scalar=operator.sub, lin=(IDENTITY, NEGATE))
-mul_p = elementwise("mul", np.multiply, scalar=operator.mul,
-                    lin=(lambda g, x, y, out: multiply(g, y),
-                         lambda g, x, y, out: multiply(g, x)))
+mul_p = elementwise("mul", np.multiply, scalar=operator.mul, lin=(TimesArg(1), TimesArg(0)))
 div_p = elementwise("div", np.true_divide, scalar=operator.truediv,
                     lin=(lambda g, x, y, out: divide(g, y),
                          lambda g, x, y, out: negative(divide(multiply(g, out), y))))
 neg_p = elementwise("neg", np.negative, scalar=operator.neg, lin=(NEGATE,))
-pow_p = elementwise("pow", np.power, scalar=operator.pow,
+pow_p = elementwise("pow", np.power, scalar=math.pow,
                     lin=(lambda g, x, y, out: multiply(g, multiply(y, power(x, subtract(y, 1)))),
                          lambda g, x, y, out: multiply(g, multiply(out, log(x)))))
 exp_p = elementwise("exp", np.exp, scalar=math.exp, mp=_vec(mpmath.exp), sym=_vec(sympy.exp),
@@ -312,14 +372,41 @@ matmul_p = _register(Primitive("matmul", np.matmul, kind="bilinear", jvp=_matmul
                                vjp=_matmul_vjp, cost=_count_matmul))
 
 
+def is_basic_index(idx) -> bool:
+    """True for numpy "basic" indices (ints, slices, Ellipsis, None and tuples of
+    them): they select each element at most once, so a cotangent can be
+    scattered back by assignment. Integer arrays and masks ("advanced"
+    indices) may repeat elements and need an unbuffered ``np.add.at``."""
+    if type(idx) is tuple:
+        for i in idx:
+            if not (isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis):
+                return False
+        return True
+    return isinstance(idx, (int, np.integer, slice)) or idx is None or idx is Ellipsis
+
+
+def _getitem_impl(x, idx):
+    out = x[idx]
+    # A float64 element becomes a Python float, so that scalar code read out
+    # of an array runs on the float fast paths.
+    return float(out) if type(out) is np.float64 else out
+
+
 def _getitem_transpose(k, g, args, out, idx):
     return untake(g, idx=idx, shape=shape_of(args[0]))
 
 
+def scatter_add(buffer: np.ndarray, idx, g) -> None:
+    """``buffer[idx] += g`` in place, correct for repeated advanced indices."""
+    if is_basic_index(idx):
+        buffer[idx] += g
+    else:
+        np.add.at(buffer, idx, g)
+
+
 def _untake_impl(g, idx, shape):
-    dtype = np.result_type(g, float)
-    z = np.zeros(shape, dtype=dtype)
-    np.add.at(z, idx, g)
+    z = np.zeros(shape, dtype=np.result_type(g, float))
+    scatter_add(z, idx, g)
     return z
 
 
@@ -327,7 +414,7 @@ def _untake_transpose(k, g, args, out, idx, shape):
     return getitem(g, idx=idx)
 
 
-getitem_p = linear("getitem", lambda x, idx: x[idx], transpose=_getitem_transpose)
+getitem_p = linear("getitem", _getitem_impl, transpose=_getitem_transpose)
 untake_p = linear("untake", _untake_impl, transpose=_untake_transpose)
 
 
@@ -380,80 +467,65 @@ stack_p = linear("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
 # The user-facing functions: what a problem's `xp` namespace offers
 # --------------------------------------------------------------------------
 
-def add(x, y):
-    return apply(add_p, x, y)
+_DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 
 
-def subtract(x, y):
-    return apply(sub_p, x, y)
+def _elementwise_function(prim: Primitive, name: str, doc: str):
+    """The user-facing function of an elementwise primitive.
+
+    Python floats take the primitive's ``scalar`` implementation directly (no
+    dispatch: this is the fast path of scalar programs and of derivative rules
+    evaluated on floats); everything else goes through :func:`apply`. Outside
+    the float domain (``math.log(-1.0)`` raises) numpy decides, as it would
+    for arrays: nan or inf and a RuntimeWarning.
+    """
+    scalar = prim.scalar
+    nargs = len(prim.lin)
+    if scalar is None:
+        def function(*args):
+            return apply(prim, *args)
+    elif nargs == 1:
+        def function(x):
+            if type(x) is float:
+                try:
+                    return scalar(x)
+                except _DOMAIN_ERRORS:
+                    pass
+            return apply(prim, x)
+    else:
+        def function(x, y):
+            if type(x) is float and type(y) is float:
+                try:
+                    return scalar(x, y)
+                except _DOMAIN_ERRORS:
+                    pass
+            return apply(prim, x, y)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return function
 
 
-def multiply(x, y):
-    return apply(mul_p, x, y)
-
-
-def divide(x, y):
-    return apply(div_p, x, y)
-
-
-def negative(x):
-    return apply(neg_p, x)
-
-
-def power(x, y):
-    return apply(pow_p, x, y)
-
-
-def exp(x):
-    return apply(exp_p, x)
-
-
-def log(x):
-    return apply(log_p, x)
-
-
-def log1p(x):
-    return apply(log1p_p, x)
-
-
-def expm1(x):
-    return apply(expm1_p, x)
-
-
-def sin(x):
-    return apply(sin_p, x)
-
-
-def cos(x):
-    return apply(cos_p, x)
-
-
-def tan(x):
-    return apply(tan_p, x)
-
-
-def tanh(x):
-    return apply(tanh_p, x)
-
-
-def sqrt(x):
-    return apply(sqrt_p, x)
-
-
-def sign(x):
-    return apply(sign_p, x)
-
-
-def absolute(x):
-    return apply(abs_p, x)
-
-
-def maximum(x, y):
-    return apply(maximum_p, x, y)
-
-
-def minimum(x, y):
-    return apply(minimum_p, x, y)
+add = _elementwise_function(add_p, "add", "x + y, elementwise with broadcasting.")
+subtract = _elementwise_function(sub_p, "subtract", "x - y, elementwise with broadcasting.")
+multiply = _elementwise_function(mul_p, "multiply", "x * y, elementwise with broadcasting.")
+divide = _elementwise_function(div_p, "divide", "x / y, elementwise with broadcasting.")
+negative = _elementwise_function(neg_p, "negative", "-x.")
+power = _elementwise_function(pow_p, "power", "x ** y, elementwise with broadcasting.")
+exp = _elementwise_function(exp_p, "exp", "e ** x.")
+log = _elementwise_function(log_p, "log", "The natural logarithm (nan below 0).")
+log1p = _elementwise_function(log1p_p, "log1p", "log(1 + x), accurate near 0.")
+expm1 = _elementwise_function(expm1_p, "expm1", "exp(x) - 1, accurate near 0.")
+sin = _elementwise_function(sin_p, "sin", "sin x.")
+cos = _elementwise_function(cos_p, "cos", "cos x.")
+tan = _elementwise_function(tan_p, "tan", "tan x.")
+tanh = _elementwise_function(tanh_p, "tanh", "tanh x.")
+sqrt = _elementwise_function(sqrt_p, "sqrt", "The square root (nan below 0; infinite slope at 0).")
+sign = _elementwise_function(sign_p, "sign", "-1, 0 or 1; its derivative is zero.")
+absolute = _elementwise_function(abs_p, "absolute", "|x|; derivative sign(x) (0 at 0).")
+maximum = _elementwise_function(
+    maximum_p, "maximum", "The larger of x and y; at a tie the derivative follows x.")
+minimum = _elementwise_function(
+    minimum_p, "minimum", "The smaller of x and y; at a tie the derivative follows x.")
 
 
 def where(condition, x, y):
