@@ -559,9 +559,20 @@ def matmul(a, b):
 
 
 def dot(a, b):
-    """numpy.dot for 0-, 1- and 2-D arguments."""
-    if len(shape_of(a)) == 0 or len(shape_of(b)) == 0:
+    """numpy.dot: a product with a scalar, the inner product of vectors, a
+    matrix product, or a sum over the last axis of ``a`` with the first (1-D)
+    or second-to-last (2-D) axis of ``b``.
+
+    Raises ValueError when ``b`` has three or more dimensions, where numpy.dot
+    pairs every stack of ``a`` with every stack of ``b`` (use ``matmul``, which
+    broadcasts the stacks instead).
+    """
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
         return multiply(a, b)
+    if nb > 2:
+        raise ValueError(f"dot of arrays of {na} and {nb} dimensions is not supported; "
+                         "use matmul for stacks of matrices")
     return matmul(a, b)
 
 
@@ -725,6 +736,8 @@ class Box(BoxBase):
         return reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
         return transpose(self, axes or None)
 
     def sum(self, axis=None, keepdims=False): return sum(self, axis, keepdims)
