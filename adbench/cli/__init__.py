@@ -1,6 +1,7 @@
 """The ``adbench`` command line: one module per command, all on one click group."""
 
 from adbench.cli import run  # noqa: F401  (registers list and run)
+from adbench.cli import bench  # noqa: F401  (registers bench engine)
 from adbench.cli import trace  # noqa: F401  (registers trace)
 from adbench.cli.base import USER_ERRORS, UserError, cli, main
 
