@@ -55,22 +55,30 @@ class Primitive:
     jvp : callable or None
         Non-elementwise primitives: ``jvp(tangents, args, out, **params)``;
         ``tangents[k]`` is None where argument ``k`` carries no tangent.
-    vjp : tuple of callables or None
-        Non-elementwise primitives: ``vjp[k](g, args, out, **params)`` is the
-        cotangent of argument ``k``.
+    vjp : callable or None
+        ``vjp(k, g, args, out, **params)`` is the cotangent of argument ``k``
+        for the output cotangent ``g`` (for elementwise primitives, built from
+        ``lin``).
     cost : callable
         ``cost(args, out, **params) -> int``: the scalar operations executed.
+    nondiff : tuple of int
+        Argument positions that carry no derivative (a condition, a sign).
+    uses : tuple or None
+        What the VJP reads by value: argument positions, and ``"out"`` for the
+        result. Other arguments matter by shape and dtype only, so reverse mode
+        need not keep them alive on its tape. None: everything.
     """
 
     __slots__ = ("name", "impl", "scalar", "mp", "sym", "kind", "transcendental",
-                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff")
+                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff", "uses")
 
     def __init__(self, name: str, impl: Callable, *, scalar: Callable | None = None,
                  mp: Callable | None = None, sym: Callable | None = None,
                  kind: str = "elementwise", transcendental: bool = False,
                  analytic: bool = True, lin: tuple | None = None,
                  jvp: Callable | None = None, vjp: tuple | None = None,
-                 cost: Callable | None = None, nondiff: tuple = ()):
+                 cost: Callable | None = None, nondiff: tuple = (),
+                 uses: tuple | None = None):
         self.name = name
         self.impl = impl
         self.scalar = scalar
@@ -84,6 +92,7 @@ class Primitive:
         self.vjp = vjp
         self.cost = cost
         self.nondiff = nondiff  # argument positions that carry no derivative
+        self.uses = uses
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

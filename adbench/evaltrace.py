@@ -237,7 +237,7 @@ def reverse_trace(f: Callable, x, output: int = 0, digits: int = 3) -> Evaluatio
     """
     x, n = _check_point(f, x)
     namer = _Namer(n, digits)
-    trace, xv, y = record(f, x)
+    trace, xv, y = record(f, x, keep_all=True)
     out_shape = shape_of(y)
     m = int(np.prod(out_shape, dtype=int))
     if not 0 <= output < m:

@@ -158,11 +158,19 @@ def _count_nothing(args, out, **params) -> int:
 
 
 def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
-                transcendental=False, analytic=True, nondiff=(), cost=_count_output):
-    """Define an elementwise primitive from its partial-derivative rules."""
+                transcendental=False, analytic=True, nondiff=(), cost=_count_output,
+                uses=None):
+    """Define an elementwise primitive from its partial-derivative rules.
+
+    ``uses`` lists what the ``lin`` functions read by value (argument
+    positions, ``"out"``); rules made of markers only need not say it.
+    """
+    lin = tuple(lin)
+    if uses is None and all(r is None or isinstance(r, LinMarker) for r in lin):
+        uses = tuple(sorted({r.j for r in lin if type(r) is TimesArg}))
     prim = Primitive(name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
-                     transcendental=transcendental, analytic=analytic, lin=tuple(lin),
-                     cost=cost, nondiff=tuple(nondiff))
+                     transcendental=transcendental, analytic=analytic, lin=lin,
+                     cost=cost, nondiff=tuple(nondiff), uses=uses)
     prim.jvp = _ElementwiseJVP(prim)
     prim.vjp = _ElementwiseVJP(prim)
     return _register(prim)
@@ -172,7 +180,8 @@ def linear(name, impl, *, transpose, kind="structural", cost=_count_nothing, nar
     """Define a primitive that is linear in its (first ``nargs``) arguments.
 
     Its JVP applies the primitive itself to the tangents; ``transpose(k, g,
-    args, out, **params)`` gives the VJP.
+    args, out, **params)`` gives the VJP. The transpose of a linear map does
+    not depend on the point, so it reads arguments by shape only (``uses=()``).
     """
     def jvp(tangents, args, out, **params):
         if nargs == 1:
@@ -180,7 +189,8 @@ def linear(name, impl, *, transpose, kind="structural", cost=_count_nothing, nar
         ts = [t if t is not None else zeros_like(a) for t, a in zip(tangents, args, strict=True)]
         return apply(prim, *ts, **params)
 
-    prim = _register(Primitive(name, impl, kind=kind, jvp=jvp, vjp=transpose, cost=cost))
+    prim = _register(Primitive(name, impl, kind=kind, jvp=jvp, vjp=transpose, cost=cost,
+                               uses=()))
     return prim
 
 
@@ -232,53 +242,56 @@ add_p = elementwise("add", np.add, scalar=operator.add, lin=(IDENTITY, IDENTITY)
 sub_p = elementwise("sub", np.subtract, scalar=operator.sub, lin=(IDENTITY, NEGATE))
 mul_p = elementwise("mul", np.multiply, scalar=operator.mul, lin=(TimesArg(1), TimesArg(0)))
 div_p = elementwise("div", np.true_divide, scalar=operator.truediv,
+                    uses=(1, "out"),
                     lin=(lambda g, x, y, out: divide(g, y),
                          lambda g, x, y, out: negative(divide(multiply(g, out), y))))
 neg_p = elementwise("neg", np.negative, scalar=operator.neg, lin=(NEGATE,))
 pow_p = elementwise("pow", np.power, scalar=math.pow,
+                    uses=(0, 1, "out"),
                     lin=(lambda g, x, y, out: multiply(g, multiply(y, power(x, subtract(y, 1)))),
                          lambda g, x, y, out: multiply(g, multiply(out, log(x)))))
 exp_p = elementwise("exp", np.exp, scalar=math.exp, mp=_vec(mpmath.exp), sym=_vec(sympy.exp),
-                    transcendental=True, lin=(lambda g, x, out: multiply(g, out),))
+                    transcendental=True, uses=("out",), lin=(lambda g, x, out: multiply(g, out),))
 log_p = elementwise("log", np.log, scalar=math.log, mp=_vec(mpmath.log), sym=_vec(sympy.log),
-                    transcendental=True, lin=(lambda g, x, out: divide(g, x),))
-log1p_p = elementwise("log1p", np.log1p, scalar=math.log1p, mp=_vec(mpmath.log1p),
+                    transcendental=True, uses=(0,), lin=(lambda g, x, out: divide(g, x),))
+log1p_p = elementwise("log1p", np.log1p, uses=(0,), scalar=math.log1p, mp=_vec(mpmath.log1p),
                       sym=_vec(lambda x: sympy.log(1 + x)), transcendental=True,
                       lin=(lambda g, x, out: divide(g, add(1.0, x)),))
-expm1_p = elementwise("expm1", np.expm1, scalar=math.expm1, mp=_vec(mpmath.expm1),
+expm1_p = elementwise("expm1", np.expm1, uses=("out",), scalar=math.expm1, mp=_vec(mpmath.expm1),
                       sym=_vec(lambda x: sympy.exp(x) - 1), transcendental=True,
                       lin=(lambda g, x, out: multiply(g, add(out, 1.0)),))
 sin_p = elementwise("sin", np.sin, scalar=math.sin, mp=_vec(mpmath.sin), sym=_vec(sympy.sin),
-                    transcendental=True, lin=(lambda g, x, out: multiply(g, cos(x)),))
+                    transcendental=True, uses=(0,), lin=(lambda g, x, out: multiply(g, cos(x)),))
 cos_p = elementwise("cos", np.cos, scalar=math.cos, mp=_vec(mpmath.cos), sym=_vec(sympy.cos),
-                    transcendental=True,
+                    transcendental=True, uses=(0,),
                     lin=(lambda g, x, out: negative(multiply(g, sin(x))),))
 tan_p = elementwise("tan", np.tan, scalar=math.tan, mp=_vec(mpmath.tan), sym=_vec(sympy.tan),
-                    transcendental=True,
+                    transcendental=True, uses=("out",),
                     lin=(lambda g, x, out: multiply(g, add(1.0, multiply(out, out))),))
-tanh_p = elementwise("tanh", np.tanh, scalar=math.tanh, mp=_vec(mpmath.tanh),
+tanh_p = elementwise("tanh", np.tanh, uses=("out",), scalar=math.tanh, mp=_vec(mpmath.tanh),
                      sym=_vec(sympy.tanh), transcendental=True,
                      lin=(lambda g, x, out: multiply(g, subtract(1.0, multiply(out, out))),))
-sqrt_p = elementwise("sqrt", np.sqrt, scalar=math.sqrt, mp=_vec(mpmath.sqrt),
+sqrt_p = elementwise("sqrt", np.sqrt, uses=("out",), scalar=math.sqrt, mp=_vec(mpmath.sqrt),
                      sym=_vec(sympy.sqrt), transcendental=True,
                      lin=(lambda g, x, out: divide(multiply(g, 0.5), out),))
 sign_p = elementwise("sign", np.sign, mp=_vec(_mp_sign), sym=_vec(sympy.sign),
                      analytic=False, lin=(None,), nondiff=(0,))
-abs_p = elementwise("abs", np.abs, scalar=builtins.abs, mp=_vec(mpmath.fabs), sym=_vec(sympy.Abs),
-                    analytic=False, lin=(lambda g, x, out: multiply(g, sign(x)),))
+abs_p = elementwise("abs", np.abs, scalar=builtins.abs, mp=_vec(mpmath.fabs),
+                    sym=_vec(sympy.Abs), analytic=False, uses=(0,),
+                    lin=(lambda g, x, out: multiply(g, sign(x)),))
 maximum_p = elementwise(
     "maximum", np.maximum, scalar=builtins.max, sym=np.frompyfunc(sympy.Max, 2, 1),
-    analytic=False,
+    analytic=False, uses=(0, 1),
     lin=(lambda g, x, y, out: where(primal(x) >= primal(y), g, 0.0),
          lambda g, x, y, out: where(primal(x) >= primal(y), 0.0, g)))
 minimum_p = elementwise(
     "minimum", np.minimum, scalar=builtins.min, sym=np.frompyfunc(sympy.Min, 2, 1),
-    analytic=False,
+    analytic=False, uses=(0, 1),
     lin=(lambda g, x, y, out: where(primal(x) <= primal(y), g, 0.0),
          lambda g, x, y, out: where(primal(x) <= primal(y), 0.0, g)))
 where_p = elementwise(
     "where", np.where, sym=np.frompyfunc(_sym_where, 3, 1), analytic=False, nondiff=(0,),
-    cost=_count_nothing,
+    cost=_count_nothing, uses=(0,),
     lin=(None,
          lambda g, c, x, y, out: where(c, g, 0.0),
          lambda g, c, x, y, out: where(c, 0.0, g)))
@@ -333,7 +346,8 @@ def _amax_vjp(k, g, args, out, axis=None, keepdims=False):
 
 
 amax_p = _register(Primitive("max", np.max, kind="reduction", analytic=False,
-                             jvp=_amax_jvp, vjp=_amax_vjp, cost=_count_reduction))
+                             jvp=_amax_jvp, vjp=_amax_vjp, cost=_count_reduction,
+                             uses=(0, "out")))
 
 
 def _matmul_jvp(tangents, args, out, **params):
@@ -369,7 +383,7 @@ def _count_matmul(args, out, **params) -> int:
 
 
 matmul_p = _register(Primitive("matmul", np.matmul, kind="bilinear", jvp=_matmul_jvp,
-                               vjp=_matmul_vjp, cost=_count_matmul))
+                               vjp=_matmul_vjp, cost=_count_matmul, uses=(0, 1)))
 
 
 def is_basic_index(idx) -> bool:

@@ -64,9 +64,13 @@ def jvp(f: Function) -> Function:
     return jvp_f
 
 
-def record(f: Function, x) -> tuple:
-    """Run ``f`` once on a fresh tape: ``(trace, input var, output)``."""
-    trace = ReverseTrace()
+def record(f: Function, x, keep_all: bool = False) -> tuple:
+    """Run ``f`` once on a fresh tape: ``(trace, input var, output)``.
+
+    ``keep_all`` keeps every intermediate value on the tape (for displaying
+    it), not only those the backward sweep needs.
+    """
+    trace = ReverseTrace(keep_all=keep_all)
     xv = trace.input(_as_input(x))
     y = _as_output(f(xv, numpy_xp))
     return trace, xv, y

@@ -54,6 +54,9 @@ _NO_PARAMS: dict = {}  # params of compact entries; never mutated
 #                                             jk, or a constant when jk == -1
 GENERIC, UNARY, BINARY = 5, 4, 6  # entry lengths
 
+#: Arrays at least this large that a VJP reads by shape only are not kept on the tape.
+STAND_IN_SIZE = 4096
+
 
 def entry_parts(entry) -> tuple:
     """Any tape entry in the generic layout ``(prim, parents, primals, out, params)``."""
@@ -182,11 +185,17 @@ class ReverseTrace(Trace):
     entry as ``(prim, parents, primals, out, params)``.
     """
 
-    __slots__ = ("tape",)
+    __slots__ = ("tape", "keep_all", "_stand_ins")
 
-    def __init__(self):
+    def __init__(self, keep_all: bool = False):
         super().__init__()
         self.tape: list = []
+        # keep_all=False: an argument or result that the primitive's VJP reads by
+        # shape only (Primitive.uses) is kept as a zero-memory stand-in of the
+        # same shape and dtype, when it is a large plain array: the tape then
+        # holds on to what the backward sweep needs, as autograd's closures do.
+        self.keep_all = keep_all
+        self._stand_ins: dict = {}
 
     def input(self, value) -> Var:
         """A new independent variable."""
@@ -230,8 +239,28 @@ class ReverseTrace(Trace):
         if not parents:
             return out
         tape = self.tape
-        tape.append((prim, tuple(parents), tuple(primals), out, params))
+        kept = out
+        if prim.uses is not None and not self.keep_all:
+            kept = self._shed(prim.uses, parents, primals, out)
+        tape.append((prim, tuple(parents), tuple(primals), kept, params))
         return Var(out, self, len(tape) - 1)
+
+    def _shed(self, uses: tuple, parents: list, primals: list, out):
+        """Replace, in ``primals`` and ``out``, the large plain arrays the VJP
+        does not read by stand-ins; returns the ``out`` to keep."""
+        for k, _ in parents:
+            if k not in uses:
+                primals[k] = self._stand_in(primals[k])
+        return out if "out" in uses else self._stand_in(out)
+
+    def _stand_in(self, a):
+        if type(a) is not np.ndarray or a.size < STAND_IN_SIZE:
+            return a
+        key = (a.shape, a.dtype)
+        s = self._stand_ins.get(key)
+        if s is None:
+            s = self._stand_ins[key] = np.broadcast_to(np.zeros((), a.dtype), a.shape)
+        return s
 
     def __len__(self) -> int:
         return len(self.tape)
