@@ -153,3 +153,11 @@ def test_outputs_that_do_not_depend_on_the_input_have_zero_derivatives():
     np.testing.assert_array_equal(jacfwd(f)(np.ones(2)), [[0, 0], [0, 0]])
     assert jvp(lambda x, xp: 2.0)(1.0, 1.0) == (2.0, 0.0)
     np.testing.assert_array_equal(grad(lambda x, xp: 2.0)(np.ones(3)), np.zeros(3))
+
+
+def test_the_examples_in_the_api_docstring_run():
+    import doctest
+
+    import adbench.ad
+    result = doctest.testmod(adbench.ad)
+    assert result.attempted >= 5 and result.failed == 0
