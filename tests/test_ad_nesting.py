@@ -161,3 +161,17 @@ def test_the_examples_in_the_api_docstring_run():
     import adbench.ad
     result = doctest.testmod(adbench.ad)
     assert result.attempted >= 5 and result.failed == 0
+
+
+@pytest.mark.parametrize("outer", [jacfwd, jacrev])
+def test_a_traced_cotangent_flows_through_the_scalar_fast_paths(outer):
+    """vjp with a cotangent that is itself traced: the tape holds plain floats
+    (compact entries, scatter of x[i] reads) while the cotangent is boxed."""
+    def f(x, xp):
+        a, b, c = x[0], x[1], x[2]
+        return xp.stack([a * b - c / a, xp.exp(b) * c + a ** 2])
+    x0, u0 = np.array([0.5, -1.0, 2.0]), np.array([1.5, -0.5])
+    J = jacrev(f)(x0)
+    np.testing.assert_allclose(outer(lambda u, xp: vjp(f)(x0, u)[1])(u0), J.T, rtol=1e-14)
+    np.testing.assert_allclose(outer(lambda v, xp: jvp(f)(x0, v)[1])(np.ones(3)), J,
+                               rtol=1e-14)
