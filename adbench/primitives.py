@@ -102,19 +102,17 @@ def _lin_term(rule, g, args, out):
     return rule(g, *args, out)
 
 
-class _ElementwiseJVP:
-    """The JVP of an elementwise primitive: sum_k lin[k](t_k, ...), broadcast to
-    the output's shape. Reads ``prim.lin`` at call time, so that every path
-    (generic and fast) always uses the one rule in the table."""
+def _elementwise_rules(prim: Primitive) -> tuple:
+    """The JVP and VJP of an elementwise primitive, both made of its ``lin``.
 
-    __slots__ = ("prim",)
-
-    def __init__(self, prim):
-        self.prim = prim
-
-    def __call__(self, tangents, args, out, **params):
+    JVP: sum_k lin[k](t_k, ...), broadcast to the output's shape. VJP for
+    argument k: lin[k](g, ...) summed back to the argument's shape
+    (:func:`unbroadcast`). Both read ``prim.lin`` when called, so that every
+    path (generic and fast) always uses the one rule in the table.
+    """
+    def jvp(tangents, args, out, **params):
         total = None
-        for rule, t in zip(self.prim.lin, tangents, strict=True):
+        for rule, t in zip(prim.lin, tangents, strict=True):
             if t is None or rule is None:
                 continue
             term = _lin_term(rule, t, args, out)
@@ -125,28 +123,16 @@ class _ElementwiseJVP:
                 total = broadcast_to(total, out_shape)
         return total
 
-    def __repr__(self):
-        return f"<jvp of {self.prim.name}>"
-
-
-class _ElementwiseVJP:
-    """The VJP of an elementwise primitive: lin[k](g, ...) summed back to the
-    shape of argument k (:func:`unbroadcast`)."""
-
-    __slots__ = ("prim",)
-
-    def __init__(self, prim):
-        self.prim = prim
-
-    def __call__(self, k, g, args, out, **params):
-        rule = self.prim.lin[k]
+    def vjp(k, g, args, out, **params):
+        rule = prim.lin[k]
         shape = shape_of(args[k])
         if rule is NEGATE:  # sum first, negate the smaller array
             return negative(unbroadcast(g, shape))
         return unbroadcast(_lin_term(rule, g, args, out), shape)
 
-    def __repr__(self):
-        return f"<vjp of {self.prim.name}>"
+    jvp.__qualname__ = f"{prim.name}.jvp"
+    vjp.__qualname__ = f"{prim.name}.vjp"
+    return jvp, vjp
 
 
 def _count_output(args, out, **params) -> int:
@@ -171,8 +157,7 @@ def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
     prim = Primitive(name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
                      transcendental=transcendental, analytic=analytic, lin=lin,
                      cost=cost, nondiff=tuple(nondiff), uses=uses)
-    prim.jvp = _ElementwiseJVP(prim)
-    prim.vjp = _ElementwiseVJP(prim)
+    prim.jvp, prim.vjp = _elementwise_rules(prim)
     return _register(prim)
 
 
@@ -198,8 +183,9 @@ def unbroadcast(g, shape: tuple):
     """Sum ``g`` down to ``shape``: the cotangent of an argument that numpy
     broadcast to the output's shape."""
     gshape = shape_of(g)
-    if gshape == tuple(shape):
+    if gshape == shape:
         return g
+    shape = tuple(shape)
     extra = len(gshape) - len(shape)
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1)

@@ -34,7 +34,8 @@ import numpy as np
 
 from adbench.core import BoxBase, Trace, apply
 from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, add_p, div_p, getitem_p,
-                                mul_p, multiply, pow_p, scatter_add, sub_p, zeros_like)
+                                mul_p, multiply, negative, pow_p, scatter_add, shape_of, sub_p,
+                                unbroadcast, zeros_like)
 
 __all__ = ["Var", "ReverseTrace", "backward", "adjoint_or_zero", "entry_parts"]
 
@@ -54,8 +55,9 @@ _NO_PARAMS: dict = {}  # params of compact entries; never mutated
 #                                             jk, or a constant when jk == -1
 GENERIC, UNARY, BINARY = 5, 4, 6  # entry lengths
 
-#: Arrays at least this large that a VJP reads by shape only are not kept on the tape.
-STAND_IN_SIZE = 4096
+#: Arrays at least this large (elements) that a VJP reads by shape only are not kept on
+#: the tape; below it, the bookkeeping would cost more than the memory it frees.
+STAND_IN_SIZE = 1 << 16
 
 
 def entry_parts(entry) -> tuple:
@@ -159,6 +161,25 @@ class Var(Box):
     __pow__ = _float_operator(pow_p, "__pow__", False)
     __rpow__ = _float_operator(pow_p, "__rpow__", True)
 
+    def __getitem__(self, idx):
+        """``x[idx]``: records the getitem entry :meth:`ReverseTrace.process`
+        would, without the dispatch, when ``x`` is a plain array."""
+        value = self.value
+        if type(value) is not np.ndarray:
+            return apply(getitem_p, self, idx=idx)
+        trace = self.trace
+        out = getitem_p.impl(value, idx)
+        parents = [(0, self.index)]
+        primals = [value]
+        kept = out if trace.keep_all else trace._shed((), parents, primals, out)
+        tape = trace.tape
+        var = _new(Var)
+        var.value = out
+        var.trace = trace
+        var.index = len(tape)
+        tape.append((getitem_p, ((0, self.index),), (primals[0],), kept, {"idx": idx}))
+        return var
+
     def __iter__(self):
         """``x[0], x[1], ...``: records the getitem entries ``x[i]`` would, in
         one go for a plain array (the start of most scalar programs)."""
@@ -242,24 +263,34 @@ class ReverseTrace(Trace):
         kept = out
         if prim.uses is not None and not self.keep_all:
             kept = self._shed(prim.uses, parents, primals, out)
+        var = _new(Var)  # Var(out, self, index) without the call
+        var.value = out
+        var.trace = self
+        var.index = len(tape)
         tape.append((prim, tuple(parents), tuple(primals), kept, params))
-        return Var(out, self, len(tape) - 1)
+        return var
 
     def _shed(self, uses: tuple, parents: list, primals: list, out):
         """Replace, in ``primals`` and ``out``, the large plain arrays the VJP
         does not read by stand-ins; returns the ``out`` to keep."""
         for k, _ in parents:
             if k not in uses:
-                primals[k] = self._stand_in(primals[k])
-        return out if "out" in uses else self._stand_in(out)
+                a = primals[k]
+                if type(a) is np.ndarray and a.size >= STAND_IN_SIZE:
+                    primals[k] = self._stand_in(a)
+        if "out" in uses or type(out) is not np.ndarray or out.size < STAND_IN_SIZE:
+            return out
+        return self._stand_in(out)
 
-    def _stand_in(self, a):
-        if type(a) is not np.ndarray or a.size < STAND_IN_SIZE:
-            return a
+    def _stand_in(self, a: np.ndarray) -> np.ndarray:
         key = (a.shape, a.dtype)
         s = self._stand_ins.get(key)
         if s is None:
-            s = self._stand_ins[key] = np.broadcast_to(np.zeros((), a.dtype), a.shape)
+            # zeros of a's shape and dtype in one element of memory (all strides 0)
+            s = np.ndarray(a.shape, a.dtype, buffer=np.zeros(1, a.dtype),
+                           strides=(0,) * a.ndim)
+            s.flags.writeable = False
+            self._stand_ins[key] = s
         return s
 
     def __len__(self) -> int:
@@ -279,11 +310,13 @@ def _scalar_term(rule, g: float, primals: tuple, out):
 
 
 def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
-    """Adjoints of every tape entry for the cotangent ``seed`` on ``output``.
+    """The adjoints of the inputs for the cotangent ``seed`` on ``output``.
 
-    Returns a list indexed like the tape; an entry is None where the output
-    does not depend on it. The adjoint of entry j is the sum over its uses i
-    of ``vjp_i(adjoint_i)``, accumulated in reverse order of recording.
+    Returns a list indexed like the tape. The adjoint of entry j is the sum
+    over its uses i of ``vjp_i(adjoint_i)``, accumulated in reverse order of
+    recording; once entry j has passed its adjoint on to its arguments, the
+    sweep releases it (so that cotangent arrays do not pile up), hence only
+    the inputs' entries remain, None for an input the output does not use.
 
     ``observer(i, k, j, contribution, adjoint)`` is called for each propagated
     contribution: entry i passes ``contribution`` to its argument k, which is
@@ -302,6 +335,7 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
         entry = tape[i]
         if entry is None:
             continue
+        adjoints[i] = None  # propagated below: release it (inputs keep theirs)
         n = len(entry)
         if n != GENERIC:
             if type(g) is float:
@@ -367,6 +401,29 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
             # Scalar elementwise: no broadcasting to undo.
             for k, j in parents:
                 c = _scalar_term(lin[k], g, primals, out)
+                if adjoints[j] is None:
+                    adjoints[j] = c
+                else:
+                    _accumulate(adjoints, j, c)
+                if observer is not None:
+                    observer(i, k, j, c, adjoints[j])
+            continue
+        if lin is not None and type(g) is np.ndarray:
+            # Elementwise on a plain array cotangent: the lin rules, unbroadcast.
+            for k, j in parents:
+                rule = lin[k]
+                if rule is IDENTITY or rule is NEGATE:
+                    c = g
+                elif type(rule) is TimesArg:
+                    c = g * primals[rule.j]  # np.multiply, or the box's own product
+                else:
+                    c = rule(g, *primals, out)
+                x = primals[k]
+                shape = x.shape if type(x) is np.ndarray else shape_of(x)
+                if shape_of(c) != shape:
+                    c = unbroadcast(c, shape)
+                if rule is NEGATE:  # negate after summing: the smaller array
+                    c = negative(c)
                 if adjoints[j] is None:
                     adjoints[j] = c
                 else:
