@@ -436,7 +436,11 @@ def _swapaxes_transpose(k, g, args, out, axis1, axis2):
     return swapaxes(g, axis1, axis2)
 
 
-reshape_p = linear("reshape", lambda x, shape: np.reshape(x, shape), transpose=_reshape_transpose)
+def _reshape_impl(x, shape):
+    return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
+
+
+reshape_p = linear("reshape", _reshape_impl, transpose=_reshape_transpose)
 transpose_p = linear("transpose", lambda x, axes=None: np.transpose(x, axes),
                      transpose=_transpose_transpose)
 swapaxes_p = linear("swapaxes", lambda x, axis1, axis2: np.swapaxes(x, axis1, axis2),
@@ -589,9 +593,16 @@ def untake(g, idx, shape):
 
 
 def reshape(x, shape):
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    """x with a new shape (one entry may be -1), as numpy.reshape."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if -1 in shape:
-        shape = np.empty(shape_of(x), dtype=bool).reshape(shape).shape
+        known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+        size = size_of(x)
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape an array of size {size} into shape {shape}")
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    if shape == shape_of(x):
+        return x
     return apply(reshape_p, x, shape=shape)
 
 
