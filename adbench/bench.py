@@ -18,7 +18,14 @@ does), and the figure is the median over ``repeats`` samples. BLAS runs
 single-threaded: ``python -m adbench.bench`` must be started with
 OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = 1 (``adbench bench
 engine`` does so in a fresh process, since the thread count is fixed when
-numpy loads); it refuses to run otherwise. Each row also states how far the
+numpy loads); it refuses to run otherwise.
+
+Memory: with glibc's default thresholds, large arrays freed by one call are
+returned to the system and the next call faults fresh pages in; on a virtual
+machine where page faults are dear this dominates mid-sized runs and makes
+them noisy (the plain GMM objective at D=10 took 2 to 9 ms from run to run
+here). ``--retain-memory`` sets malloc to keep freed memory, so that the
+figures measure computation; both settings are worth reading. Each row also states how far the
 gradients of the contenders are apart, so a fast wrong answer cannot pass.
 """
 
@@ -41,9 +48,11 @@ from adbench.ad import grad
 from adbench.registry import load_registry
 from adbench.xp import XP_FUNCTIONS
 
-__all__ = ["BLAS_ENV", "GMM_SIZES", "TARGETS", "BenchRow", "run_engine_bench", "main"]
+__all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow", "run_engine_bench", "main"]
 
 BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: glibc malloc settings that keep freed memory in the process (``--retain-memory``).
+RETAIN_MEMORY_ENV = {"MALLOC_TRIM_THRESHOLD_": str(1 << 40), "MALLOC_MMAP_THRESHOLD_": str(1 << 40)}
 GMM_SIZES = [(2, 5), (10, 25), (20, 50), (64, 100)]
 GMM_N = 1000
 HELMHOLTZ_N = 50
@@ -234,6 +243,11 @@ def main(argv=None) -> int:
         sizes = [tuple(int(v) for v in pair.split(",")) for pair in args.gmm_sizes.split(";")]
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     print(blas_threads_line())
+    retained = all(os.environ.get(k) == v for k, v in RETAIN_MEMORY_ENV.items())
+    print("memory: glibc malloc " + ("keeps freed memory (MALLOC_TRIM_THRESHOLD_ and "
+                                     "MALLOC_MMAP_THRESHOLD_ = 2^40)" if retained
+                                     else "with its default thresholds (freed large blocks go "
+                                          "back to the system)"))
     print(f"timing: median of {args.repeats} interleaved samples of >= {args.min_sample:g} s, "
           f"{'wall-clock' if args.clock == 'wall' else 'process CPU'} time, garbage collector "
           "paused during samples")

@@ -37,9 +37,14 @@ def _gmm_size(text: str) -> str:
 @click.option("--no-autograd", is_flag=True, help="Skip HIPS autograd even if installed.")
 @click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
               help="Wall-clock time, or the process's CPU time (steadier on a busy machine).")
+@click.option("--retain-memory", is_flag=True,
+              help="Have glibc malloc keep freed memory (MALLOC_TRIM_THRESHOLD_, "
+                   "MALLOC_MMAP_THRESHOLD_) so that large arrays reuse warm pages: "
+                   "timings then reflect computation rather than page faults.")
 @click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text",
               show_default=True)
-def engine_command(workloads, gmm_sizes, repeats, min_sample, no_autograd, clock, fmt):
+def engine_command(workloads, gmm_sizes, repeats, min_sample, no_autograd, clock, retain_memory,
+                   fmt):
     """Reverse-mode gradient time / plain evaluation time on the GMM objective
     (array code; target <= 2.5 and no slower than autograd) and on the
     Helmholtz energy written with scalar loops (target <= 30).
@@ -47,7 +52,7 @@ def engine_command(workloads, gmm_sizes, repeats, min_sample, no_autograd, clock
     Runs in a fresh Python process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
     MKL_NUM_THREADS set to 1, so that BLAS is single-threaded.
     """
-    from adbench.bench import BLAS_ENV
+    from adbench.bench import BLAS_ENV, RETAIN_MEMORY_ENV
 
     args = [sys.executable, "-m", "adbench.bench", "--repeats", str(repeats),
             "--min-sample", str(min_sample), "--clock", clock, "--format", fmt]
@@ -58,6 +63,8 @@ def engine_command(workloads, gmm_sizes, repeats, min_sample, no_autograd, clock
     if no_autograd:
         args.append("--no-autograd")
     env = dict(os.environ, **BLAS_ENV)
+    if retain_memory:
+        env.update(RETAIN_MEMORY_ENV)
     package_root = str(Path(adbench.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     with subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
