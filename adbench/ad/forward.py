@@ -12,10 +12,75 @@ to the argument tangents directly (the same rules the generic JVP uses).
 
 from __future__ import annotations
 
+import numpy as np
+
 from adbench.core import BoxBase, Trace, apply
-from adbench.primitives import IDENTITY, NEGATE, Box, TimesArg, add, multiply, negative
+from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, add_p, div_p, mul_p,
+                                multiply, negative, pow_p, sub_p)
 
 __all__ = ["Dual", "ForwardTrace"]
+
+
+_new = object.__new__
+_DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
+
+
+def _float_term(rule, t: float, x: float, y: float, out: float):
+    """``t`` times the partial derivative ``rule`` stands for, all floats."""
+    if rule is IDENTITY:
+        return t
+    if rule is NEGATE:
+        return -t
+    if type(rule) is TimesArg:
+        return t * (y if rule.j else x)
+    return rule(t, x, y, out)
+
+
+def _float_operator(prim, dunder: str, reflected: bool):
+    """A :class:`Dual` operator method with a fast path for a binary arithmetic
+    primitive on float duals of one trace (and float or int constants): the
+    output tangent is the sum of the primitive's ``lin`` rules applied to the
+    argument tangents, as :meth:`ForwardTrace.process` computes it. Anything
+    else, and any trace with an observer, goes through
+    :func:`~adbench.core.apply`."""
+    scalar = prim.scalar
+
+    def method(self, other):
+        v, t = self.value, self.tangent
+        trace = self.trace
+        if type(v) is float and type(t) is float and trace.observer is None:
+            to = type(other)
+            if to is float:
+                w, u = other, None
+            elif (to is Dual and other.trace is trace and type(other.value) is float
+                    and type(other.tangent) is float):
+                w, u = other.value, other.tangent
+            elif to is int:
+                w, u = float(other), None
+            else:
+                w = None
+            if w is not None:
+                x, y, tx, ty = (w, v, u, t) if reflected else (v, w, t, u)
+                try:
+                    out = scalar(x, y)
+                except _DOMAIN_ERRORS:
+                    pass
+                else:
+                    lin = prim.lin
+                    tangent = None if tx is None else _float_term(lin[0], tx, x, y, out)
+                    if ty is not None:
+                        term = _float_term(lin[1], ty, x, y, out)
+                        tangent = term if tangent is None else tangent + term
+                    if type(tangent) is float:
+                        dual = _new(Dual)  # Dual(out, tangent, trace) without the call
+                        dual.value = out
+                        dual.tangent = tangent
+                        dual.trace = trace
+                        return dual
+        return apply(prim, other, self) if reflected else apply(prim, self, other)
+
+    method.__name__ = method.__qualname__ = dunder
+    return method
 
 
 class Dual(Box):
@@ -27,6 +92,30 @@ class Dual(Box):
         self.value = value
         self.tangent = tangent
         self.trace = trace
+
+    __add__ = _float_operator(add_p, "__add__", False)
+    __radd__ = _float_operator(add_p, "__radd__", True)
+    __sub__ = _float_operator(sub_p, "__sub__", False)
+    __rsub__ = _float_operator(sub_p, "__rsub__", True)
+    __mul__ = _float_operator(mul_p, "__mul__", False)
+    __rmul__ = _float_operator(mul_p, "__rmul__", True)
+    __truediv__ = _float_operator(div_p, "__truediv__", False)
+    __rtruediv__ = _float_operator(div_p, "__rtruediv__", True)
+    __pow__ = _float_operator(pow_p, "__pow__", False)
+    __rpow__ = _float_operator(pow_p, "__rpow__", True)
+
+    def __iter__(self):
+        """``x[0], x[1], ...``: for a plain float vector with a plain tangent, the
+        duals of its entries directly (what getitem's JVP gives)."""
+        v, t = self.value, self.tangent
+        if (type(v) is np.ndarray and type(t) is np.ndarray and v.ndim == 1
+                and v.dtype == np.float64 and t.dtype == np.float64
+                and self.trace.observer is None):
+            trace = self.trace
+            for value, tangent in zip(v.tolist(), t.tolist()):
+                yield Dual(value, tangent, trace)
+            return
+        yield from Box.__iter__(self)
 
 
 class ForwardTrace(Trace):
