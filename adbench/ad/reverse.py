@@ -9,21 +9,24 @@ value used many times receives every contribution, and no recursion is involved,
 so a chain of any length is fine.
 
 Speed. Both sweeps have fast paths that change how, never what, is computed:
-every derivative still comes from the rule of the primitive table.
+every derivative still comes from the rule in the primitive table.
 
-* Recording evaluates plain primals with :meth:`Primitive.evaluate` (Python
-  floats take the ``scalar`` implementation) and only dispatches through
-  :func:`~adbench.core.apply` when a primal is itself a box of an enclosing
-  trace (nested differentiation).
-* In the backward sweep, an elementwise entry whose cotangent is a Python
-  float needs no broadcasting bookkeeping: its ``lin`` rules are called
-  directly, and float adjoints are summed with ``+``.
-* Adjoints are accumulated in place into arrays this sweep allocated itself
-  (never into a seed, a rule's result or a view), and the cotangent of a read
-  ``x[i]`` of a plain array is scattered straight into one buffer for ``x``:
-  reading n scalars out of a vector then costs O(n), not n zero vectors of
-  length n. Boxed cotangents (nesting) take the functional path (``untake``,
-  ``add``) so that they stay differentiable.
+* Scalar programs: ``Var``'s arithmetic operators record a float operation
+  in one compact tape entry without dispatching (``_float_operator``), and
+  iterating over or indexing a plain array records the reads ``x[i]``
+  directly. In the backward sweep, a compact entry with a float cotangent
+  applies its ``lin`` rules to floats (markers such as ``IDENTITY`` and
+  ``TimesArg`` without a call) and sums adjoints with ``+``.
+* Array programs: an elementwise entry with a plain array cotangent applies
+  its ``lin`` rules and ``unbroadcast`` inline; the tape keeps, of large
+  arrays, only those the VJP reads (``Primitive.uses``); an adjoint is added
+  to in place when nothing but the sweep refers to it (reference count, as
+  numpy's own elision of temporaries), released once propagated, and the
+  cotangents of reads ``x[i]`` of a plain array are scattered into one buffer
+  for ``x`` (O(n) for n reads, not n zero vectors of length n).
+* Nesting: a primal or cotangent that is a box of another trace always takes
+  the generic, functional path (``apply``, ``untake``, ``add``), so that the
+  enclosing trace sees, and differentiates, every operation.
 """
 
 from __future__ import annotations
