@@ -338,7 +338,6 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
         entry = tape[i]
         if entry is None:
             continue
-        adjoints[i] = None  # propagated below: release it (inputs keep theirs)
         n = len(entry)
         if n != GENERIC:
             if type(g) is float:
@@ -398,6 +397,7 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                         observer(i, 0, j, c, adjoints[j])
                 continue
             entry = entry_parts(entry)
+        adjoints[i] = None  # propagated below: release it (inputs keep theirs)
         prim, parents, primals, out, params = entry
         lin = prim.lin
         if lin is not None and type(g) is float:
@@ -413,12 +413,18 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
             continue
         if lin is not None and type(g) is np.ndarray:
             # Elementwise on a plain array cotangent: the lin rules, unbroadcast.
+            product = None  # (factor, g * factor): x * x needs g * x only once
             for k, j in parents:
                 rule = lin[k]
                 if rule is IDENTITY or rule is NEGATE:
                     c = g
                 elif type(rule) is TimesArg:
-                    c = g * primals[rule.j]  # np.multiply, or the box's own product
+                    factor = primals[rule.j]
+                    if product is not None and product[0] is factor:
+                        c = product[1]
+                    else:
+                        c = g * factor  # np.multiply, or the box's own product
+                        product = (factor, c)
                 else:
                     c = rule(g, *primals, out)
                 x = primals[k]
