@@ -175,3 +175,19 @@ def test_a_traced_cotangent_flows_through_the_scalar_fast_paths(outer):
     np.testing.assert_allclose(outer(lambda u, xp: vjp(f)(x0, u)[1])(u0), J.T, rtol=1e-14)
     np.testing.assert_allclose(outer(lambda v, xp: jvp(f)(x0, v)[1])(np.ones(3)), J,
                                rtol=1e-14)
+
+
+@pytest.mark.parametrize("how", ["hessian", "jacrev(grad)", "jacfwd(jacfwd)"])
+def test_hessian_of_a_scalar_loop_program(how):
+    """Scalar reads x[i] under nesting: the cotangents are boxed, so the reads'
+    scatter takes the functional path (untake) and stays differentiable."""
+    def f(x, xp):
+        total, s = 0.0, 0.0
+        for xi in x:
+            total = total + xi * xp.log(xi)
+            s = s + xi
+        return total + s * s
+    x = np.array([0.3, 1.2, 2.5, 0.7])
+    H = {"hessian": hessian, "jacrev(grad)": lambda f: jacrev(grad(f)),
+         "jacfwd(jacfwd)": lambda f: jacfwd(jacfwd(f))}[how](f)(x)
+    np.testing.assert_allclose(H, np.diag(1 / x) + 2.0, rtol=1e-14)
