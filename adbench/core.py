@@ -172,8 +172,18 @@ def apply(prim: Primitive, *args, **params):
             t = a.trace
             if top is None or t.id > top.id:
                 top = t
-    if top is None:
-        return prim.evaluate(*args, **params)
+    if top is None:  # plain values: Primitive.evaluate, inlined (this is the hottest call)
+        scalar = prim.scalar
+        if scalar is not None and not params:
+            for a in args:
+                if type(a) is not float and type(a) is not int:
+                    break
+            else:
+                try:
+                    return scalar(*args)
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    pass
+        return prim.impl(*args, **params)
     return top.process(prim, args, params)
 
 

@@ -311,7 +311,20 @@ def _count_reduction(args, out, **params) -> int:
     return builtins.max(size_of(args[0]) - size_of(out), 0)
 
 
-sum_p = linear("sum", np.sum, transpose=_sum_transpose, kind="reduction", cost=_count_reduction)
+def _sum_impl(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray:  # the method skips numpy.sum's Python wrappers
+        return x.sum(axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _max_impl(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray:
+        return x.max(axis=axis, keepdims=keepdims)
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+sum_p = linear("sum", _sum_impl, transpose=_sum_transpose, kind="reduction",
+               cost=_count_reduction)
 
 
 def _amax_mask(x, out, axis, keepdims):
@@ -331,7 +344,7 @@ def _amax_vjp(k, g, args, out, axis=None, keepdims=False):
     return multiply(_sum_transpose(0, g, args, out, axis, keepdims), mask)
 
 
-amax_p = _register(Primitive("max", np.max, kind="reduction", analytic=False,
+amax_p = _register(Primitive("max", _max_impl, kind="reduction", analytic=False,
                              jvp=_amax_jvp, vjp=_amax_vjp, cost=_count_reduction,
                              uses=(0, "out")))
 
@@ -603,6 +616,8 @@ def reshape(x, shape):
         shape = tuple(size // known if n == -1 else n for n in shape)
     if shape == shape_of(x):
         return x
+    if type(x) is np.ndarray:  # a plain array: no dispatch
+        return x.reshape(shape)
     return apply(reshape_p, x, shape=shape)
 
 
@@ -619,7 +634,10 @@ def swapaxes(x, axis1, axis2):
 
 
 def broadcast_to(x, shape):
-    return apply(broadcast_to_p, x, shape=tuple(shape))
+    shape = tuple(shape)
+    if shape == shape_of(x):
+        return x
+    return apply(broadcast_to_p, x, shape=shape)
 
 
 def concatenate(xs, axis=0):
