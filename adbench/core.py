@@ -56,22 +56,30 @@ class Primitive:
     jvp : callable or None
         Non-elementwise primitives: ``jvp(tangents, args, out, **params)``;
         ``tangents[k]`` is None where argument ``k`` carries no tangent.
-    vjp : tuple of callables or None
-        Non-elementwise primitives: ``vjp[k](g, args, out, **params)`` is the
-        cotangent of argument ``k``.
+    vjp : callable or None
+        ``vjp(k, g, args, out, **params)`` is the cotangent of argument ``k``
+        for the output cotangent ``g`` (for elementwise primitives, built from
+        ``lin``).
     cost : callable
         ``cost(args, out, **params) -> int``: the scalar operations executed.
+    nondiff : tuple of int
+        Argument positions that carry no derivative (a condition, a sign).
+    uses : tuple or None
+        What the VJP reads by value: argument positions, and ``"out"`` for the
+        result. Other arguments matter by shape and dtype only, so reverse mode
+        need not keep them alive on its tape. None: everything.
     """
 
     __slots__ = ("name", "impl", "scalar", "mp", "sym", "kind", "transcendental",
-                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff")
+                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff", "uses")
 
     def __init__(self, name: str, impl: Callable, *, scalar: Callable | None = None,
                  mp: Callable | None = None, sym: Callable | None = None,
                  kind: str = "elementwise", transcendental: bool = False,
                  analytic: bool = True, lin: tuple | None = None,
                  jvp: Callable | None = None, vjp: tuple | None = None,
-                 cost: Callable | None = None, nondiff: tuple = ()):
+                 cost: Callable | None = None, nondiff: tuple = (),
+                 uses: tuple | None = None):
         self.name = name
         self.impl = impl
         self.scalar = scalar
@@ -85,6 +93,7 @@ class Primitive:
         self.vjp = vjp
         self.cost = cost
         self.nondiff = nondiff  # argument positions that carry no derivative
+        self.uses = uses
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -173,12 +182,23 @@ def apply(prim: Primitive, *args, **params):
             t = a.trace
             if top is None or t.id > top.id:
                 top = t
-    if top is None:
-        out = prim.evaluate(*args, **params)
-        if EVALUATION_HOOKS:
+    if top is None:  # plain values: Primitive.evaluate, inlined (this is the hottest call)
+        if EVALUATION_HOOKS:  # an op counter is listening: every evaluation passes here once
+            out = prim.evaluate(*args, **params)
             for hook in EVALUATION_HOOKS:
                 hook(prim, args, params, out)
-        return out
+            return out
+        scalar = prim.scalar
+        if scalar is not None and not params:
+            for a in args:
+                if type(a) is not float and type(a) is not int:
+                    break
+            else:
+                try:
+                    return scalar(*args)
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    pass
+        return prim.impl(*args, **params)
     return top.process(prim, args, params)
 
 

@@ -31,17 +31,49 @@ import mpmath
 import numpy as np
 import sympy
 
-from adbench.core import BoxBase, Primitive, apply, primal, top_trace
+from adbench.core import EVALUATION_HOOKS, BoxBase, Primitive, apply, primal, top_trace
 
-IDENTITY = "identity"  # lin marker: the contribution is g itself
-NEGATE = "negate"      # lin marker: the contribution is -g
+class LinMarker:
+    """A ``lin`` rule given by its structure instead of a function, so that the
+    modes can apply it without a call: ``IDENTITY`` (the contribution is
+    ``g``), ``NEGATE`` (``-g``) and ``TimesArg(j)`` (``g * args[j]``: the
+    product rule of a bilinear operation)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class TimesArg(LinMarker):
+    """``lin`` marker: the contribution is ``g * args[j]``."""
+
+    __slots__ = ("j",)
+
+    def __init__(self, j: int):
+        super().__init__(f"TimesArg({j})")
+        self.j = j
+
+
+IDENTITY = LinMarker("IDENTITY")
+NEGATE = LinMarker("NEGATE")
 
 PRIMITIVES: dict[str, Primitive] = {}
 
 
 def shape_of(x) -> tuple:
     """Shape of a plain value or a box (a Python scalar has shape ())."""
-    return np.shape(primal(x))
+    while isinstance(x, BoxBase):
+        x = x.value
+    t = type(x)
+    if t is float or t is int:
+        return ()
+    if t is np.ndarray:
+        return x.shape
+    return np.shape(x)
 
 
 def size_of(x) -> int:
@@ -60,31 +92,47 @@ def _register(prim: Primitive) -> Primitive:
 # --------------------------------------------------------------------------
 
 def _lin_term(rule, g, args, out):
+    """``g`` times the partial derivative that ``rule`` stands for."""
     if rule is IDENTITY:
         return g
     if rule is NEGATE:
         return negative(g)
+    if type(rule) is TimesArg:
+        return multiply(g, args[rule.j])
     return rule(g, *args, out)
 
 
-def _elementwise_jvp(lin):
+def _elementwise_rules(prim: Primitive) -> tuple:
+    """The JVP and VJP of an elementwise primitive, both made of its ``lin``.
+
+    JVP: sum_k lin[k](t_k, ...), broadcast to the output's shape. VJP for
+    argument k: lin[k](g, ...) summed back to the argument's shape
+    (:func:`unbroadcast`). Both read ``prim.lin`` when called, so that every
+    path (generic and fast) always uses the one rule in the table.
+    """
     def jvp(tangents, args, out, **params):
         total = None
-        for rule, t in zip(lin, tangents, strict=True):
+        for rule, t in zip(prim.lin, tangents, strict=True):
             if t is None or rule is None:
                 continue
             term = _lin_term(rule, t, args, out)
             total = term if total is None else add(total, term)
-        if total is not None and shape_of(total) != shape_of(out):
-            total = broadcast_to(total, shape_of(out))
+        if total is not None:
+            out_shape = shape_of(out)
+            if shape_of(total) != out_shape:
+                total = broadcast_to(total, out_shape)
         return total
-    return jvp
 
-
-def _elementwise_vjp(lin):
     def vjp(k, g, args, out, **params):
-        return unbroadcast(_lin_term(lin[k], g, args, out), shape_of(args[k]))
-    return vjp
+        rule = prim.lin[k]
+        shape = shape_of(args[k])
+        if rule is NEGATE:  # sum first, negate the smaller array
+            return negative(unbroadcast(g, shape))
+        return unbroadcast(_lin_term(rule, g, args, out), shape)
+
+    jvp.__qualname__ = f"{prim.name}.jvp"
+    vjp.__qualname__ = f"{prim.name}.vjp"
+    return jvp, vjp
 
 
 def _count_output(args, out, **params) -> int:
@@ -96,21 +144,29 @@ def _count_nothing(args, out, **params) -> int:
 
 
 def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
-                transcendental=False, analytic=True, nondiff=(), cost=_count_output):
-    """Define an elementwise primitive from its partial-derivative rules."""
+                transcendental=False, analytic=True, nondiff=(), cost=_count_output,
+                uses=None):
+    """Define an elementwise primitive from its partial-derivative rules.
+
+    ``uses`` lists what the ``lin`` functions read by value (argument
+    positions, ``"out"``); rules made of markers only need not say it.
+    """
     lin = tuple(lin)
-    return _register(Primitive(
-        name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
-        transcendental=transcendental, analytic=analytic, lin=lin,
-        jvp=_elementwise_jvp(lin), vjp=_elementwise_vjp(lin), cost=cost,
-        nondiff=tuple(nondiff)))
+    if uses is None and all(r is None or isinstance(r, LinMarker) for r in lin):
+        uses = tuple(sorted({r.j for r in lin if type(r) is TimesArg}))
+    prim = Primitive(name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
+                     transcendental=transcendental, analytic=analytic, lin=lin,
+                     cost=cost, nondiff=tuple(nondiff), uses=uses)
+    prim.jvp, prim.vjp = _elementwise_rules(prim)
+    return _register(prim)
 
 
 def linear(name, impl, *, transpose, kind="structural", cost=_count_nothing, nargs=1):
     """Define a primitive that is linear in its (first ``nargs``) arguments.
 
     Its JVP applies the primitive itself to the tangents; ``transpose(k, g,
-    args, out, **params)`` gives the VJP.
+    args, out, **params)`` gives the VJP. The transpose of a linear map does
+    not depend on the point, so it reads arguments by shape only (``uses=()``).
     """
     def jvp(tangents, args, out, **params):
         if nargs == 1:
@@ -118,7 +174,8 @@ def linear(name, impl, *, transpose, kind="structural", cost=_count_nothing, nar
         ts = [t if t is not None else zeros_like(a) for t, a in zip(tangents, args, strict=True)]
         return apply(prim, *ts, **params)
 
-    prim = _register(Primitive(name, impl, kind=kind, jvp=jvp, vjp=transpose, cost=cost))
+    prim = _register(Primitive(name, impl, kind=kind, jvp=jvp, vjp=transpose, cost=cost,
+                               uses=()))
     return prim
 
 
@@ -126,8 +183,9 @@ def unbroadcast(g, shape: tuple):
     """Sum ``g`` down to ``shape``: the cotangent of an argument that numpy
     broadcast to the output's shape."""
     gshape = shape_of(g)
-    if gshape == tuple(shape):
+    if gshape == shape:
         return g
+    shape = tuple(shape)
     extra = len(gshape) - len(shape)
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1)
@@ -168,57 +226,58 @@ def _pow_is_transcendental(args, out=None, **params) -> bool:
 
 add_p = elementwise("add", np.add, scalar=operator.add, lin=(IDENTITY, IDENTITY))
 sub_p = elementwise("sub", np.subtract, scalar=operator.sub, lin=(IDENTITY, NEGATE))
-mul_p = elementwise("mul", np.multiply, scalar=operator.mul,
-                    lin=(lambda g, x, y, out: multiply(g, y),
-                         lambda g, x, y, out: multiply(g, x)))
+mul_p = elementwise("mul", np.multiply, scalar=operator.mul, lin=(TimesArg(1), TimesArg(0)))
 div_p = elementwise("div", np.true_divide, scalar=operator.truediv,
+                    uses=(1, "out"),
                     lin=(lambda g, x, y, out: divide(g, y),
                          lambda g, x, y, out: negative(divide(multiply(g, out), y))))
 neg_p = elementwise("neg", np.negative, scalar=operator.neg, lin=(NEGATE,))
-pow_p = elementwise("pow", np.power, scalar=operator.pow,
+pow_p = elementwise("pow", np.power, scalar=math.pow,
+                    uses=(0, 1, "out"),
                     lin=(lambda g, x, y, out: multiply(g, multiply(y, power(x, subtract(y, 1)))),
                          lambda g, x, y, out: multiply(g, multiply(out, log(x)))))
 exp_p = elementwise("exp", np.exp, scalar=math.exp, mp=_vec(mpmath.exp), sym=_vec(sympy.exp),
-                    transcendental=True, lin=(lambda g, x, out: multiply(g, out),))
+                    transcendental=True, uses=("out",), lin=(lambda g, x, out: multiply(g, out),))
 log_p = elementwise("log", np.log, scalar=math.log, mp=_vec(mpmath.log), sym=_vec(sympy.log),
-                    transcendental=True, lin=(lambda g, x, out: divide(g, x),))
-log1p_p = elementwise("log1p", np.log1p, scalar=math.log1p, mp=_vec(mpmath.log1p),
+                    transcendental=True, uses=(0,), lin=(lambda g, x, out: divide(g, x),))
+log1p_p = elementwise("log1p", np.log1p, uses=(0,), scalar=math.log1p, mp=_vec(mpmath.log1p),
                       sym=_vec(lambda x: sympy.log(1 + x)), transcendental=True,
                       lin=(lambda g, x, out: divide(g, add(1.0, x)),))
-expm1_p = elementwise("expm1", np.expm1, scalar=math.expm1, mp=_vec(mpmath.expm1),
+expm1_p = elementwise("expm1", np.expm1, uses=("out",), scalar=math.expm1, mp=_vec(mpmath.expm1),
                       sym=_vec(lambda x: sympy.exp(x) - 1), transcendental=True,
                       lin=(lambda g, x, out: multiply(g, add(out, 1.0)),))
 sin_p = elementwise("sin", np.sin, scalar=math.sin, mp=_vec(mpmath.sin), sym=_vec(sympy.sin),
-                    transcendental=True, lin=(lambda g, x, out: multiply(g, cos(x)),))
+                    transcendental=True, uses=(0,), lin=(lambda g, x, out: multiply(g, cos(x)),))
 cos_p = elementwise("cos", np.cos, scalar=math.cos, mp=_vec(mpmath.cos), sym=_vec(sympy.cos),
-                    transcendental=True,
+                    transcendental=True, uses=(0,),
                     lin=(lambda g, x, out: negative(multiply(g, sin(x))),))
 tan_p = elementwise("tan", np.tan, scalar=math.tan, mp=_vec(mpmath.tan), sym=_vec(sympy.tan),
-                    transcendental=True,
+                    transcendental=True, uses=("out",),
                     lin=(lambda g, x, out: multiply(g, add(1.0, multiply(out, out))),))
-tanh_p = elementwise("tanh", np.tanh, scalar=math.tanh, mp=_vec(mpmath.tanh),
+tanh_p = elementwise("tanh", np.tanh, uses=("out",), scalar=math.tanh, mp=_vec(mpmath.tanh),
                      sym=_vec(sympy.tanh), transcendental=True,
                      lin=(lambda g, x, out: multiply(g, subtract(1.0, multiply(out, out))),))
-sqrt_p = elementwise("sqrt", np.sqrt, scalar=math.sqrt, mp=_vec(mpmath.sqrt),
+sqrt_p = elementwise("sqrt", np.sqrt, uses=("out",), scalar=math.sqrt, mp=_vec(mpmath.sqrt),
                      sym=_vec(sympy.sqrt), transcendental=True,
                      lin=(lambda g, x, out: divide(multiply(g, 0.5), out),))
 sign_p = elementwise("sign", np.sign, mp=_vec(_mp_sign), sym=_vec(sympy.sign),
                      analytic=False, lin=(None,), nondiff=(0,))
-abs_p = elementwise("abs", np.abs, scalar=builtins.abs, mp=_vec(mpmath.fabs), sym=_vec(sympy.Abs),
-                    analytic=False, lin=(lambda g, x, out: multiply(g, sign(x)),))
+abs_p = elementwise("abs", np.abs, scalar=builtins.abs, mp=_vec(mpmath.fabs),
+                    sym=_vec(sympy.Abs), analytic=False, uses=(0,),
+                    lin=(lambda g, x, out: multiply(g, sign(x)),))
 maximum_p = elementwise(
     "maximum", np.maximum, scalar=builtins.max, sym=np.frompyfunc(sympy.Max, 2, 1),
-    analytic=False,
+    analytic=False, uses=(0, 1),
     lin=(lambda g, x, y, out: where(primal(x) >= primal(y), g, 0.0),
          lambda g, x, y, out: where(primal(x) >= primal(y), 0.0, g)))
 minimum_p = elementwise(
     "minimum", np.minimum, scalar=builtins.min, sym=np.frompyfunc(sympy.Min, 2, 1),
-    analytic=False,
+    analytic=False, uses=(0, 1),
     lin=(lambda g, x, y, out: where(primal(x) <= primal(y), g, 0.0),
          lambda g, x, y, out: where(primal(x) <= primal(y), 0.0, g)))
 where_p = elementwise(
     "where", np.where, sym=np.frompyfunc(_sym_where, 3, 1), analytic=False, nondiff=(0,),
-    cost=_count_nothing,
+    cost=_count_nothing, uses=(0,),
     lin=(None,
          lambda g, c, x, y, out: where(c, g, 0.0),
          lambda g, c, x, y, out: where(c, 0.0, g)))
@@ -252,7 +311,20 @@ def _count_reduction(args, out, **params) -> int:
     return builtins.max(size_of(args[0]) - size_of(out), 0)
 
 
-sum_p = linear("sum", np.sum, transpose=_sum_transpose, kind="reduction", cost=_count_reduction)
+def _sum_impl(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray:  # the method skips numpy.sum's Python wrappers
+        return x.sum(axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _max_impl(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray:
+        return x.max(axis=axis, keepdims=keepdims)
+    return np.max(x, axis=axis, keepdims=keepdims)
+
+
+sum_p = linear("sum", _sum_impl, transpose=_sum_transpose, kind="reduction",
+               cost=_count_reduction)
 
 
 def _amax_mask(x, out, axis, keepdims):
@@ -272,8 +344,9 @@ def _amax_vjp(k, g, args, out, axis=None, keepdims=False):
     return multiply(_sum_transpose(0, g, args, out, axis, keepdims), mask)
 
 
-amax_p = _register(Primitive("max", np.max, kind="reduction", analytic=False,
-                             jvp=_amax_jvp, vjp=_amax_vjp, cost=_count_reduction))
+amax_p = _register(Primitive("max", _max_impl, kind="reduction", analytic=False,
+                             jvp=_amax_jvp, vjp=_amax_vjp, cost=_count_reduction,
+                             uses=(0, "out")))
 
 
 def _matmul_jvp(tangents, args, out, **params):
@@ -309,17 +382,44 @@ def _count_matmul(args, out, **params) -> int:
 
 
 matmul_p = _register(Primitive("matmul", np.matmul, kind="bilinear", jvp=_matmul_jvp,
-                               vjp=_matmul_vjp, cost=_count_matmul))
+                               vjp=_matmul_vjp, cost=_count_matmul, uses=(0, 1)))
+
+
+def is_basic_index(idx) -> bool:
+    """True for numpy "basic" indices (ints, slices, Ellipsis, None and tuples of
+    them): they select each element at most once, so a cotangent can be
+    scattered back by assignment. Integer arrays and masks ("advanced"
+    indices) may repeat elements and need an unbuffered ``np.add.at``."""
+    if type(idx) is tuple:
+        for i in idx:
+            if not (isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis):
+                return False
+        return True
+    return isinstance(idx, (int, np.integer, slice)) or idx is None or idx is Ellipsis
+
+
+def _getitem_impl(x, idx):
+    out = x[idx]
+    # A float64 element becomes a Python float, so that scalar code read out
+    # of an array runs on the float fast paths.
+    return float(out) if type(out) is np.float64 else out
 
 
 def _getitem_transpose(k, g, args, out, idx):
     return untake(g, idx=idx, shape=shape_of(args[0]))
 
 
+def scatter_add(buffer: np.ndarray, idx, g) -> None:
+    """``buffer[idx] += g`` in place, correct for repeated advanced indices."""
+    if is_basic_index(idx):
+        buffer[idx] += g
+    else:
+        np.add.at(buffer, idx, g)
+
+
 def _untake_impl(g, idx, shape):
-    dtype = np.result_type(g, float)
-    z = np.zeros(shape, dtype=dtype)
-    np.add.at(z, idx, g)
+    z = np.zeros(shape, dtype=np.result_type(g, float))
+    scatter_add(z, idx, g)
     return z
 
 
@@ -327,7 +427,7 @@ def _untake_transpose(k, g, args, out, idx, shape):
     return getitem(g, idx=idx)
 
 
-getitem_p = linear("getitem", lambda x, idx: x[idx], transpose=_getitem_transpose)
+getitem_p = linear("getitem", _getitem_impl, transpose=_getitem_transpose)
 untake_p = linear("untake", _untake_impl, transpose=_untake_transpose)
 
 
@@ -350,16 +450,21 @@ def _swapaxes_transpose(k, g, args, out, axis1, axis2):
 
 
 def _imag_transpose(k, g, args, out):
-    # Im is real-linear; with a cotangent c of z read as <c, dz> = Re(conj(c) dz),
-    # the cotangent of z for the cotangent g of Im z is i g.
-    return multiply(g, 1j)
+    # In the engine's holomorphic convention (VJPs multiply by the derivative, not
+    # its conjugate), Im z = (z - conj z) / 2i transposes to -i g.
+    return multiply(g, -1j)
 
 
 #: The imaginary part: the complex-step method reads f'(x) h from Im f(x + ih).
 imag_p = linear("imag", np.imag, transpose=_imag_transpose)
 imag_p.analytic = False  # Im z is real-linear but not complex-analytic
 
-reshape_p = linear("reshape", lambda x, shape: np.reshape(x, shape), transpose=_reshape_transpose)
+
+def _reshape_impl(x, shape):
+    return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
+
+
+reshape_p = linear("reshape", _reshape_impl, transpose=_reshape_transpose)
 transpose_p = linear("transpose", lambda x, axes=None: np.transpose(x, axes),
                      transpose=_transpose_transpose)
 swapaxes_p = linear("swapaxes", lambda x, axis1, axis2: np.swapaxes(x, axis1, axis2),
@@ -390,80 +495,66 @@ stack_p = linear("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
 # The user-facing functions: what a problem's `xp` namespace offers
 # --------------------------------------------------------------------------
 
-def add(x, y):
-    return apply(add_p, x, y)
+_DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 
 
-def subtract(x, y):
-    return apply(sub_p, x, y)
+def _elementwise_function(prim: Primitive, name: str, doc: str):
+    """The user-facing function of an elementwise primitive.
+
+    Python floats take the primitive's ``scalar`` implementation directly (no
+    dispatch: this is the fast path of scalar programs and of derivative rules
+    evaluated on floats); everything else goes through :func:`apply`. Outside
+    the float domain (``math.log(-1.0)`` raises) numpy decides, as it would
+    for arrays: nan or inf and a RuntimeWarning. While an op counter listens
+    (``EVALUATION_HOOKS``), everything goes through :func:`apply` to be counted.
+    """
+    scalar = prim.scalar
+    nargs = len(prim.lin)
+    if scalar is None:
+        def function(*args):
+            return apply(prim, *args)
+    elif nargs == 1:
+        def function(x):
+            if type(x) is float and not EVALUATION_HOOKS:
+                try:
+                    return scalar(x)
+                except _DOMAIN_ERRORS:
+                    pass
+            return apply(prim, x)
+    else:
+        def function(x, y):
+            if type(x) is float and type(y) is float and not EVALUATION_HOOKS:
+                try:
+                    return scalar(x, y)
+                except _DOMAIN_ERRORS:
+                    pass
+            return apply(prim, x, y)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return function
 
 
-def multiply(x, y):
-    return apply(mul_p, x, y)
-
-
-def divide(x, y):
-    return apply(div_p, x, y)
-
-
-def negative(x):
-    return apply(neg_p, x)
-
-
-def power(x, y):
-    return apply(pow_p, x, y)
-
-
-def exp(x):
-    return apply(exp_p, x)
-
-
-def log(x):
-    return apply(log_p, x)
-
-
-def log1p(x):
-    return apply(log1p_p, x)
-
-
-def expm1(x):
-    return apply(expm1_p, x)
-
-
-def sin(x):
-    return apply(sin_p, x)
-
-
-def cos(x):
-    return apply(cos_p, x)
-
-
-def tan(x):
-    return apply(tan_p, x)
-
-
-def tanh(x):
-    return apply(tanh_p, x)
-
-
-def sqrt(x):
-    return apply(sqrt_p, x)
-
-
-def sign(x):
-    return apply(sign_p, x)
-
-
-def absolute(x):
-    return apply(abs_p, x)
-
-
-def maximum(x, y):
-    return apply(maximum_p, x, y)
-
-
-def minimum(x, y):
-    return apply(minimum_p, x, y)
+add = _elementwise_function(add_p, "add", "x + y, elementwise with broadcasting.")
+subtract = _elementwise_function(sub_p, "subtract", "x - y, elementwise with broadcasting.")
+multiply = _elementwise_function(mul_p, "multiply", "x * y, elementwise with broadcasting.")
+divide = _elementwise_function(div_p, "divide", "x / y, elementwise with broadcasting.")
+negative = _elementwise_function(neg_p, "negative", "-x.")
+power = _elementwise_function(pow_p, "power", "x ** y, elementwise with broadcasting.")
+exp = _elementwise_function(exp_p, "exp", "e ** x.")
+log = _elementwise_function(log_p, "log", "The natural logarithm (nan below 0).")
+log1p = _elementwise_function(log1p_p, "log1p", "log(1 + x), accurate near 0.")
+expm1 = _elementwise_function(expm1_p, "expm1", "exp(x) - 1, accurate near 0.")
+sin = _elementwise_function(sin_p, "sin", "sin x.")
+cos = _elementwise_function(cos_p, "cos", "cos x.")
+tan = _elementwise_function(tan_p, "tan", "tan x.")
+tanh = _elementwise_function(tanh_p, "tanh", "tanh x.")
+sqrt = _elementwise_function(sqrt_p, "sqrt", "The square root (nan below 0; infinite slope at 0).")
+sign = _elementwise_function(sign_p, "sign", "-1, 0 or 1; its derivative is zero.")
+absolute = _elementwise_function(abs_p, "absolute", "|x|; derivative sign(x) (0 at 0).")
+maximum = _elementwise_function(
+    maximum_p, "maximum", "The larger of x and y; at a tie the derivative follows x.")
+minimum = _elementwise_function(
+    minimum_p, "minimum", "The smaller of x and y; at a tie the derivative follows x.")
 
 
 def where(condition, x, y):
@@ -497,9 +588,20 @@ def matmul(a, b):
 
 
 def dot(a, b):
-    """numpy.dot for 0-, 1- and 2-D arguments."""
-    if len(shape_of(a)) == 0 or len(shape_of(b)) == 0:
+    """numpy.dot: a product with a scalar, the inner product of vectors, a
+    matrix product, or a sum over the last axis of ``a`` with the first (1-D)
+    or second-to-last (2-D) axis of ``b``.
+
+    Raises ValueError when ``b`` has three or more dimensions, where numpy.dot
+    pairs every stack of ``a`` with every stack of ``b`` (use ``matmul``, which
+    broadcasts the stacks instead).
+    """
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
         return multiply(a, b)
+    if nb > 2:
+        raise ValueError(f"dot of arrays of {na} and {nb} dimensions is not supported; "
+                         "use matmul for stacks of matrices")
     return matmul(a, b)
 
 
@@ -520,9 +622,18 @@ def imag(x):
 
 
 def reshape(x, shape):
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    """x with a new shape (one entry may be -1), as numpy.reshape."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if -1 in shape:
-        shape = np.empty(shape_of(x), dtype=bool).reshape(shape).shape
+        known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+        size = size_of(x)
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape an array of size {size} into shape {shape}")
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    if shape == shape_of(x):
+        return x
+    if type(x) is np.ndarray:  # a plain array: no dispatch
+        return x.reshape(shape)
     return apply(reshape_p, x, shape=shape)
 
 
@@ -539,7 +650,10 @@ def swapaxes(x, axis1, axis2):
 
 
 def broadcast_to(x, shape):
-    return apply(broadcast_to_p, x, shape=tuple(shape))
+    shape = tuple(shape)
+    if shape == shape_of(x):
+        return x
+    return apply(broadcast_to_p, x, shape=shape)
 
 
 def concatenate(xs, axis=0):
@@ -667,6 +781,8 @@ class Box(BoxBase):
         return reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
         return transpose(self, axes or None)
 
     def sum(self, axis=None, keepdims=False): return sum(self, axis, keepdims)

@@ -1,13 +1,43 @@
-"""adbench's automatic differentiation engine.
+"""adbench's automatic differentiation engine: the public API.
 
-Functions are written as problems are, ``f(x, xp)``, with ``xp`` the numpy-like
-namespace; every transformation below returns a function of the same form, so
-they compose: ``hessian(f) == jacfwd(grad(f))``, and a function given to
-``grad`` may itself call ``grad``, ``jacfwd`` or ``hessian`` on a closure.
+Functions are written as problems are, ``f(x, xp)``: ``x`` a float or an
+array, ``xp`` the numpy-like namespace (the engine passes
+:data:`adbench.xp.numpy_xp`, whose functions dispatch on traced values).
+Every transformation returns a function of the same form, ``g(x, xp=None)``,
+so they compose in every order::
 
->>> from adbench.ad import grad
->>> grad(lambda x, xp: xp.sin(x[0]) * x[1])([0.0, 2.0])
+    grad(f)(x)        gradient of a scalar f (shape of x), one reverse pass
+    jacfwd(f)(x)      Jacobian, shape f(x).shape + x.shape, n forward passes
+    jacrev(f)(x)      the same, one recording and m reverse passes
+    jvp(f)(x, v)      (f(x), J v), one forward pass
+    vjp(f)(x, u)      (f(x), u^T J), one reverse pass
+    hessian(f)(x)     jacfwd(grad(f)): forward-over-reverse, n passes of each
+    hvp(f)(x, v)      H v = jvp(grad(f))(x, v)[1], without forming H
+
+>>> import numpy as np
+>>> from adbench.ad import grad, hessian, jacfwd, jacrev, jvp
+>>> f = lambda x, xp: xp.sin(x[0]) * x[1]
+>>> grad(f)(np.array([0.0, 2.0]))
 array([2., 0.])
+>>> hessian(f)(np.array([0.0, 2.0]))
+array([[0., 1.],
+       [1., 0.]])
+>>> jvp(lambda x, xp: x ** 3)(2.0, 1.0)
+(8.0, 12.0)
+
+A function given to ``grad`` may itself call ``grad``, ``jacfwd``, ``hessian``
+... on a closure over its argument; each call is a new trace with its own
+perturbation, so the derivatives never mix (no perturbation confusion):
+
+>>> inner = lambda x: grad(lambda y, xp: x * y)(1.0)      # d/dy (x y) = x
+>>> grad(lambda x, xp: x * inner(x))(3.0)                 # d/dx x^2 = 2 x
+6.0
+
+Failure modes: ``grad`` raises ValueError when f is not scalar; converting a
+traced value to ``float`` (or calling a non-``xp`` function on it) raises
+TypeError, since the derivative would be lost; values outside a function's
+domain give nan or inf derivatives as numpy would (with a RuntimeWarning).
+Every pass is counted in :data:`PASSES`.
 """
 
 from __future__ import annotations
@@ -33,8 +63,10 @@ PASSES = {"forward": 0, "reverse": 0}
 
 
 def _as_input(x):
-    if isinstance(x, (BoxBase, np.ndarray)):
+    if isinstance(x, BoxBase):
         return x
+    if isinstance(x, np.ndarray):
+        return x if x.dtype.kind in "fc" else x.astype(float)
     if isinstance(x, (int, float)):
         return float(x)
     return np.asarray(x, dtype=float)
@@ -53,7 +85,12 @@ def _unit(shape: tuple, i: int):
 
 
 def jvp(f: Function) -> Function:
-    """``jvp(f)(x, v) -> (f(x), J(x) v)`` in one forward pass."""
+    """``jvp(f)(x, v) -> (f(x), J(x) v)``: one forward pass with tangent ``v``.
+
+    ``v`` has the shape of ``x``; ``J v`` has the shape of ``f(x)`` (zeros when
+    f does not depend on x). Dual numbers carry ``(value, tangent)`` through
+    every primitive (:mod:`adbench.ad.forward`).
+    """
     def jvp_f(x, v):
         x = _as_input(x)
         trace = ForwardTrace()
@@ -64,9 +101,13 @@ def jvp(f: Function) -> Function:
     return jvp_f
 
 
-def record(f: Function, x) -> tuple:
-    """Run ``f`` once on a fresh tape: ``(trace, input var, output)``."""
-    trace = ReverseTrace()
+def record(f: Function, x, keep_all: bool = False) -> tuple:
+    """Run ``f`` once on a fresh tape: ``(trace, input var, output)``.
+
+    ``keep_all`` keeps every intermediate value on the tape (for displaying
+    it), not only those the backward sweep needs.
+    """
+    trace = ReverseTrace(keep_all=keep_all)
     xv = trace.input(_as_input(x))
     y = _as_output(f(xv, numpy_xp))
     return trace, xv, y
@@ -77,7 +118,12 @@ def _primal_of(y, trace):
 
 
 def vjp(f: Function) -> Function:
-    """``vjp(f)(x, u) -> (f(x), u^T J(x))`` in one reverse pass."""
+    """``vjp(f)(x, u) -> (f(x), u^T J(x))``: one recording and one reverse pass.
+
+    ``u`` has the shape of ``f(x)``; ``u^T J`` has the shape of ``x`` (zeros
+    when f does not depend on x). The tape is replayed backwards from the
+    cotangent ``u`` (:mod:`adbench.ad.reverse`).
+    """
     def vjp_f(x, u):
         trace, xv, y = record(f, x)
         PASSES["reverse"] += 1
@@ -87,9 +133,10 @@ def vjp(f: Function) -> Function:
 
 
 def jacfwd(f: Function) -> Function:
-    """The Jacobian by forward mode: one JVP per input, n passes.
+    """The Jacobian by forward mode: one JVP per input entry, n passes.
 
-    Returns an array of shape ``f(x).shape + x.shape`` (m x n for vectors).
+    Returns an array of shape ``f(x).shape + x.shape`` (m x n for vectors),
+    column i being ``J e_i``.
     """
     def jacfwd_f(x, xp=None):
         x = _as_input(x)
@@ -107,7 +154,8 @@ def jacfwd(f: Function) -> Function:
 
 
 def jacrev(f: Function) -> Function:
-    """The Jacobian by reverse mode: one recording, one backward pass per output.
+    """The Jacobian by reverse mode: one recording, one backward pass per output
+    entry (m passes), row j being ``e_j^T J``.
 
     Returns an array of shape ``f(x).shape + x.shape``.
     """
@@ -127,7 +175,7 @@ def jacrev(f: Function) -> Function:
 
 
 def grad(f: Function) -> Function:
-    """The gradient of a scalar function, by one reverse pass.
+    """The gradient of a scalar function (shape of x), by one reverse pass.
 
     Raises ValueError if ``f`` does not return a scalar.
     """
@@ -141,12 +189,14 @@ def grad(f: Function) -> Function:
 
 
 def hessian(f: Function) -> Function:
-    """The Hessian of a scalar function, forward-over-reverse: n JVPs of the gradient."""
+    """The Hessian of a scalar function, forward-over-reverse: ``jacfwd(grad(f))``,
+    n forward passes each around one reverse pass; shape ``x.shape + x.shape``."""
     return jacfwd(grad(f))
 
 
 def hvp(f: Function) -> Function:
-    """``hvp(f)(x, v) -> H(x) v`` without forming H: one JVP of the gradient."""
+    """``hvp(f)(x, v) -> H(x) v`` without forming H: one JVP of the gradient, at
+    a small constant multiple of the cost of f (the survey, Section 3)."""
     def hvp_f(x, v):
         return jvp(grad(f))(x, v)[1]
     return hvp_f

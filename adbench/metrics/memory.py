@@ -23,6 +23,7 @@ import sys
 import numpy as np
 
 from adbench.ad import record
+from adbench.ad.reverse import entry_parts
 from adbench.core import BoxBase
 from adbench.harness import Context, Metric
 from adbench.methods.base import Unsupported
@@ -47,7 +48,7 @@ def tape_memory(trace) -> dict:
         if entry is None:
             continue
         length += 1
-        _, _, primals, out, _ = entry
+        _, _, primals, out, _ = entry_parts(entry)
         for v in (out, *primals):
             while isinstance(v, BoxBase):  # nested interpretations: the plain value
                 v = v.value

@@ -1,0 +1,266 @@
+"""Speed of the AD engine: reverse-mode gradient time over plain evaluation time.
+
+Two workloads, both taken from the problem registry (one definition of each):
+
+* ``gmm``: the Gaussian-mixture log-posterior of GradBench (array code), at
+  (D, K) in (2, 5), (10, 25), (20, 50), (64, 100) and N = 1000 points. The
+  baseline is the same function run on plain numpy; target: gradient <= 2.5 x
+  the objective. HIPS autograd, when installed, differentiates the same
+  function through a thin ``xp`` namespace over ``autograd.numpy``.
+* ``helmholtz``: the Helmholtz free energy written as Python loops over
+  scalars, n = 50. The baseline is the same function on Python floats (``xp``
+  a namespace over :mod:`math`); target: gradient <= 30 x the evaluation.
+
+Protocol: the measurements of one row are interleaved (plain, ours, autograd,
+plain, ...), each sample runs the call enough times to last about
+``min_sample`` seconds with the garbage collector paused (as :mod:`timeit`
+does), and the figure is the median over ``repeats`` samples. BLAS runs
+single-threaded: ``python -m adbench.bench`` must be started with
+OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = 1 (``adbench bench
+engine`` does so in a fresh process, since the thread count is fixed when
+numpy loads); it refuses to run otherwise.
+
+Memory: with glibc's default thresholds, large arrays freed by one call are
+returned to the system and the next call faults fresh pages in; on a virtual
+machine where page faults are dear this dominates mid-sized runs and makes
+them noisy (the plain GMM objective at D=10 took 2 to 9 ms from run to run
+here). ``--retain-memory`` sets malloc to keep freed memory, so that the
+figures measure computation; both settings are worth reading. Each row also states how far the
+gradients of the contenders are apart, so a fast wrong answer cannot pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import statistics
+import sys
+import time
+import types
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from adbench.ad import grad
+from adbench.registry import load_registry
+from adbench.xp import XP_FUNCTIONS
+
+__all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow", "run_engine_bench", "main"]
+
+BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: glibc malloc settings that keep freed memory in the process (``--retain-memory``).
+RETAIN_MEMORY_ENV = {"MALLOC_TRIM_THRESHOLD_": str(1 << 40), "MALLOC_MMAP_THRESHOLD_": str(1 << 40)}
+GMM_SIZES = [(2, 5), (10, 25), (20, 50), (64, 100)]
+GMM_N = 1000
+HELMHOLTZ_N = 50
+#: Largest accepted (reverse-mode gradient time) / (plain evaluation time).
+TARGETS = {"gmm": 2.5, "helmholtz": 30.0}
+
+
+def namespace_over(module, names=XP_FUNCTIONS) -> types.SimpleNamespace:
+    """A thin ``xp`` over a numpy-like module (numpy, autograd.numpy, math):
+    the functions of adbench's ``xp`` that the module has, under the same names."""
+    ns = {}
+    for name in names:
+        target = "absolute" if name == "abs" and not hasattr(module, "abs") else name
+        if hasattr(module, target):
+            ns[name] = getattr(module, target)
+    for const in ("pi", "e", "inf", "newaxis"):
+        if hasattr(module, const):
+            ns[const] = getattr(module, const)
+    ns["name"] = getattr(module, "__name__", "module")
+    return types.SimpleNamespace(**ns)
+
+
+def autograd_grad(f) -> Callable | None:
+    """HIPS autograd's gradient of ``f(x, xp)``, or None when it is not installed."""
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        return None
+    xp = namespace_over(anp)
+    return autograd.grad(lambda x: f(x, xp))
+
+
+def _seconds(fn: Callable, number: int, clock) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        start = clock()
+        for _ in range(number):
+            fn()
+        return (clock() - start) / number
+    finally:
+        gc.enable()
+
+
+def _calibrate(fn: Callable, min_sample: float, clock) -> int:
+    """How many calls make one sample last about ``min_sample`` seconds."""
+    once = _seconds(fn, 1, clock)
+    return max(1, int(math.ceil(min_sample / max(once, 1e-9))))
+
+
+def median_times(fns: dict, repeats: int, min_sample: float, clock) -> dict:
+    """Median seconds per call of each function, samples interleaved."""
+    numbers = {k: _calibrate(fn, min_sample, clock) for k, fn in fns.items()}
+    samples: dict = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            samples[k].append(_seconds(fn, numbers[k], clock))
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+def _rel_diff(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a) + np.abs(b))))
+
+
+@dataclass
+class BenchRow:
+    workload: str
+    size: str
+    n: int
+    plain: float            # seconds per plain evaluation
+    ours: float             # seconds per reverse-mode gradient
+    autograd: float | None  # seconds per HIPS autograd gradient
+    target: float
+    gradient_gap: float     # rho between our gradient and the other one (autograd or manual)
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.plain
+
+    @property
+    def autograd_ratio(self) -> float | None:
+        return None if self.autograd is None else self.autograd / self.plain
+
+    @property
+    def met(self) -> bool:
+        within = self.ratio <= self.target
+        return within and (self.autograd is None or self.workload != "gmm"
+                           or self.ours <= self.autograd)
+
+
+def _bench_one(workload, size, inst, x_ours, plain_fn, use_autograd, repeats, min_sample,
+               clock) -> BenchRow:
+    ours = grad(inst.f)
+    g = np.asarray(ours(x_ours), dtype=float)
+    fns = {"plain": plain_fn, "ours": lambda: ours(x_ours)}
+    other = None
+    if use_autograd:
+        theirs = autograd_grad(inst.f)
+        if theirs is not None:
+            other = theirs(inst.x0)
+            fns["autograd"] = lambda: theirs(inst.x0)
+    if other is None and inst.has_manual:
+        other = np.asarray(inst.manual(inst.x0, np), dtype=float).reshape(-1)
+    times = median_times(fns, repeats, min_sample, clock)
+    return BenchRow(workload, size, inst.n, times["plain"], times["ours"], times.get("autograd"),
+                    TARGETS[workload], _rel_diff(g, other) if other is not None else float("nan"))
+
+
+def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeats: int = 7,
+                     min_sample: float = 0.05, use_autograd: bool = True, clock=time.perf_counter,
+                     progress=None) -> list[BenchRow]:
+    """Measure each workload; see the module docstring for the protocol."""
+    registry = load_registry()
+    rows = []
+    if "gmm" in workloads:
+        gmm = registry.get("gmm")
+        numpy_xp_plain = namespace_over(np)
+        for D, K in gmm_sizes:
+            inst = gmm.instance(D=D, K=K, N=GMM_N)
+            x0 = inst.x0
+            rows.append(_bench_one("gmm", f"D={D} K={K} N={GMM_N}", inst, x0,
+                                   lambda inst=inst, x0=x0: inst.f(x0, numpy_xp_plain),
+                                   use_autograd, repeats, min_sample, clock))
+            if progress:
+                progress(rows[-1])
+    if "helmholtz" in workloads:
+        inst = registry.get("helmholtz").instance(n=HELMHOLTZ_N)
+        floats, float_xp = inst.x0.tolist(), namespace_over(math)
+        rows.append(_bench_one("helmholtz", f"n={HELMHOLTZ_N}", inst, inst.x0,
+                               lambda: inst.f(floats, float_xp), use_autograd, repeats,
+                               min_sample, clock))
+        if progress:
+            progress(rows[-1])
+    return rows
+
+
+def blas_threads_line() -> str:
+    info = "unknown BLAS"
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        info = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:  # noqa: BLE001 - numpy versions differ; this is informative only
+        pass
+    settings = " ".join(f"{k}={os.environ.get(k, 'unset')}" for k in BLAS_ENV)
+    return f"BLAS: {info}, single-threaded ({settings}, set before numpy loaded)"
+
+
+def format_table(rows: list[BenchRow], fmt: str = "text") -> str:
+    from tabulate import tabulate
+
+    def ms(t):
+        return "-" if t is None else f"{t * 1e3:.3f}"
+
+    def x(r):
+        return "-" if r is None else f"{r:.2f}"
+
+    table = [[r.workload, r.size, r.n, ms(r.plain), ms(r.ours), x(r.ratio),
+              f"<= {r.target:g}", ms(r.autograd), x(r.autograd_ratio),
+              x(None if r.autograd is None else r.autograd / r.ours),
+              f"{r.gradient_gap:.1e}", "yes" if r.met else "NO"] for r in rows]
+    headers = ["workload", "size", "n", "plain ms", "adbench grad ms", "ratio", "target",
+               "autograd ms", "autograd ratio", "autograd/adbench", "grad gap", "target met"]
+    return tabulate(table, headers=headers, tablefmt="github" if fmt == "md" else "simple",
+                    disable_numparse=True)
+
+
+def main(argv=None) -> int:
+    """``python -m adbench.bench``: the measurement process behind ``adbench bench engine``."""
+    parser = argparse.ArgumentParser(prog="python -m adbench.bench")
+    parser.add_argument("--workload", action="append", choices=["gmm", "helmholtz"])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--min-sample", type=float, default=0.05)
+    parser.add_argument("--no-autograd", action="store_true")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
+    parser.add_argument("--format", choices=["text", "md"], default="text")
+    parser.add_argument("--gmm-sizes", default=None, help="D,K;D,K;...")
+    args = parser.parse_args(argv)
+    unset = [k for k, v in BLAS_ENV.items() if os.environ.get(k) != v]
+    if unset:
+        print(f"adbench.bench: error: set {', '.join(f'{k}=1' for k in unset)} before starting "
+              "(adbench bench engine does)", file=sys.stderr)
+        return 2
+    sizes = GMM_SIZES
+    if args.gmm_sizes:
+        sizes = [tuple(int(v) for v in pair.split(",")) for pair in args.gmm_sizes.split(";")]
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    print(blas_threads_line())
+    retained = all(os.environ.get(k) == v for k, v in RETAIN_MEMORY_ENV.items())
+    print("memory: glibc malloc " + ("keeps freed memory (MALLOC_TRIM_THRESHOLD_ and "
+                                     "MALLOC_MMAP_THRESHOLD_ = 2^40)" if retained
+                                     else "with its default thresholds (freed large blocks go "
+                                          "back to the system)"))
+    print(f"timing: median of {args.repeats} interleaved samples of >= {args.min_sample:g} s, "
+          f"{'wall-clock' if args.clock == 'wall' else 'process CPU'} time, garbage collector "
+          "paused during samples")
+    sys.stdout.flush()
+    rows = run_engine_bench(workloads=tuple(args.workload or ("gmm", "helmholtz")),
+                            gmm_sizes=sizes, repeats=args.repeats, min_sample=args.min_sample,
+                            use_autograd=not args.no_autograd, clock=clock)
+    print(format_table(rows, args.format))
+    print("ratio = adbench reverse-mode gradient / plain evaluation (numpy arrays for gmm, "
+          "Python floats for helmholtz); grad gap = rho between adbench's gradient and "
+          "autograd's (or the hand-written one)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
