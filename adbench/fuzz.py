@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import random
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -900,6 +901,10 @@ def _check_fd(ev: Evaluation, findings: list) -> None:
         findings.append(Finding(f"fd bound (nested forward mode) raised {type(exc).__name__}",
                                 one_line(exc)))
         return
+    if not np.all(np.isfinite(bound)):
+        findings.append(Finding("fd bound (nested forward mode) not finite",
+                                f"third derivatives or sensitivities {bound.tolist()!r}"))
+        return
     J, R = ev.jacobians["fd-central"], ev.reference.jacobian
     err = np.abs(J - R)
     slack = bound + 4 * EPS * np.abs(R)
@@ -944,16 +949,19 @@ def check_program(program: Program, skip: Iterable[str] = ()) -> list[Finding]:
     skip = set(skip)
     findings: list[Finding] = []
     ev = Evaluation(program, program.problem().instance())
-    _run_methods(ev, findings)
     steps = [("traceable", _check_traceable), ("exact", _check_exact),
              ("reference", _check_reference), ("fd", _check_fd),
              ("second-order", _check_second_order)]
-    for name, step in steps:
-        if name not in skip:
-            step(ev, findings)
-    if "extra" not in skip:
-        for check in EXTRA_CHECKS:
-            findings.extend(check(ev))
+    # nan and inf become findings; numpy's warnings about them are noise here
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _run_methods(ev, findings)
+        for name, step in steps:
+            if name not in skip:
+                step(ev, findings)
+        if "extra" not in skip:
+            for check in EXTRA_CHECKS:
+                findings.extend(check(ev))
     return findings
 
 

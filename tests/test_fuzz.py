@@ -151,6 +151,22 @@ def test_symbolic_traceable_form_evaluates_max_min_and_piecewise(expr):
     assert _kinds(program, skip=["second-order", "fd"]) == set()
 
 
+def test_nested_derivatives_of_an_integer_power_at_zero_are_finite():
+    # d/dx x**0 was 0 * x**-1 = nan at x = 0: the third derivative of x**2 at 0 (and the
+    # fd error bound built on it) was nan. Found by the fuzzer through the fd bound.
+    from adbench.ad import jacfwd, jacrev
+
+    def square(x, xp):
+        return x ** 2
+
+    assert jacfwd(jacfwd(jacfwd(square)))(0.0) == 0.0
+    assert jacrev(jacrev(jacrev(square)))(0.0) == 0.0
+    assert jacfwd(jacfwd(square))(0.0) == 2.0
+    program = Program((0.0, 1.5), (Node("{0} ** 2", (0,), "pow"), Node("xp.sum({0})", (1,), "sum")),
+                      (2,))
+    assert check_program(program) == []
+
+
 # --------------------------------------------------------------------------
 # The command
 # --------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from test_cli import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: k = 1..4; at k = 3 the symbolic method waits while the file `hold` exists,
-#: after the rows of k = 1, 2 and the first three methods of k = 3 are written.
+#: k = 1..3; at k = 2 the symbolic method waits while the file `hold` exists,
+#: after the rows of k = 1 and of the first three methods of k = 2 are written.
 HELD = '''
 import os, time
 from pathlib import Path
@@ -32,18 +32,18 @@ from adbench import problem
 
 HERE = Path(__file__).parent
 
-@problem(name="held", sizes={"k": [1, 2, 3, 4]}, n=lambda k: k, m=2,
+@problem(name="held", sizes={"k": [1, 2, 3]}, n=lambda k: k, m=2,
          x0=lambda k: [0.5 + 0.25 * i for i in range(k)])
 def held(x, xp, k):
-    if k == 3 and xp.name == "sympy" and (HERE / "hold").exists():
+    if k == 2 and xp.name == "sympy" and (HERE / "hold").exists():
         (HERE / "worker.pid").write_text(str(os.getpid()))
         while (HERE / "hold").exists():
             time.sleep(0.01)
     return [xp.sum(xp.sin(x) * x), xp.exp(x[0]) * x[-1]]
 '''
 
-#: rows before the hold: k = 1, 2 (6 methods each) and manual, fd-forward, fd-central of k = 3
-ROWS_BEFORE_HOLD = 15
+#: rows before the hold: k = 1 (6 methods) and manual, fd-forward, fd-central of k = 2
+ROWS_BEFORE_HOLD = 9
 
 
 def timing_columns(df: pd.DataFrame) -> list[str]:
@@ -125,14 +125,14 @@ def test_kill_9_keeps_every_finished_row_and_resume_completes_the_run(
 
     # a torn last line, as a write cut short by the kill would leave
     with open(out / "results.csv", "a") as fh:
-        fh.write("held,k=3,3,2,symbolic,o")
+        fh.write("held,k=2,2,2,symbolic,o")
     (held_dir / "hold").unlink()
     first_setup = partial.set_index(list(harness.KEY))["setup_s"]
 
     result = invoke(["run", "--resume", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     final = read_results(out / "results.csv")
-    assert len(final) == len(uninterrupted) == 24
+    assert len(final) == len(uninterrupted) == 18
     pd.testing.assert_frame_equal(comparable(final), comparable(uninterrupted))
     # the finished rows were kept, not measured again
     kept = final.set_index(list(harness.KEY))["setup_s"].loc[first_setup.index]
