@@ -668,7 +668,7 @@ def generate(ch: Choices, *, max_nodes: int = 8, max_n: int = 4, max_m: int = 4)
     values = [np.array(x0)]
     nodes: list[Node] = []
     names = _op_names()
-    target = ch.integer(1, max_nodes)
+    target = max(ch.integer(1, max_nodes), ch.integer(1, max_nodes))  # larger more often
     attempts = 0
     while len(nodes) < target and attempts < 8 * max_nodes:
         attempts += 1
@@ -684,23 +684,31 @@ def generate(ch: Choices, *, max_nodes: int = 8, max_n: int = 4, max_m: int = 4)
     if not nodes:  # every attempt was rejected: a plain sine of the first input
         nodes.append(Node("xp.sin({0}[0])", (0,), "sin"))
         values.append(np.sin(values[0][:1][0]))
-    outputs = _choose_outputs(ch, values, max_m)
+    if all(v.size > max_m for v in values[1:]):  # only large values: sum the last one
+        nodes.append(Node("xp.sum({0})", (len(values) - 1,), "sum"))
+        values.append(np.sum(values[-1]))
+    outputs = _choose_outputs(ch, nodes, values, max_m)
     return _dead_code_removed(Program(x0, tuple(nodes), tuple(outputs)))
 
 
-def _choose_outputs(ch: Choices, values: list, max_m: int) -> list[int]:
-    small = [k for k in range(1, len(values)) if values[k].size <= max_m]
-    if not small:  # only large values: the first node of all is still an output
-        return [len(values) - 1]
-    outputs = [small[-1]]
-    budget = max_m - values[small[-1]].size
-    for _ in range(ch.integer(0, 2)):
-        fits = [k for k in small if k not in outputs and values[k].size <= budget]
-        if not fits:
-            break
-        k = ch.choice(fits)
-        outputs.append(k)
-        budget -= values[k].size
+def _choose_outputs(ch: Choices, nodes: list, values: list, max_m: int) -> list[int]:
+    """Outputs: the sinks of the DAG (values nothing else uses), newest first,
+    as many as fit in ``max_m`` entries, so that most nodes stay live; then
+    maybe another value. At least one output."""
+    used = {a for node in nodes for a in node.args}
+    sinks = [k for k in range(len(values) - 1, 0, -1) if k not in used]
+    outputs, budget = [], max_m
+    for k in sinks:
+        if values[k].size <= budget and (not outputs or ch.boolean(0.8)):
+            outputs.append(k)
+            budget -= values[k].size
+    if not outputs:
+        small = [k for k in range(1, len(values)) if values[k].size <= max_m]
+        outputs = [small[-1]]
+        budget = max_m - values[outputs[0]].size
+    fits = [k for k in range(1, len(values)) if k not in outputs and values[k].size <= budget]
+    if fits and ch.boolean(0.2):
+        outputs.append(ch.choice(fits))
     return outputs
 
 

@@ -22,9 +22,9 @@ def test_every_primitive_is_generated_or_excluded_with_a_reason():
     assert not set(F.OPS) & set(F.EXCLUDED)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+@settings(max_examples=100, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(programs(max_nodes=8))
+@given(programs(max_nodes=10))
 def test_the_differentiators_agree_on_random_programs(program):
     assert F.unexpected(check_program(program)) == []
 
