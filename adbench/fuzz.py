@@ -465,8 +465,12 @@ def _gap(v) -> float:
 def _gen_amax(pool):
     # Whole-array xp.max only: SymPy's xp.max refuses an axis, and the method
     # spelling v.max() on an object array compares SymPy expressions with bool()
-    # (both limits of xp.sympy_xp: symbolic would say "unsupported").
-    k = pool.pick(lambda v: v.ndim >= 1)
+    # (both limits of xp.sympy_xp: symbolic would say "unsupported"). At most 4
+    # entries: SymPy's diff of Max(a1..ak) re-orders the other k - 1 arguments for
+    # each partial (Max._find_localzeros, factor_terms); on log/outer entries it took
+    # 1.1 s for k = 4, 10 s for k = 9 and over 60 s for k = 16 (adbench fuzz --seed 2
+    # --first 341 --examples 1 timed out).
+    k = pool.pick(lambda v: 1 <= v.ndim and v.size <= 4)
     if k is None:
         return None
     return Candidate(pool.ch.choice(("xp.max({0})", "xp.amax({0})")), (k,),
