@@ -151,6 +151,20 @@ def test_symbolic_traceable_form_evaluates_max_min_and_piecewise(expr):
     assert _kinds(program, skip=["second-order", "fd"]) == set()
 
 
+def test_symbolic_compiles_nested_where_after_cse():
+    # Found by adbench fuzz --seed 4 --max-nodes 24 (program 179, shrunk): CSE made a
+    # variable of an ITE condition, which lambdify printed as numpy.select with default
+    # nan (a float array); numpy refused it as the outer select's condition
+    # ("invalid entry 0 in condlist"). Op counting then met ITE in evaluate_xp.
+    program = Program((-1.0, 0.0), (
+        Node("{0} @ xp.array([[1.4], [-1.05]])", (0,), "matmul"),
+        Node("{0}[-2]", (0,), "getitem"),
+        Node("xp.where({0} < -1.4, {1}, {0})", (2, 1), "where"),
+        Node("{0}[-1]", (3,), "getitem"),
+        Node("xp.where({0} > 1.34, {1}, {0})", (4, 0), "where")), (5,))
+    assert check_program(program, skip=["second-order"]) == []
+
+
 def test_nested_derivatives_of_an_integer_power_at_zero_are_finite():
     # d/dx x**0 was 0 * x**-1 = nan at x = 0: the third derivative of x**2 at 0 (and the
     # fd error bound built on it) was nan. Found by the fuzzer through the fd bound.

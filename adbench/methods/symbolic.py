@@ -114,17 +114,27 @@ def _almost_everywhere(expr):
 
 
 def _printable(expr):
-    """``expr`` for lambdify, with Heaviside(u) written (sign(u) + 1) / 2.
+    """``expr`` for lambdify: the same values, in forms SymPy's NumPy printer
+    handles well.
 
-    The values are the same (1/2 at 0 included), but SymPy's NumPy printer
-    turns Heaviside(x0 - Max(x1, x2, x3)), the derivative of a max, into a
-    Piecewise over ITE conditions and simplifies them logically: seconds per
-    Jacobian entry, growing combinatorially with the number of arguments.
+    * Heaviside(u) is written (sign(u) + 1) / 2 (1/2 at 0 included): the
+      printer turns Heaviside(x0 - Max(x1, x2, x3)), the derivative of a max,
+      into a Piecewise over ITE conditions and simplifies them logically,
+      seconds per Jacobian entry, growing combinatorially with the arguments.
+    * ITE(c, a, b) (nested xp.where) is written (c & a) | (~c & b): when CSE
+      has made a variable of it, the printer writes it as numpy.select with
+      default nan, a float array, which numpy then refuses as the condition
+      of the enclosing select ("invalid entry 0 in condlist").
     """
     if expr.has(sympy.Heaviside):
         expr = expr.replace(
             lambda e: isinstance(e, sympy.Heaviside) and e.args[1:] in ((), (sympy.S.Half,)),
             lambda e: (sympy.sign(e.args[0]) + 1) / 2)
+    if expr.has(sympy.ITE):
+        expr = expr.replace(
+            lambda e: isinstance(e, sympy.ITE),
+            lambda e: sympy.Or(sympy.And(e.args[0], e.args[1]),
+                               sympy.And(sympy.Not(e.args[0]), e.args[2])))
     return expr
 
 
@@ -158,6 +168,14 @@ def _eval_node(e, env):
     if isinstance(e, sympy.core.relational.Relational):
         lhs, rhs = (primal(_eval_node(a, env)) for a in e.args)
         return bool(_RELATIONS[e.rel_op](lhs, rhs))
+    if isinstance(e, (sympy.logic.boolalg.BooleanTrue, sympy.logic.boolalg.BooleanFalse)):
+        return bool(e)
+    if isinstance(e, sympy.ITE):  # conditions of nested xp.where, after CSE
+        return _eval_node(e.args[1] if _eval_node(e.args[0], env) else e.args[2], env)
+    if isinstance(e, (sympy.And, sympy.Or, sympy.Not)):
+        truth = [bool(_eval_node(a, env)) for a in e.args]
+        return all(truth) if isinstance(e, sympy.And) else (
+            any(truth) if isinstance(e, sympy.Or) else not truth[0])
     if isinstance(e, sympy.Heaviside):  # the derivative of Max/Min: a constant
         return float(np.heaviside(float(primal(_eval_node(e.args[0], env))), 0.5))
     args = [_eval_node(a, env) for a in e.args]
