@@ -805,8 +805,9 @@ EXTRA_CHECKS: list[Callable[[Evaluation], list[Finding]]] = []
 KNOWN_LIMITATIONS: dict[str, str] = {
     "symbolic traceable raised NotImplementedError":
         "methods.symbolic.evaluate_xp (what op counting runs for symbolic) maps only the "
-        "primitive table's functions (and Piecewise, Max, Min, Heaviside); SymPy writes the "
-        "derivative of abs(u), for a u it cannot prove real (x ** x), with re, im and arg",
+        "primitive table's functions (and Piecewise, its conditions, Max, Min, Heaviside); "
+        "SymPy writes the derivative of abs(u), for a u it cannot prove real (x ** x), with "
+        "re, im and arg",
 }
 
 #: The checks check_program can run, in order; ``skip`` takes names from here.
