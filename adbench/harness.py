@@ -14,6 +14,7 @@ The columns of a row come from :data:`BASE_COLUMNS` and from the metrics in
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -31,9 +32,11 @@ from adbench.methods import METHODS, Method, Prepared, Unsupported, get_method
 from adbench.problem import Instance, ProblemDefinitionError
 from adbench.reference import Reference, reference_jacobian
 from adbench.registry import Registry, load_registry
+from adbench.xp import numpy_xp
 
 __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "columns",
-           "select", "parse_sizes", "SizesError", "DEFAULT_TIMEOUT", "STATUSES", "ResultsCSVError"]
+           "select", "parse_sizes", "SizesError", "DEFAULT_TIMEOUT", "STATUSES", "ResultsCSVError",
+           "check_output", "read_results", "read_run_info"]
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_SUITE = "quick"
@@ -104,7 +107,7 @@ def measure(inst: Instance, method: Method, reference: Reference | None,
     try:
         prepared = method.prepare(inst)
     except Unsupported as exc:
-        row.update(status="unsupported", message=str(exc))
+        row.update(status="unsupported", message=_flat(str(exc)))
         return row
     row["setup_s"] = time.perf_counter() - t0
     row.update({k: v for k, v in prepared.info.items() if k in columns()})
@@ -114,7 +117,8 @@ def measure(inst: Instance, method: Method, reference: Reference | None,
     if not np.all(np.isfinite(J)):
         bad = int(np.count_nonzero(~np.isfinite(J)))
         row.update(status="nonfinite",
-                   message=f"{bad} of {J.size} Jacobian entries are not finite at x0")
+                   message=f"{bad} of {J.size} Jacobian entries are not finite at x0 "
+                           f"({_nonfinite_reason(inst)})")
         return row
     if reference is not None:
         row.update(compare(J, reference.jacobian, method.tolerance))
@@ -126,11 +130,105 @@ def measure(inst: Instance, method: Method, reference: Reference | None,
         try:
             row.update(metric.compute(ctx))
         except Unsupported as exc:
-            row["message"] = _join(row["message"], f"{metric.name}: {exc}")
+            row["message"] = _join(row["message"], f"{metric.name}: {_flat(str(exc))}")
         except Exception as exc:  # noqa: BLE001 - a failing metric is a message
             row.update(status="error")
             row["message"] = _join(row["message"], f"{metric.name}: {one_line(exc)}")
     return row
+
+
+# --------------------------------------------------------------------------
+# Checking a problem's output before differentiating it
+# --------------------------------------------------------------------------
+
+def _flat(text: str) -> str:
+    """A message on one line (rows are one CSV line each; see _salvage)."""
+    return " ".join(str(text).split())
+
+
+def _first_floating_point_error(inst: Instance) -> str:
+    """The first invalid operation (log of a negative number, 0/0, overflow...)
+    met when f is evaluated at x0 in float64, as numpy words it; '' if none."""
+    try:
+        with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
+            inst.f(inst.x0.copy(), numpy_xp)
+    except FloatingPointError as exc:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - only a diagnosis; the row has its own message
+        return ""
+    return ""
+
+
+def _nonfinite_reason(inst: Instance) -> str:
+    """Why a Jacobian at x0 may not be finite, for the row's message."""
+    what = _first_floating_point_error(inst)
+    if what:
+        return f"evaluating f at x0: {what}; is x0 outside the domain?"
+    return "f is finite at x0 but not differentiable there, as sqrt or x**0.5 at 0"
+
+
+def _values_of(y) -> np.ndarray:
+    """f's output as a flat float64 array; TypeError saying what it was if it
+    is not numeric."""
+    try:
+        arr = np.asarray(y)
+    except Exception as exc:  # noqa: BLE001 - ragged lists and the like
+        raise TypeError(f"returned a value numpy cannot read as an array ({one_line(exc)})") \
+            from None
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError):
+            bad = next((v for v in arr.flat if not isinstance(v, (int, float, np.number))),
+                       arr.flat[0] if arr.size else None)
+            raise TypeError(f"returned a non-numeric value {_short(bad)} "
+                            f"({type(bad).__name__})") from None
+    if np.iscomplexobj(arr):
+        raise TypeError("returned complex values (only real outputs can be compared)")
+    if arr.dtype.kind not in "biuf":
+        bad = arr.flat[0] if arr.size else arr
+        bad = bad.item() if isinstance(bad, np.generic) else bad
+        raise TypeError(f"returned a non-numeric value {_short(bad)} ({type(bad).__name__})")
+    return arr.astype(float).reshape(-1)
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_output(inst: Instance) -> tuple[str, str] | None:
+    """Evaluate f at x0 in float64 once, before any method runs.
+
+    Returns None if f returns m finite real numbers there, else ``(status,
+    message)`` for every row of the instance: ``error`` when f raises, returns
+    a non-numeric value or the wrong number of values, ``nonfinite`` when a
+    value is nan or inf (with the first invalid operation, e.g. a log of a
+    negative number). Differentiating a function that cannot be evaluated at
+    x0 is meaningless, so the harness then skips the methods.
+    """
+    where = f"problem {inst.name!r}" + (f" at {inst.size_label}" if inst.sizes else "")
+    try:
+        with np.errstate(all="ignore"):
+            y = inst.f(inst.x0.copy(), numpy_xp)
+        values = _values_of(y)
+    except TypeError as exc:
+        if str(exc).startswith("returned"):
+            return "error", f"{where}: f(x0) {exc}"
+        return "error", f"{where}: f(x0) raised {one_line(exc)}"
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's code failed
+        return "error", f"{where}: f(x0) raised {one_line(exc)}"
+    if values.size != inst.m:
+        return "error", f"{where}: f(x0) returned {values.size} values, expected m = {inst.m}"
+    bad = ~np.isfinite(values)
+    if bad.any():
+        what = _first_floating_point_error(inst)
+        cause = f" ({what}; is x0 outside the domain?)" if what else ""
+        return ("nonfinite", f"{where}: f(x0) is not finite ({int(bad.sum())} of {inst.m} "
+                             f"values are nan or inf){cause}")
+    return None
 
 
 def _join(a: str, b: str) -> str:
@@ -221,57 +319,135 @@ class ResultsWriter:
 def _csv_value(v):
     if v is None:
         return ""
+    if isinstance(v, str):
+        return _flat(v)  # one row, one line: what makes a torn write detectable
     if isinstance(v, float):
         return "" if math.isnan(v) else repr(v)
     return v
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a results.csv written by adbench; ResultsCSVError if it is not one."""
-    path = Path(path)
+#: Columns that must hold numbers (or be empty) in a results.csv.
+NUMERIC_COLUMNS = ("n", "m", "max_rel_error", "mean_rel_error", "n_over_tol", "tolerance",
+                   "reference_digits", "setup_s")
+
+
+def _read_text(path: Path) -> str:
+    """The complete lines of a results.csv.
+
+    Rows are appended one line at a time, so an interruption (kill -9, power
+    loss) can only tear the *last* line; a line is complete when its newline
+    was written, and an unterminated last line is dropped here. Anything else
+    that is wrong is corruption: ResultsCSVError naming the file.
+    """
     try:
-        df = pd.read_csv(path, dtype={"sizes": str, "message": str})
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ResultsCSVError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
-    missing = [c for c in BASE_COLUMNS if c not in df.columns]
+    except IsADirectoryError:
+        raise ResultsCSVError(f"{path}: is a folder, not a results.csv") from None
+    except OSError as exc:
+        raise ResultsCSVError(f"{path}: cannot be read ({exc.strerror})") from None
+    if b"\x00" in data:
+        raise ResultsCSVError(f"{path}: not a results.csv (it contains NUL bytes: a binary "
+                              "or corrupt file)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsCSVError(f"{path}: not a results.csv (not UTF-8 text at byte "
+                              f"{exc.start})") from None
+    if text and not text.endswith("\n"):
+        text = text[:text.rfind("\n") + 1]  # a torn last row: never a finished one
+    return text
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    missing = [c for c in BASE_COLUMNS if c not in header]
     if missing:
-        raise ResultsCSVError(f"{path}: not an adbench results file "
-                              f"(missing columns {', '.join(missing)})")
+        raise ResultsCSVError(f"{path}: not an adbench results file (missing columns "
+                              f"{', '.join(missing)})")
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a results.csv written by adbench; ResultsCSVError if it is not one.
+
+    A torn last line (an interrupted write) is dropped; every other defect (a
+    row with the wrong number of fields, an unknown status, a non-numeric
+    number column) is an error naming the file and the line.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    if not text.strip():
+        raise ResultsCSVError(f"{path}: empty (no header line)")
+    rows = _parse_rows(path, text)
+    _check_header(path, rows[0])
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype={"sizes": str, "message": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
     bad = ~df["status"].isin(STATUSES)
     if bad.any():
-        raise ResultsCSVError(f"{path}: row {int(bad.idxmax()) + 2} has an unknown status "
-                              f"{df['status'][bad].iloc[0]!r}")
+        raise ResultsCSVError(f"{path}: line {int(bad.to_numpy().argmax()) + 2} has an unknown "
+                              f"status {df['status'][bad].iloc[0]!r}")
+    for col in NUMERIC_COLUMNS:
+        if col in df.columns:
+            numbers = pd.to_numeric(df[col], errors="coerce")
+            wrong = numbers.isna() & df[col].notna()
+            if wrong.any():
+                line = int(wrong.to_numpy().argmax()) + 2
+                raise ResultsCSVError(f"{path}: line {line}: column {col} holds "
+                                      f"{df[col][wrong].iloc[0]!r}, not a number")
+            df[col] = numbers
     df["sizes"] = df["sizes"].fillna("")
     df["message"] = df["message"].fillna("")
     return df
 
 
-def _salvage(path: Path, cols: list[str]) -> set:
-    """Keep the complete rows of an interrupted results.csv; return their keys."""
-    with open(path, newline="") as fh:
-        lines = list(csv.reader(fh))
-    if not lines:
-        return set()
-    header = lines[0]
+def _parse_rows(path: Path, text: str) -> list[list[str]]:
+    """CSV rows of ``text`` (header first); each data row must have the
+    header's number of fields."""
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise ResultsCSVError(f"{path}: not a readable CSV ({exc})") from None
+    if not rows:
+        raise ResultsCSVError(f"{path}: empty (no header line)")
+    width = len(rows[0])
+    for lineno, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise ResultsCSVError(f"{path}: line {lineno} has {len(row)} fields, the header "
+                                  f"{width} (a corrupt or hand-edited file)")
+    return rows
+
+
+def _salvage(path: Path, cols: list[str]) -> dict:
+    """Prepare an interrupted results.csv for ``--resume``.
+
+    Keeps its complete rows (a torn last line is dropped, and the file is
+    rewritten atomically without it) and returns ``{(problem, sizes, method):
+    status}`` of the rows it holds. ResultsCSVError if the file is corrupt or
+    written with other columns.
+    """
+    text = _read_text(path)
+    if not text.strip():
+        return {}
+    rows = _parse_rows(path, text)
+    header, good = rows[0], rows[1:]
+    _check_header(path, header)
     if header != cols:
-        if not set(BASE_COLUMNS) <= set(header):
-            raise ResultsCSVError(f"{path}: not an adbench results file (its header is "
-                                  f"{','.join(header[:6])}...)")
-        if header != cols:
-            raise ResultsCSVError(f"{path}: written with other columns than this version "
-                                  "of adbench writes; start a new run")
-    good = [r for r in lines[1:] if len(r) == len(header)
-            and r[header.index("status")] in STATUSES]
-    tmp = path.with_suffix(".csv.tmp")
+        raise ResultsCSVError(f"{path}: written with other columns than this version "
+                              "of adbench writes; start a new run")
+    status = header.index("status")
+    for lineno, r in enumerate(good, start=2):
+        if r[status] not in STATUSES:
+            raise ResultsCSVError(f"{path}: line {lineno} has an unknown status {r[status]!r}")
+    tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(good)
     os.replace(tmp, path)
     idx = [header.index(k) for k in KEY]
-    return {tuple(r[i] for i in idx) for r in good}
+    return {tuple(r[i] for i in idx): r[status] for r in good}
 
 
 # --------------------------------------------------------------------------
@@ -294,11 +470,13 @@ class _Skipper:
         return None
 
 
-def _reference_for(inst: Instance, timeout, isolate):
-    outcome = run_isolated(reference_jacobian, (inst,), timeout, isolate=isolate)
-    if outcome.status == "ok":
-        return outcome.value, ""
-    return None, f"no reference ({outcome.status}: {outcome.message})"
+def _reference_for(inst: Instance, timeout, isolate, memory_limit):
+    outcome = run_isolated(reference_jacobian, (inst,), timeout, memory_limit, isolate=isolate)
+    if outcome.status != "ok":
+        return None, f"no reference ({outcome.status}: {outcome.message})"
+    if not np.all(np.isfinite(outcome.value.jacobian)):
+        return None, "no reference (its Jacobian is not finite at x0)"
+    return outcome.value, ""
 
 
 def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
@@ -306,7 +484,8 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
         out: str | Path | None = None, timeout: float | None = DEFAULT_TIMEOUT,
         problems_dirs: Sequence[str | Path] = (), registry: Registry | None = None,
         resume: bool = False, isolate: bool = True,
-        progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
+        progress: Callable[[int, int, str], None] | None = None,
+        memory_limit: int | None = None) -> pd.DataFrame:
     """Run problems x sizes x methods and return the rows as a DataFrame.
 
     Parameters
@@ -319,6 +498,13 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     resume : continue the run in ``out``, skipping the rows it already has.
     isolate : run each measurement in a killable worker process.
     progress : called as ``progress(done, total, label)`` before each measurement.
+    memory_limit : address-space limit of a worker in bytes (default:
+        :data:`adbench.isolation.MEMORY_LIMIT_BYTES`; 0: none).
+
+    For each instance, f is first evaluated at x0 in a worker
+    (:func:`check_output`); if that fails every row of the instance gets its
+    status and message and no method runs. Then the reference and each method
+    run in workers of their own.
     """
     registry = registry or load_registry(problems_dirs)
     instances = select(registry, suite, problems, sizes)
@@ -329,7 +515,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     else:
         chosen = list(METHODS.values())
     cols = columns()
-    writer, done = None, set()
+    writer, done = None, {}
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -349,21 +535,37 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     count = 0
     try:
         for inst in instances:
-            reference, ref_note = None, ""
-            ref_done = False
+            pending = []
             for method in chosen:
-                count += 1
-                key = (inst.name, inst.size_label, method.name)
-                if key in done:
-                    continue
+                status = done.get((inst.name, inst.size_label, method.name))
+                if status is None:
+                    pending.append(method)
+                elif status == "timeout":  # what the interrupted run would skip, skip too
+                    skipper.note(inst, method.name)
+            count += len(chosen) - len(pending)
+            if not pending:
+                continue
+            if progress is not None:
+                progress(count, total, f"{inst.label} checking f(x0)")
+            failed, reference, ref_note = None, None, ""
+            if not all(skipper.skip(inst, m.name) for m in pending):
+                failed = _check_instance(inst, timeout, isolate, memory_limit)
+                if failed is None:
+                    reference, ref_note = _reference_for(inst, timeout, isolate, memory_limit)
+            for method in pending:
                 if progress is not None:
-                    progress(count - 1, total, f"{inst.label} {method.name}")
-                if not ref_done:
-                    reference, ref_note = _reference_for(inst, timeout, isolate)
-                    ref_done = True
-                row = _measure_one(inst, method, reference, timeout, isolate, skipper)
-                if ref_note and row["status"] == "ok":
-                    row["message"] = _join(row["message"], ref_note)
+                    progress(count, total, f"{inst.label} {method.name}")
+                count += 1
+                if failed is not None:
+                    row = _base_row(inst, method)
+                    row.update(status=failed[0], message=failed[1])
+                    if failed[0] == "timeout":
+                        skipper.note(inst, method.name)
+                else:
+                    row = _measure_one(inst, method, reference, timeout, isolate, skipper,
+                                       memory_limit)
+                    if ref_note and row["status"] == "ok":
+                        row["message"] = _join(row["message"], ref_note)
                 rows.append(row)
                 if writer is not None:
                     writer.write(row)
@@ -380,14 +582,26 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     return pd.DataFrame(rows, columns=cols)
 
 
-def _measure_one(inst, method, reference, timeout, isolate, skipper) -> dict:
+def _check_instance(inst, timeout, isolate, memory_limit) -> tuple[str, str] | None:
+    """:func:`check_output` in a worker: None, or (status, message) for every row."""
+    outcome = run_isolated(check_output, (inst,), timeout, memory_limit, isolate=isolate)
+    if outcome.status == "ok":
+        return outcome.value
+    where = f"problem {inst.name!r}" + (f" at {inst.size_label}" if inst.sizes else "")
+    if outcome.status == "timeout":
+        return "timeout", (f"{where}: evaluating f(x0) alone was {outcome.message}, so no "
+                           "method was run")
+    return outcome.status, f"{where}: evaluating f(x0) failed: {outcome.message}"
+
+
+def _measure_one(inst, method, reference, timeout, isolate, skipper, memory_limit=None) -> dict:
     smaller = skipper.skip(inst, method.name)
     if smaller is not None:
         row = _base_row(inst, method)
         label = ",".join(f"{k}={v}" for k, v in smaller.items())
         row.update(status="timeout", message=f"skipped: the smaller size {label} timed out")
         return row
-    outcome = run_isolated(measure, (inst, method, reference, timeout), timeout,
+    outcome = run_isolated(measure, (inst, method, reference, timeout), timeout, memory_limit,
                            isolate=isolate)
     if outcome.status == "ok":
         return outcome.value
@@ -409,11 +623,25 @@ def _write_run_info(out: Path, problems, methods, sizes, suite, timeout,
     os.replace(tmp, out / "run.json")
 
 
+#: What run.json must hold (see _write_run_info), with the accepted types.
+RUN_INFO_KEYS = {"problems": list, "methods": list, "sizes": dict,
+                 "suite": (str, type(None)), "timeout": (int, float, type(None))}
+
+
 def read_run_info(out: str | Path) -> dict:
+    """The selection of the run in ``out`` (``{}`` if it has no run.json);
+    ResultsCSVError if run.json is not one written by adbench."""
     path = Path(out) / "run.json"
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ResultsCSVError(f"{path}: unreadable ({one_line(exc)})") from None
+    if not isinstance(info, dict):
+        raise ResultsCSVError(f"{path}: not an adbench run description")
+    for key, kind in RUN_INFO_KEYS.items():
+        if key not in info or not isinstance(info[key], kind):
+            raise ResultsCSVError(f"{path}: not an adbench run description "
+                                  f"({key!r} missing or of the wrong type)")
+    return info

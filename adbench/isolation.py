@@ -2,26 +2,63 @@
 
 Symbolic differentiation can swell without bound and a user's problem can hang
 inside a C extension, where no Python-level flag is ever checked. Each
-measurement therefore runs in a forked worker process that is killed when its
-time is up; an exception, a crash or a memory blow-up in the worker becomes an
-:class:`Outcome` with a status and a one-line message, never a lost run.
+measurement therefore runs in a forked worker process that is killed (SIGKILL)
+when its time is up; an exception, a crash or a memory blow-up in the worker
+becomes an :class:`Outcome` with a status and a one-line message, never a lost
+run.
+
+Guarantees of :func:`run_isolated` (with ``isolate=True``):
+
+* time: the caller gets an answer at most ``timeout`` seconds (plus the cost
+  of a fork) after the call, whatever the worker does;
+* memory: the worker's address space is limited (``RLIMIT_AS``) to
+  ``memory_limit`` bytes, so a blow-up raises ``MemoryError`` inside the
+  worker (status ``error``) instead of swapping or waking the OOM killer;
+* crashes: a worker that dies (segfault, abort, killed from outside) gives
+  status ``error`` naming the signal;
+* no orphans: a worker is killed when the caller leaves (Ctrl-C, an
+  exception) and, on Linux, when the calling process itself dies, even by
+  SIGKILL (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing as mp
 import os
 import resource
 import signal
+import sys
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["Outcome", "run_isolated", "one_line", "MEMORY_LIMIT_BYTES"]
+__all__ = ["Outcome", "run_isolated", "one_line", "MEMORY_LIMIT_BYTES", "default_memory_limit"]
+
+
+def default_memory_limit() -> int:
+    """16 GiB, or three quarters of the physical memory if that is less.
+
+    The limit is on address space, which is larger than resident memory (the
+    parent's own mappings are inherited by the forked worker), so it must not
+    be tight: a normal measurement never comes near it.
+    """
+    limit = 16 * 2**30
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        if physical > 0:
+            limit = min(limit, physical * 3 // 4)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        pass
+    return limit
+
 
 #: Address-space limit of a worker: beyond it allocation fails with MemoryError
 #: (a row with status "error") instead of the machine swapping.
-MEMORY_LIMIT_BYTES = 16 * 2**30
+MEMORY_LIMIT_BYTES = default_memory_limit()
+
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -38,16 +75,34 @@ def one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _child(conn, fn, args, memory_limit):
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (else: no-op).
+
+    Without it a worker stuck in a C loop outlives a parent killed by SIGKILL.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - exotic libc
+        pass
+
+
+def _child(conn, parent_pid, fn, args, memory_limit):
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about Ctrl-C
+        _die_with_parent()
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
         if memory_limit:
             soft, hard = resource.getrlimit(resource.RLIMIT_AS)
             limit = memory_limit if hard == resource.RLIM_INFINITY else min(memory_limit, hard)
             resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
         result = Outcome("ok", fn(*args))
     except MemoryError:
-        result = Outcome("error", message="MemoryError: the measurement ran out of memory")
+        result = Outcome("error", message="MemoryError: the measurement ran out of memory "
+                                          f"(limit {_gib(memory_limit)})")
     except BaseException as exc:  # noqa: BLE001 - everything becomes a row
         result = Outcome("error", message=one_line(exc))
         result.value = traceback.format_exc()
@@ -60,22 +115,41 @@ def _child(conn, fn, args, memory_limit):
         os._exit(0)
 
 
+def _gib(nbytes) -> str:
+    return f"{nbytes / 2**30:.3g} GiB" if nbytes else "none"
+
+
+def _death_message(exitcode) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (out of memory?)" if -exitcode == signal.SIGKILL else ""
+        return f"worker died: killed by {name}{hint}"
+    return f"worker died without an answer (exit code {exitcode})"
+
+
 def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
-                 memory_limit: int | None = MEMORY_LIMIT_BYTES,
-                 isolate: bool = True) -> Outcome:
+                 memory_limit: int | None = None, isolate: bool = True) -> Outcome:
     """``fn(*args)`` in a forked worker killed after ``timeout`` seconds.
 
-    With ``isolate=False`` it runs in this process (no time limit): used by the
-    tests of the measurements themselves and by ``--no-isolation``.
+    ``memory_limit`` (bytes; default :data:`MEMORY_LIMIT_BYTES`, 0 for none)
+    caps the worker's address space. With ``isolate=False`` it runs in this
+    process with neither limit: used by the tests of the measurements
+    themselves and by ``--no-isolation``.
     """
     if not isolate:
         try:
             return Outcome("ok", fn(*args))
         except Exception as exc:  # noqa: BLE001
             return Outcome("error", traceback.format_exc(), one_line(exc))
+    if memory_limit is None:
+        memory_limit = MEMORY_LIMIT_BYTES
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args, memory_limit), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, os.getpid(), fn, args, memory_limit),
+                       daemon=True)
     proc.start()
     child.close()
     try:
@@ -84,7 +158,7 @@ def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
                 return parent.recv()
             except EOFError:
                 proc.join()
-                return Outcome("error", message=f"worker died (exit code {proc.exitcode})")
+                return Outcome("error", message=_death_message(proc.exitcode))
         return Outcome("timeout", message=f"killed after the time limit of {timeout:g} s")
     finally:
         if proc.is_alive():

@@ -232,9 +232,19 @@ div_p = elementwise("div", np.true_divide, scalar=operator.truediv,
                     lin=(lambda g, x, y, out: divide(g, y),
                          lambda g, x, y, out: negative(divide(multiply(g, out), y))))
 neg_p = elementwise("neg", np.negative, scalar=operator.neg, lin=(NEGATE,))
+def _pow_base(g, x, y, out):
+    """g * y x^(y - 1), and 0 where y == 0: there x^(y - 1) = 1/x is inf at x = 0,
+    but d/dx x^0 = 0 everywhere (the third derivative of x**2 at 0 was nan)."""
+    zero = primal(y) == 0
+    if not np.any(zero):
+        return multiply(g, multiply(y, power(x, subtract(y, 1))))
+    with np.errstate(divide="ignore", invalid="ignore"):  # 1/0 in the branch masked out
+        return multiply(g, where(zero, 0.0, multiply(y, power(x, subtract(y, 1)))))
+
+
 pow_p = elementwise("pow", np.power, scalar=math.pow,
                     uses=(0, 1, "out"),
-                    lin=(lambda g, x, y, out: multiply(g, multiply(y, power(x, subtract(y, 1)))),
+                    lin=(_pow_base,
                          lambda g, x, y, out: multiply(g, multiply(out, log(x)))))
 exp_p = elementwise("exp", np.exp, scalar=math.exp, mp=_vec(mpmath.exp), sym=_vec(sympy.exp),
                     transcendental=True, uses=("out",), lin=(lambda g, x, out: multiply(g, out),))

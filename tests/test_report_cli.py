@@ -48,9 +48,9 @@ def test_report_accepts_a_run_folder_and_writes_beside_the_csv(run_folder):
 
 
 @pytest.mark.parametrize("content,needle", [
-    (b"\xff\xfe\x00\x01garbage", "not a readable CSV"),
+    (b"\xff\xfe\x00\x01garbage", "not a results.csv (it contains NUL bytes"),
     (b"a,b\n1,2\n", "not an adbench results file (missing columns"),
-    (b"", "not a readable CSV"),
+    (b"", "empty (no header line)"),
 ])
 def test_corrupt_csv_is_one_line_and_exit_code_2(tmp_path, content, needle):
     (tmp_path / "results.csv").write_bytes(content)

@@ -4,6 +4,7 @@
 from adbench.cli import bench  # noqa: F401
 from adbench.cli import diff  # noqa: F401
 from adbench.cli import fdsweep  # noqa: F401
+from adbench.cli import fuzz  # noqa: F401
 from adbench.cli import report  # noqa: F401
 from adbench.cli import reproduce  # noqa: F401
 from adbench.cli import run  # noqa: F401

@@ -123,12 +123,16 @@ class _Progress:
               help="Hard time limit of each measurement, in seconds.")
 @click.option("--resume", type=click.Path(path_type=Path, file_okay=False), default=None,
               metavar="DIR", help="Complete an interrupted run in DIR.")
+@click.option("--memory-limit", type=click.FloatRange(min=0), default=None, metavar="GIB",
+              help="Address-space limit of each measurement's worker, in GiB (0: none) "
+                   "[default: 16, or 3/4 of the memory if less].")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Time spent timing f and the derivative per measurement "
                    "[default: 0.1]; 0 skips timing.")
 @problems_dir_option
-def run_command(suite, problems, methods, sizes, out, timeout, resume, quiet, time_budget,
+def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_limit, quiet,
+                time_budget,
                 problems_dirs):
     """Run SUITE (default: quick), or the given problems, with every method.
 
@@ -155,9 +159,15 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, quiet, ti
         parsed = parse_sizes(sizes)
         out = out or _default_out()
     _check_writable(out)
-    df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
-             timeout=timeout, problems_dirs=problems_dirs, resume=resume is not None,
-             progress=_Progress(quiet))
+    limit = None if memory_limit is None else int(memory_limit * 2**30)
+    try:
+        df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
+                 timeout=timeout, problems_dirs=problems_dirs, resume=resume is not None,
+                 progress=_Progress(quiet), memory_limit=limit)
+    except KeyboardInterrupt:
+        click.echo(f"\nadbench: interrupted; the finished rows are in {out / 'results.csv'}; "
+                   f"complete the run with: adbench run --resume {out}", err=True)
+        sys.exit(130)
     counts = df["status"].value_counts().to_dict()
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())
     click.echo(f"{len(df)} measurements ({summary})")
@@ -166,10 +176,20 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, quiet, ti
 
 
 def _check_writable(out: Path) -> None:
+    """Create ``out`` and write a probe file there, or fail in one line.
+
+    Trying is the only reliable test: ``os.access`` says yes to root on a
+    read-only file system and knows nothing of quotas.
+    """
     probe = out
-    while not probe.exists():
+    while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
         raise UserError(f"--out {out}: {probe} is not a folder")
-    if not os.access(probe, os.W_OK):
-        raise UserError(f"--out {out}: {probe} is not writable")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        test = out / f".adbench-probe-{os.getpid()}"
+        test.write_text("")
+        test.unlink()
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None

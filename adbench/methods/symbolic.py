@@ -85,8 +85,57 @@ def derive(inst):
     if size > SIZE_BUDGET:
         raise Unsupported(f"size budget exceeded: f has {size} tree nodes "
                           f"(budget {SIZE_BUDGET})")
-    entries = [sympy.diff(y, s) for y in outputs for s in syms]
+    entries = [_almost_everywhere(sympy.diff(y, s)) for y in outputs for s in syms]
     return syms, outputs, entries
+
+
+def _almost_everywhere(expr):
+    """The derivative with the derivatives of sign and Heaviside set to 0.
+
+    Both are piecewise constant: their derivative is 0 away from the kink,
+    which is what AD's rules give. SymPy writes it as a DiracDelta, or, when
+    it cannot tell that the argument is real (sign(log x)), leaves
+    Derivative(sign(u), x) unevaluated; numpy evaluates neither (lambdify
+    fails with NameError or PrintMethodNotImplementedError). Any other
+    derivative left unevaluated is Unsupported, naming the function.
+    """
+    if expr.has(sympy.DiracDelta):
+        expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+    if expr.has(sympy.Derivative):
+        expr = expr.replace(
+            lambda e: isinstance(e, sympy.Derivative)
+            and isinstance(e.expr, (sympy.sign, sympy.Heaviside)),
+            lambda e: sympy.S.Zero)
+        left = next(iter(expr.atoms(sympy.Derivative)), None)
+        if left is not None:
+            raise Unsupported(f"SymPy leaves the derivative of {left.expr.func.__name__} "
+                              "unevaluated")
+    return expr
+
+
+def _printable(expr):
+    """``expr`` for lambdify: the same values, in forms SymPy's NumPy printer
+    handles well.
+
+    * Heaviside(u) is written (sign(u) + 1) / 2 (1/2 at 0 included): the
+      printer turns Heaviside(x0 - Max(x1, x2, x3)), the derivative of a max,
+      into a Piecewise over ITE conditions and simplifies them logically,
+      seconds per Jacobian entry, growing combinatorially with the arguments.
+    * ITE(c, a, b) (nested xp.where) is written (c & a) | (~c & b): when CSE
+      has made a variable of it, the printer writes it as numpy.select with
+      default nan, a float array, which numpy then refuses as the condition
+      of the enclosing select ("invalid entry 0 in condlist").
+    """
+    if expr.has(sympy.Heaviside):
+        expr = expr.replace(
+            lambda e: isinstance(e, sympy.Heaviside) and e.args[1:] in ((), (sympy.S.Half,)),
+            lambda e: (sympy.sign(e.args[0]) + 1) / 2)
+    if expr.has(sympy.ITE):
+        expr = expr.replace(
+            lambda e: isinstance(e, sympy.ITE),
+            lambda e: sympy.Or(sympy.And(e.args[0], e.args[1]),
+                               sympy.And(sympy.Not(e.args[0]), e.args[2])))
+    return expr
 
 
 @functools.cache
@@ -100,16 +149,8 @@ def _sympy_to_primitive() -> dict:
     return table
 
 
-_RELATIONS = {sympy.StrictGreaterThan: operator.gt, sympy.GreaterThan: operator.ge,
-              sympy.StrictLessThan: operator.lt, sympy.LessThan: operator.le,
-              sympy.Equality: operator.eq, sympy.Unequality: operator.ne}
-
-
-def _eval_piecewise(e, env):
-    for value, cond in e.args:
-        if cond == sympy.true or bool(_eval_node(cond, env)):
-            return _eval_node(value, env)
-    return float("nan")  # no piece applies: SymPy's Piecewise is undefined there
+_RELATIONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
+              "==": operator.eq, "!=": operator.ne}
 
 
 def _eval_node(e, env):
@@ -117,9 +158,27 @@ def _eval_node(e, env):
         return env[e]
     if e.is_Number or e.is_NumberSymbol:
         return float(e)
-    if isinstance(e, sympy.Piecewise):  # only the piece that applies is evaluated
-        return _eval_piecewise(e, env)
+    if isinstance(e, sympy.Piecewise):  # only the branch that holds at x is evaluated
+        for expr, cond in e.args:
+            if cond == sympy.true or bool(_eval_node(cond, env)):
+                return _eval_node(expr, env)
+        raise ValueError(f"no branch of {e} holds at this point")
+    if isinstance(e, sympy.core.relational.Relational):
+        lhs, rhs = (primal(_eval_node(a, env)) for a in e.args)
+        return bool(_RELATIONS[e.rel_op](lhs, rhs))
+    if isinstance(e, (sympy.logic.boolalg.BooleanTrue, sympy.logic.boolalg.BooleanFalse)):
+        return bool(e)
+    if isinstance(e, sympy.ITE):  # conditions of nested xp.where, after CSE
+        return _eval_node(e.args[1] if _eval_node(e.args[0], env) else e.args[2], env)
+    if isinstance(e, (sympy.And, sympy.Or, sympy.Not)):
+        truth = [bool(_eval_node(a, env)) for a in e.args]
+        return all(truth) if isinstance(e, sympy.And) else (
+            any(truth) if isinstance(e, sympy.Or) else not truth[0])
+    if isinstance(e, sympy.Heaviside):  # the derivative of Max/Min: a constant
+        return float(np.heaviside(float(primal(_eval_node(e.args[0], env))), 0.5))
     args = [_eval_node(a, env) for a in e.args]
+    if isinstance(e, (sympy.Max, sympy.Min)):
+        return functools.reduce(P.maximum if isinstance(e, sympy.Max) else P.minimum, args)
     if e.is_Add:
         return functools.reduce(P.add, args)
     if e.is_Mul:
@@ -135,15 +194,6 @@ def _eval_node(e, env):
         if expo == 2:
             return P.multiply(base, base)
         return P.power(base, args[1])
-    if e.func in _RELATIONS:  # a condition: compared on the values, no derivative
-        return bool(_RELATIONS[e.func](primal(args[0]), primal(args[1])))
-    if isinstance(e, sympy.Max):
-        return functools.reduce(P.maximum, args)
-    if isinstance(e, sympy.Min):
-        return functools.reduce(P.minimum, args)
-    if isinstance(e, sympy.Heaviside):  # the derivative of Max/Min/Abs: a 0/1 selection
-        v = primal(args[0])
-        return P.where(v > 0, 1.0, P.where(v < 0, 0.0, 0.5))
     f = _sympy_to_primitive().get(e.func)
     if f is None:
         raise NotImplementedError(f"no primitive for SymPy {e.func.__name__}")
@@ -171,8 +221,10 @@ class Symbolic(Method):
         t1 = time.perf_counter()
         replacements, reduced = sympy.cse(entries)
         t2 = time.perf_counter()
-        compiled = sympy.lambdify(syms, entries, modules="numpy",
-                                  cse=lambda exprs: (replacements, reduced))
+        compiled = sympy.lambdify(
+            syms, entries, modules="numpy",
+            cse=lambda exprs: ([(s, _printable(e)) for s, e in replacements],
+                               [_printable(e) for e in reduced]))
         t3 = time.perf_counter()
         info.update(setup_derive_s=t1 - t0, setup_cse_s=t2 - t1, setup_compile_s=t3 - t2)
         m, n = inst.m, inst.n

@@ -1,0 +1,207 @@
+"""Nothing lost: a run killed (SIGKILL) or interrupted (Ctrl-C) in the middle keeps
+every finished row, and --resume completes it to exactly the rows of an
+uninterrupted run. Same command, same rows (timings aside).
+
+The interruption is real: ``python -m adbench run`` in a subprocess, held at a
+known measurement by a problem that waits while a file exists, then signalled.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from adbench import harness
+from adbench.methods import METHODS
+from adbench.harness import read_results
+from test_cli import invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: k = 1..3; at k = 2 the symbolic method waits while the file `hold` exists,
+#: after the rows of k = 1 and of the first three methods of k = 2 are written.
+HELD = '''
+import os, time
+from pathlib import Path
+from adbench import problem
+
+HERE = Path(__file__).parent
+
+@problem(name="held", sizes={"k": [1, 2, 3]}, n=lambda k: k, m=2,
+         x0=lambda k: [0.5 + 0.25 * i for i in range(k)])
+def held(x, xp, k):
+    if k == 2 and xp.name == "sympy" and (HERE / "hold").exists():
+        (HERE / "worker.pid").write_text(str(os.getpid()))
+        while (HERE / "hold").exists():
+            time.sleep(0.01)
+    return [xp.sum(xp.sin(x) * x), xp.exp(x[0]) * x[-1]]
+'''
+
+#: rows before the hold: k = 1 (every method) and, at k = 2, the methods before symbolic
+ROWS_BEFORE_HOLD = len(METHODS) + list(METHODS).index("symbolic")
+
+
+def timing_columns(df: pd.DataFrame) -> list[str]:
+    """Columns that differ between identical runs: times."""
+    return [c for c in df.columns if c.endswith("_s") or "time" in c or "setup" in c]
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows without their timings, in a canonical order."""
+    df = df.drop(columns=timing_columns(df))
+    return df.sort_values(list(harness.KEY)).reset_index(drop=True)
+
+
+@pytest.fixture
+def held_dir(tmp_path):
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    (folder / "held.py").write_text(HELD)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("problems")
+    (folder / "held.py").write_text(HELD)
+    out = tmp_path_factory.mktemp("full") / "run"
+    return harness.run(problems=["held"], problems_dirs=[folder], out=out, timeout=30)
+
+
+def _start_held_run(held_dir: Path, out: Path) -> subprocess.Popen:
+    (held_dir / "hold").write_text("")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adbench", "run", "--problems-dir", str(held_dir),
+         "--problem", "held", "--out", str(out), "--timeout", "30", "--quiet"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # a shell may start background jobs with Ctrl-C ignored; a user's run has it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not (held_dir / "worker.pid").exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended early: {proc.communicate()}")
+        assert time.monotonic() < deadline, "the run never reached the held measurement"
+        time.sleep(0.02)
+    return proc
+
+
+def _gone(pid: int, wait: float = 10.0) -> bool:
+    """True once process ``pid`` has exited (a zombie counts as exited)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_kill_9_keeps_every_finished_row_and_resume_completes_the_run(
+        held_dir, tmp_path, uninterrupted):
+    out = tmp_path / "run"
+    proc = _start_held_run(held_dir, out)
+    worker = int((held_dir / "worker.pid").read_text())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    # the worker stuck in the held measurement dies with its parent
+    assert _gone(worker), "the worker outlived its killed parent"
+
+    partial = read_results(out / "results.csv")
+    assert len(partial) == ROWS_BEFORE_HOLD
+    assert set(partial.status) <= {"ok", "unsupported"}
+    # the finished rows are exactly those of an uninterrupted run
+    expected = comparable(uninterrupted)
+    got = comparable(partial)
+    assert got.merge(expected, how="left", indicator=True)["_merge"].eq("both").all()
+
+    # a torn last line, as a write cut short by the kill would leave
+    with open(out / "results.csv", "a") as fh:
+        fh.write("held,k=2,2,2,symbolic,o")
+    (held_dir / "hold").unlink()
+    first_setup = partial.set_index(list(harness.KEY))["setup_s"]
+
+    result = invoke(["run", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    final = read_results(out / "results.csv")
+    assert len(final) == len(uninterrupted) == 3 * len(METHODS)
+    pd.testing.assert_frame_equal(comparable(final), comparable(uninterrupted))
+    # the finished rows were kept, not measured again
+    kept = final.set_index(list(harness.KEY))["setup_s"].loc[first_setup.index]
+    pd.testing.assert_series_equal(kept, first_setup)
+    assert "## held" in (out / "report.md").read_text()
+
+
+def test_ctrl_c_exits_130_with_a_message_and_a_valid_csv(held_dir, tmp_path):
+    out = tmp_path / "run"
+    proc = _start_held_run(held_dir, out)
+    worker = int((held_dir / "worker.pid").read_text())
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert f"adbench: interrupted; the finished rows are in {out / 'results.csv'}" in stderr
+    assert f"adbench run --resume {out}" in stderr
+    assert _gone(worker)
+    assert len(read_results(out / "results.csv")) == ROWS_BEFORE_HOLD
+    (held_dir / "hold").unlink()
+
+
+def test_resume_of_a_finished_run_measures_nothing_again(tmp_path):
+    out = tmp_path / "run"
+    assert invoke(["run", "--problem", "survey-example", "--method", "ad-reverse",
+                   "--out", str(out), "--quiet"]).exit_code == 0
+    before = (out / "results.csv").read_text()
+    result = invoke(["run", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert (out / "results.csv").read_text() == before
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
+    out = tmp_path / "run"
+    args = ["run", "--problem", "survey-example", "--method", "ad-reverse", "--out", str(out),
+            "--quiet"]
+    assert invoke(args).exit_code == 0
+    result = invoke(args)
+    assert result.exit_code == 2
+    assert "exists; use --resume to complete it" in result.output
+
+
+def test_the_same_command_gives_the_same_rows(tmp_path):
+    csvs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        result = invoke(["run", "--problem", "survey-example", "--problem", "piecewise",
+                         "--problem", "tanh-layer", "--sizes", "n=3", "--sizes", "m=2",
+                         "--method", "fd-central", "--method", "symbolic",
+                         "--method", "ad-reverse", "--out", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        csvs.append(read_results(out / "results.csv"))
+    a, b = csvs
+    assert "setup_s" in timing_columns(a)
+    assert len(a) == 9 and set(a.status) == {"ok", "unsupported"}
+    pd.testing.assert_frame_equal(a.drop(columns=timing_columns(a)),
+                                  b.drop(columns=timing_columns(b)))
+
+
+def test_a_report_cut_short_leaves_the_old_one_whole(tmp_path, monkeypatch):
+    from adbench import report
+    target = tmp_path / "report.md"
+    target.write_text("old report")
+
+    def crash(src, dst):
+        raise KeyboardInterrupt  # interrupted between writing and renaming
+
+    monkeypatch.setattr(report.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        report.atomic_write(target, "new report")
+    assert target.read_text() == "old report"
