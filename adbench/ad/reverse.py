@@ -485,19 +485,30 @@ def _scatter_in_place(adjoints: list, j: int, x: np.ndarray, idx, g) -> bool:
     cannot hold ``g``'s dtype: then the caller takes the functional path.
     """
     buffer = adjoints[j]
-    if buffer is not None:
+    if buffer is None:
+        buffer = adjoints[j] = np.zeros(x.shape, np.result_type(x, g, float))
+    else:
         if type(buffer) is not np.ndarray:
             return False
-        del buffer
-        if not _private(adjoints, j) or np.result_type(adjoints[j], g) != adjoints[j].dtype:
+        del buffer  # our own reference must not count in _private
+        if not (_private(adjoints, j) and _holds(adjoints[j], g)):
             previous = adjoints[j]
             fresh = np.zeros(x.shape, np.result_type(x, g, previous, float))
             fresh += previous
             adjoints[j] = fresh
+        buffer = adjoints[j]
+    if type(idx) is int:  # the commonest read, x[i]
+        buffer[idx] += g
     else:
-        adjoints[j] = np.zeros(x.shape, np.result_type(x, g, float))
-    scatter_add(adjoints[j], idx, g)
+        scatter_add(buffer, idx, g)
     return True
+
+
+def _holds(buffer: np.ndarray, c) -> bool:
+    """Whether ``buffer`` can take ``c`` in place without changing dtype."""
+    if type(c) is float:
+        return buffer.dtype.kind in "fc"
+    return np.result_type(buffer, c) == buffer.dtype
 
 
 def _accumulate(adjoints: list, j: int, c) -> None:
@@ -507,11 +518,10 @@ def _accumulate(adjoints: list, j: int, c) -> None:
     if _private(adjoints, j):
         prev = adjoints[j]
         tc = type(c)
-        if (tc is float and prev.dtype.kind in "fc") or (
-                tc is np.ndarray and c.shape == prev.shape
-                and np.result_type(prev, c) == prev.dtype):
-            prev += c
-            return
+        if tc is float or (tc is np.ndarray and c.shape == prev.shape):
+            if _holds(prev, c):
+                prev += c
+                return
     adjoints[j] = add(adjoints[j], c)
 
 
