@@ -37,8 +37,8 @@ import numpy as np
 
 from adbench.core import BoxBase, Trace, apply
 from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, add_p, div_p, getitem_p,
-                                mul_p, multiply, negative, pow_p, scatter_add, shape_of, sub_p,
-                                unbroadcast, zeros_like)
+                                mul_p, multiply, negative, pow_p, product_unbroadcast,
+                                scatter_add, shape_of, sub_p, unbroadcast, zeros_like)
 
 __all__ = ["Var", "ReverseTrace", "backward", "adjoint_or_zero", "entry_parts"]
 
@@ -420,7 +420,12 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                     c = g
                 elif type(rule) is TimesArg:
                     factor = primals[rule.j]
-                    if product is not None and product[0] is factor:
+                    x = primals[k]
+                    if (type(x) is np.ndarray and type(factor) is np.ndarray
+                            and x.shape != g.shape and g.ndim <= 26):
+                        # g * factor summed down to x's shape, in one pass
+                        c = product_unbroadcast(g, factor, x.shape)
+                    elif product is not None and product[0] is factor:
                         c = product[1]
                     else:
                         c = g * factor  # np.multiply, or the box's own product
