@@ -48,7 +48,8 @@ from adbench.ad import grad
 from adbench.registry import load_registry
 from adbench.xp import XP_FUNCTIONS
 
-__all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow", "run_engine_bench", "main"]
+__all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow",
+           "run_engine_bench", "main"]
 
 BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 #: glibc malloc settings that keep freed memory in the process (``--retain-memory``).

@@ -196,6 +196,23 @@ def unbroadcast(g, shape: tuple):
     return g
 
 
+def product_unbroadcast(g: np.ndarray, f: np.ndarray, shape: tuple) -> np.ndarray:
+    """``unbroadcast(g * f, shape)`` for plain arrays, without the temporary
+    ``g * f``: one ``einsum`` multiplies and sums the broadcast axes away.
+
+    ``g`` has the full (output) shape; ``f`` broadcasts to it.
+    """
+    n = g.ndim
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    fshape = (1,) * (n - f.ndim) + f.shape
+    tshape = (1,) * (n - len(shape)) + tuple(shape)
+    f_axes = [i for i in range(n) if fshape[i] == g.shape[i]]
+    out_axes = [i for i in range(n) if tshape[i] == g.shape[i]]
+    spec = "{},{}->{}".format(letters[:n], "".join(letters[i] for i in f_axes),
+                              "".join(letters[i] for i in out_axes))
+    return np.einsum(spec, g, f.reshape([fshape[i] for i in f_axes])).reshape(shape)
+
+
 # --------------------------------------------------------------------------
 # Elementwise primitives
 # --------------------------------------------------------------------------

@@ -286,3 +286,14 @@ def test_gaussian_mixture_log_likelihood_without_scalar_loops():
     g = grad(loglik)(x)
     np.testing.assert_allclose(g, fd_jacobian(loglik, x), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(g, jacfwd(loglik)(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("gs,fs,ts", [
+    ((5, 4, 3), (5, 4, 3), (5, 4, 1)), ((5, 4, 3), (4, 1), (5, 1, 3)),
+    ((5, 4, 3), (1, 4, 3), (3,)), ((5, 4, 3), (5, 4, 3), ()), ((4, 3), (3,), (4, 1))])
+def test_product_unbroadcast_is_unbroadcast_of_the_product(gs, fs, ts):
+    from adbench.primitives import product_unbroadcast, unbroadcast
+    g, f = RNG.random(gs), RNG.random(fs)
+    fused = product_unbroadcast(g, f, ts)
+    assert np.shape(fused) == ts
+    np.testing.assert_allclose(fused, unbroadcast(g * f, ts), rtol=1e-13)

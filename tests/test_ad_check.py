@@ -96,8 +96,8 @@ CASES = {
                   unary(lambda a: P.transpose(P.exp(a), (1, 2, 0)), shape=(2, 1, 3))],
     "swapaxes": [unary(lambda a: P.swapaxes(a * a, 0, 2) * np.arange(6.0).reshape(3, 1, 2),
                        shape=(2, 1, 3))],
-    "broadcast_to": [unary(lambda a: P.broadcast_to(P.sin(a), (2, 3)) * np.arange(6.0).reshape(2, 3),
-                           shape=(3,))],
+    "broadcast_to": [unary(lambda a: P.broadcast_to(P.sin(a), (2, 3))
+                           * np.arange(6.0).reshape(2, 3), shape=(3,))],
     "concatenate": [unary(lambda a: P.concatenate([a * a, P.sin(a), a[:1]]))],
     "stack": [unary(lambda a: P.stack([a * a, P.exp(a)], axis=1) * np.array([1.0, 2.0]))],
     "imag": [unary(lambda a: P.imag(P.exp(a * (0.5 + 2j))))],

@@ -37,8 +37,8 @@ import numpy as np
 
 from adbench.core import EVALUATION_HOOKS, BoxBase, Trace, apply
 from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, add_p, div_p, getitem_p,
-                                mul_p, multiply, negative, pow_p, scatter_add, shape_of, sub_p,
-                                unbroadcast, zeros_like)
+                                mul_p, multiply, negative, pow_p, product_unbroadcast,
+                                scatter_add, shape_of, sub_p, unbroadcast, zeros_like)
 
 __all__ = ["Var", "ReverseTrace", "backward", "adjoint_or_zero", "entry_parts"]
 
@@ -423,7 +423,12 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                     c = g
                 elif type(rule) is TimesArg:
                     factor = primals[rule.j]
-                    if product is not None and product[0] is factor:
+                    x = primals[k]
+                    if (type(x) is np.ndarray and type(factor) is np.ndarray
+                            and x.shape != g.shape and g.ndim <= 26):
+                        # g * factor summed down to x's shape, in one pass
+                        c = product_unbroadcast(g, factor, x.shape)
+                    elif product is not None and product[0] is factor:
                         c = product[1]
                     else:
                         c = g * factor  # np.multiply, or the box's own product
@@ -488,19 +493,30 @@ def _scatter_in_place(adjoints: list, j: int, x: np.ndarray, idx, g) -> bool:
     cannot hold ``g``'s dtype: then the caller takes the functional path.
     """
     buffer = adjoints[j]
-    if buffer is not None:
+    if buffer is None:
+        buffer = adjoints[j] = np.zeros(x.shape, np.result_type(x, g, float))
+    else:
         if type(buffer) is not np.ndarray:
             return False
-        del buffer
-        if not _private(adjoints, j) or np.result_type(adjoints[j], g) != adjoints[j].dtype:
+        del buffer  # our own reference must not count in _private
+        if not (_private(adjoints, j) and _holds(adjoints[j], g)):
             previous = adjoints[j]
             fresh = np.zeros(x.shape, np.result_type(x, g, previous, float))
             fresh += previous
             adjoints[j] = fresh
+        buffer = adjoints[j]
+    if type(idx) is int:  # the commonest read, x[i]
+        buffer[idx] += g
     else:
-        adjoints[j] = np.zeros(x.shape, np.result_type(x, g, float))
-    scatter_add(adjoints[j], idx, g)
+        scatter_add(buffer, idx, g)
     return True
+
+
+def _holds(buffer: np.ndarray, c) -> bool:
+    """Whether ``buffer`` can take ``c`` in place without changing dtype."""
+    if type(c) is float:
+        return buffer.dtype.kind in "fc"
+    return np.result_type(buffer, c) == buffer.dtype
 
 
 def _accumulate(adjoints: list, j: int, c) -> None:
@@ -510,11 +526,10 @@ def _accumulate(adjoints: list, j: int, c) -> None:
     if not EVALUATION_HOOKS and _private(adjoints, j):
         prev = adjoints[j]
         tc = type(c)
-        if (tc is float and prev.dtype.kind in "fc") or (
-                tc is np.ndarray and c.shape == prev.shape
-                and np.result_type(prev, c) == prev.dtype):
-            prev += c
-            return
+        if tc is float or (tc is np.ndarray and c.shape == prev.shape):
+            if _holds(prev, c):
+                prev += c
+                return
     adjoints[j] = add(adjoints[j], c)
 
 
