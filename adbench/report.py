@@ -15,6 +15,8 @@ by more than a threshold.
 
 from __future__ import annotations
 
+import json
+
 import math
 import os
 import re
@@ -307,6 +309,34 @@ def _problem_section(problem: str, sub: pd.DataFrame, plots: _Plots,
     return parts
 
 
+def command_line(info: dict, out: Path) -> str:
+    """The ``adbench run`` command that a run.json describes."""
+    words = ["adbench", "run"]
+    if info.get("suite"):
+        words.append(str(info["suite"]))
+    for name in info.get("problems") or []:
+        words += ["--problem", name]
+    for name, values in (info.get("sizes") or {}).items():
+        words += ["--sizes", f"{name}={','.join(map(str, values))}"]
+    if info.get("methods") and not (info.get("suite") is None and not info.get("problems")
+                                    and len(info["methods"]) == len(METHODS)):
+        for name in info["methods"]:
+            words += ["--method", name]
+    for folder in info.get("problems_dirs") or []:
+        words += ["--problems-dir", folder]
+    return " ".join(words + ["--out", str(out)])
+
+
+def _provenance(out: Path) -> list[str]:
+    """Where the figures come from: the command of the run, when run.json tells it."""
+    try:
+        info = json.loads((out / "run.json").read_text())
+    except (OSError, ValueError):
+        return []
+    return [f"Produced by `{command_line(info, out)}`; regenerate this report from the CSV "
+            f"with `adbench report {out / 'results.csv'}`. Times depend on the machine.", ""]
+
+
 def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Path | None = None,
                   fd_sweeps: Sequence[tuple[str, pd.DataFrame]] = ()) -> str:
     """The markdown of report.md. With ``out``, plots are written to
@@ -328,8 +358,10 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
             by_problem.setdefault(owner, []).append((name, frame))
         else:
             loose.append((name, frame))
-    parts = [f"# {title}", "", _intro(df), "", "## Summary", "", format_table(summary_table(df)),
-             ""]
+    parts = [f"# {title}", "", _intro(df), ""]
+    if out is not None:
+        parts += _provenance(Path(out))
+    parts += ["## Summary", "", format_table(summary_table(df)), ""]
     parts += plots.add("errors-by-method", "error per method", lambda: P.error_by_method(df))
     parts += plots.add("ratios-by-method", "derivative cost over f cost per method",
                        lambda: P.ratios_by_method(df))

@@ -56,3 +56,9 @@ def test_a_failing_claim_renders_as_fail():
     text = render([(claim, Evidence(False, "an impossible criterion", "numbers"))])
     assert "**0 of 1 claims pass.**" in text
     assert "**FAIL**. Criterion: an impossible criterion." in text
+
+
+def test_tables_2_and_3_match_the_survey(survey):
+    assert survey[2]["table-2"].passed and survey[2]["table-3"].passed
+    assert "| vbar_0 (first contribution)  |   -0.284 |    -0.284 | True    |" in \
+        survey[2]["table-3"].body
