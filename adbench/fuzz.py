@@ -775,12 +775,14 @@ def _disagree(check: str, a: np.ndarray, b: np.ndarray, tol: float) -> Finding |
 
 @dataclass
 class Evaluation:
-    """What the checks see: the program, its instance, and what each method gave."""
+    """What the checks see: the program, its instance, each method's Jacobian
+    at x0 and the value of its traceable form there (an array, or the
+    exception it raised), and the reference."""
 
     program: Program
     inst: object
     jacobians: dict = field(default_factory=dict)
-    prepared: dict = field(default_factory=dict)
+    traceables: dict = field(default_factory=dict)
     reference: object = None
 
 
@@ -788,12 +790,14 @@ class Evaluation:
 #: after the built-in ones (``--skip extra`` leaves them out). The op-count
 #: bounds of the measurements issue belong here once adbench/counting.py is
 #: merged; it was not when this was written, so they are NOT checked yet.
-#: A sketch, with ``evaluation.prepared[name].traceable`` the op-countable form
-#: (already checked to equal the Jacobian by the "traceable" checks)::
+#: A sketch (each method's traceable form, the op-countable one, is already
+#: checked to give its Jacobian by the "traceable" checks)::
 #:
 #:     def op_count_bounds(ev):
+#:         x0 = np.array(ev.program.x0)
 #:         ops_f = count(ev.inst.f, x0)                    # counting.py's API
-#:         ops_rev = count(ev.prepared["ad-reverse"].traceable, x0)
+#:         rev = METHODS["ad-reverse"].prepare(ev.inst)
+#:         ops_rev = count(rev.traceable, x0)
 #:         if ops_rev > BOUND_REV * ev.inst.m * ops_f:     # the issue's constants
 #:             return [Finding("ad-reverse ops over bound", f"{ops_rev} > ...")]
 #:         return []
@@ -804,6 +808,10 @@ EXTRA_CHECKS: list[Callable[[Evaluation], list[Finding]]] = []
 #: Kinds of finding that are known limitations rather than bugs, and why.
 #: ``adbench fuzz`` lists them apart and they do not fail it.
 KNOWN_LIMITATIONS: dict[str, str] = {
+    "symbolic timeout":
+        "SymPy's work has no bound (expression swell; assumption queries when a Piecewise "
+        "condition contains another, as in nested xp.where): a run reports such a "
+        "measurement as a timeout row",
     "symbolic traceable raised NotImplementedError":
         "methods.symbolic.evaluate_xp (what op counting runs for symbolic) maps only the "
         "primitive table's functions (and Piecewise, its conditions, Max, Min, Heaviside); "
@@ -815,38 +823,72 @@ KNOWN_LIMITATIONS: dict[str, str] = {
 CHECKS = ("methods", "traceable", "exact", "reference", "fd", "second-order", "extra")
 
 
+#: Time limit of the symbolic method inside a check (SymPy's work is unbounded).
+SYMBOLIC_TIMEOUT = 20.0
+
+
+def _evaluate_method(name: str, inst, x0: np.ndarray) -> tuple:
+    """``(findings, J, T)``: method ``name``'s Jacobian at x0 and its traceable
+    form evaluated there (T is None without one, or the exception it raised)."""
+    try:
+        prepared = METHODS[name].prepare(inst)
+        J = prepared.jacobian(x0.copy())
+    except Unsupported as exc:
+        return [Finding(f"{name} unsupported", one_line(exc))], None, None
+    except Exception as exc:  # noqa: BLE001 - a crash of a method is a finding
+        return [Finding(f"{name} raised {type(exc).__name__}", one_line(exc))], None, None
+    if not np.all(np.isfinite(J)):
+        return [Finding(f"{name} not finite", f"{J.tolist()!r}")], None, None
+    T = None
+    if prepared.traceable is not None:
+        try:
+            T = np.asarray(P.primal(prepared.traceable(x0.copy())), dtype=float).reshape(J.shape)
+        except Exception as exc:  # noqa: BLE001 - reported by the traceable check
+            T = exc
+    return [], J, T
+
+
+def _symbolic_isolated(name, inst, x0):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _evaluate_method(name, inst, x0)
+
+
+@functools.cache
+def warm_up() -> None:
+    """Run the symbolic method once here, in this process, so that every forked
+    worker inherits SymPy's caches and lazily imported printers instead of
+    rebuilding them (a cold worker takes several times longer)."""
+    nodes = (Node("xp.sin({0}[0]) * {0}[1]", (0,), "mul"),
+             Node("xp.where({0} > 0.5, xp.maximum({0}, 0.25), {0})", (1,), "where"))
+    program = Program((0.3, 1.5), nodes, (2,))
+    _evaluate_method("symbolic", program.problem().instance(), np.array(program.x0))
+
+
 def _run_methods(ev: Evaluation, findings: list) -> None:
     x0 = np.array(ev.program.x0, dtype=float)
     for name in EXACT + ("fd-central",):
-        try:
-            prepared = METHODS[name].prepare(ev.inst)
-            with np.errstate(all="ignore"):
-                J = prepared.jacobian(x0.copy())
-        except Unsupported as exc:
-            findings.append(Finding(f"{name} unsupported", one_line(exc)))
-            continue
-        except Exception as exc:  # noqa: BLE001 - a crash of a method is a finding
-            findings.append(Finding(f"{name} raised {type(exc).__name__}", one_line(exc)))
-            continue
-        if not np.all(np.isfinite(J)):
-            findings.append(Finding(f"{name} not finite", f"{J.tolist()!r}"))
-            continue
-        ev.jacobians[name] = J
-        ev.prepared[name] = prepared
+        if name == "symbolic" and SYMBOLIC_TIMEOUT:
+            warm_up()
+            outcome = run_isolated(_symbolic_isolated, (name, ev.inst, x0), SYMBOLIC_TIMEOUT)
+            if outcome.status != "ok":
+                findings.append(Finding(f"symbolic {outcome.status}", outcome.message))
+                continue
+            found, J, T = outcome.value
+        else:
+            found, J, T = _evaluate_method(name, ev.inst, x0)
+        findings.extend(found)
+        if J is not None:
+            ev.jacobians[name] = J
+            ev.traceables[name] = T
 
 
 def _check_traceable(ev: Evaluation, findings: list) -> None:
-    x0 = np.array(ev.program.x0, dtype=float)
-    for name, prepared in ev.prepared.items():
-        if prepared.traceable is None:
+    for name, T in ev.traceables.items():
+        if T is None:
             continue
-        try:
-            with np.errstate(all="ignore"):
-                T = np.asarray(P.primal(prepared.traceable(x0.copy())), dtype=float)
-            T = T.reshape(ev.jacobians[name].shape)
-        except Exception as exc:  # noqa: BLE001
-            findings.append(Finding(f"{name} traceable raised {type(exc).__name__}",
-                                    one_line(exc)))
+        if isinstance(T, Exception):
+            findings.append(Finding(f"{name} traceable raised {type(T).__name__}", one_line(T)))
             continue
         bad = _disagree(f"{name} traceable != jacobian", T, ev.jacobians[name], TOLERANCE)
         if bad:
@@ -1079,15 +1121,6 @@ class FuzzReport:
     first: dict = field(default_factory=dict)           # kind -> (index, program, finding)
     nodes: int = 0                                      # total nodes checked
     by_primitive: dict = field(default_factory=dict)    # primitive -> nodes generated
-
-
-def warm_up() -> None:
-    """Check one small fixed program here, in the parent, so that every forked
-    worker inherits SymPy's caches and lazily imported printers instead of
-    rebuilding them (that halves the time per program)."""
-    nodes = (Node("xp.sin({0}[0]) * {0}[1]", (0,), "mul"), Node("xp.maximum({0}, 0.5)", (1,),
-                                                                "maximum"))
-    check_program(Program((0.3, 1.5), nodes, (2,)))
 
 
 def program_seed(seed: int, index: int) -> str:

@@ -148,8 +148,12 @@ def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
         memory_limit = MEMORY_LIMIT_BYTES
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
+    # Not a daemon: a worker may isolate work of its own (adbench fuzz runs the
+    # symbolic method in a worker of the checking worker), which multiprocessing
+    # forbids daemons. Nothing is left behind: the finally clause below kills and
+    # joins the worker, and PR_SET_PDEATHSIG covers a parent killed outright.
     proc = ctx.Process(target=_child, args=(child, os.getpid(), fn, args, memory_limit),
-                       daemon=True)
+                       daemon=False)
     proc.start()
     child.close()
     try:
