@@ -496,7 +496,8 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
     ``tidy`` has columns n, m, method and the ``metrics`` (rows of results.csv
     will do). ``crossovers`` may map ``(metric, along)`` to a precomputed
     :class:`Crossover`; otherwise the crossover comes from
-    :mod:`adbench.crossover` when installed, else from :func:`find_crossover`. Returns ``(figure, [Crossover...])``, or
+    :mod:`adbench.crossover` when installed, else from :func:`find_crossover`.
+    Returns ``(figure, [Crossover...])``, or
     ``(None, [])`` when neither n nor m varies or no metric is present.
     """
     data = tidy[tidy["method"].isin(methods)]

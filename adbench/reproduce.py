@@ -202,7 +202,8 @@ def _newton_with_exact_hessian(reg: Registry, out: Path) -> Evidence:
     rows = []
     for k in range(40):
         g = np.asarray(ad.grad(f)(x), dtype=float)
-        rows.append({"iteration": k, "f(x)": float(f(x, _np())), "|grad f|": float(np.linalg.norm(g))})
+        rows.append({"iteration": k, "f(x)": float(f(x, _np())),
+                     "|grad f|": float(np.linalg.norm(g))})
         if np.linalg.norm(g) < 1e-10:
             break
         H = np.asarray(ad.hessian(f)(x), dtype=float)
@@ -423,7 +424,8 @@ def _crossover(reg: Registry, out: Path) -> Evidence:
             for name in ("ad-forward", "ad-reverse", "fd-central"):
                 with np.errstate(all="ignore"):
                     ops = count_ops(METHODS[name].prepare(inst).traceable, inst.x0.copy()).ops
-                rows.append({"problem": "tanh-layer", "n": n, "m": m, "method": name, "status": "ok",
+                rows.append({"problem": "tanh-layer", "n": n, "m": m, "method": name,
+                             "status": "ok",
                              "ops_derivative": ops})
     df = pd.DataFrame(rows)
     df.to_csv(out / "crossover-tanh-layer.csv", index=False)

@@ -21,7 +21,8 @@ UNSUPPORTED = {
     ("babylonian-sqrt", "fd-complex"): "f applies abs, which is not complex-analytic",
 }
 
-QUICK = [(inst.label, inst) for inst in REGISTRY.instances(REGISTRY.expand(REGISTRY.suite("quick")))]
+QUICK = [(inst.label, inst)
+         for inst in REGISTRY.instances(REGISTRY.expand(REGISTRY.suite("quick")))]
 
 
 @pytest.fixture(scope="module")

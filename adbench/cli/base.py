@@ -1,9 +1,9 @@
 """The ``adbench`` command group, its entry point and shared options.
 
 Each command is a small function over the library, in its own module of this
-package, registered with ``@cli.command``. Errors the user can fix (an unknown name, a malformed option, a broken problem file) print one
-line, ``adbench: error: ...``, and exit with code 2. ``--debug`` shows the
-traceback instead.
+package, registered with ``@cli.command``. Errors the user can fix (an unknown name, a
+malformed option, a broken problem file) print one line, ``adbench: error: ...``, and
+exit with code 2. ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
