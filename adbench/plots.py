@@ -26,7 +26,7 @@ import pandas as pd
 
 __all__ = ["method_style", "save_figure", "parse_size_label", "size_table", "varying_sizes",
            "strip_by_method", "error_by_method", "ratios_by_method", "error_vs_size",
-           "cost_vs_size", "swell_vs_size", "dimension_sweep", "find_crossover", "Crossover",
+           "cost_vs_size", "swell_vs_size", "dimension_sweep", "Crossover",
            "fd_error_vs_step", "ZERO_FLOOR", "AD_FD_METHODS", "SWELL_COLUMNS"]
 
 #: Where an error of exactly 0 is drawn on a log axis.
@@ -396,96 +396,24 @@ def _slices(tidy: pd.DataFrame, along: str) -> list:
     return sorted(counts[counts == counts.max()].index) if len(counts) else []
 
 
-def _fixed_slice(tidy: pd.DataFrame, along: str) -> tuple[str, float] | None:
-    """The value of the other dimension at which ``along`` has the most points
-    (ties: the smallest value)."""
-    values = _slices(tidy, along)
-    return ("m" if along == "n" else "n", values[0]) if values else None
-
-
-def find_crossover(tidy: pd.DataFrame, metric: str = "ops_derivative", along: str = "n",
-                   fixed_value: float | None = None, forward: str = "ad-forward",
-                   reverse: str = "ad-reverse") -> Crossover | None:
-    """Where ``metric`` of forward and reverse mode cross along ``along`` ("n" or
-    "m") with the other dimension held at ``fixed_value`` (default: the slice
-    with most points).
-
-    The crossing is found on the log-log curves: at consecutive measured
-    points x1 < x2 where d = log(cost_fwd / cost_rev) changes sign,
-    log x* = log x1 + (log x2 - log x1) d1 / (d1 - d2). Returns None when the
-    data lack either mode or a slice with two points.
-    """
-    other = "m" if along == "n" else "n"
-    if metric not in tidy.columns:
-        return None
-    if fixed_value is None:
-        picked = _fixed_slice(tidy[tidy["method"].isin([forward, reverse])], along)
-        if picked is None:
-            return None
-        fixed_value = picked[1]
-    sl = tidy[tidy[other] == fixed_value]
-    curves = {}
-    for method in (forward, reverse):
-        c = sl[sl["method"] == method].assign(_y=_numeric(sl[sl["method"] == method], metric))
-        c = c.dropna(subset=["_y"])
-        c = c[c["_y"] > 0].groupby(along)["_y"].median()
-        curves[method] = c
-    common = sorted(set(curves[forward].index) & set(curves[reverse].index))
-    if len(common) < 2:
-        return None
-    xs = np.array(common, dtype=float)
-    d = np.log(curves[forward][common].to_numpy(float)) - np.log(
-        curves[reverse][common].to_numpy(float))
-    label = f"{other} = {fixed_value:g}"
-    for i in range(len(xs) - 1):
-        if d[i] == 0 or d[i] * d[i + 1] < 0:
-            if d[i] == 0:
-                at = xs[i]
-            else:
-                lx = math.log(xs[i]) + (math.log(xs[i + 1]) - math.log(xs[i])) * d[i] / (
-                    d[i] - d[i + 1])
-                at = math.exp(lx)
-            first_nonzero = next((v for v in d if v != 0), 0.0)
-            below = forward if first_nonzero < 0 else reverse
-            above = reverse if below == forward else forward
-            return Crossover(along, other, fixed_value, metric, at, below,
-                             f"{metric}, {label}: {below} is cheaper for {along} below "
-                             f"about {at:.3g}, {above} above")
-    if d[-1] == 0:
-        return Crossover(along, other, fixed_value, metric, xs[-1], None,
-                         f"{metric}, {label}: the modes cost the same at {along} = {xs[-1]:g}")
-    cheaper = forward if d.mean() < 0 else reverse
-    return Crossover(along, other, fixed_value, metric, None, cheaper,
-                     f"{metric}, {label}: {cheaper} is cheaper over the whole measured range "
-                     f"{along} = {xs[0]:g}..{xs[-1]:g} (no crossover)")
-
-
 def _crossover(data: pd.DataFrame, metric: str, along: str, value) -> Crossover | None:
-    """The crossover marked on the plots: from :mod:`adbench.crossover` (the
-    measurements' definition) when that module is installed, otherwise
-    :func:`find_crossover`."""
+    """The crossover marked on the plots, as :mod:`adbench.crossover` measures
+    it (the one definition), with the sentence the report prints."""
+    from adbench import crossover as measured
+
     try:
-        from adbench import crossover as measured
-    except ImportError:
-        measured = None
-    if measured is not None and hasattr(measured, "crossover"):
-        try:
-            c = measured.crossover(data, along, int(value), metric)
-        except (ValueError, KeyError, TypeError):
-            c = None
-        if c is not None:
-            other = "m" if along == "n" else "n"
-            below = getattr(c, "cheaper_below", None)
-            above = getattr(c, "cheaper_above", None)
-            label = f"{metric}, {other} = {value:g}"
-            if c.at is not None:
-                note = (f"{label}: {below} is cheaper for {along} below about {c.at:.3g}, "
-                        f"{above} above")
-            else:
-                note = f"{label}: {below or above or 'neither'} is cheaper over the whole " \
-                       "measured range (no crossover)"
-            return Crossover(along, other, value, metric, c.at, below, note)
-    return find_crossover(data, metric, along, value)
+        c = measured.crossover(data, along, int(value), metric)
+    except (ValueError, KeyError):
+        return None
+    other = "m" if along == "n" else "n"
+    label = f"{metric}, {other} = {value:g}"
+    if c.at is not None:
+        note = (f"{label}: {c.cheaper_below} is cheaper for {along} below about {c.at:.3g}, "
+                f"{c.cheaper_above} above")
+    else:
+        cheaper = c.cheaper_below or c.cheaper_above or "neither"
+        note = f"{label}: {cheaper} is cheaper over the whole measured range (no crossover)"
+    return Crossover(along, other, value, metric, c.at, c.cheaper_below, note)
 
 
 def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivative_s"),
@@ -496,8 +424,7 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
     ``tidy`` has columns n, m, method and the ``metrics`` (rows of results.csv
     will do). ``crossovers`` may map ``(metric, along)`` to a precomputed
     :class:`Crossover`; otherwise the crossover comes from
-    :mod:`adbench.crossover` when installed, else from :func:`find_crossover`.
-    Returns ``(figure, [Crossover...])``, or
+    :mod:`adbench.crossover`. Returns ``(figure, [Crossover...])``, or
     ``(None, [])`` when neither n nor m varies or no metric is present.
     """
     data = tidy[tidy["method"].isin(methods)]

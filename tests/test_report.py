@@ -2,8 +2,6 @@
 from a real small run with the columns measured today."""
 
 import re
-import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -94,38 +92,18 @@ def test_report_states_the_measured_crossover(full_report):
     assert found and 4 <= float(found.group(1)) <= 64
 
 
-def test_the_measurements_crossover_is_used_when_installed(monkeypatch):
-    calls = []
+def test_the_plotted_crossover_is_the_measurements_one():
+    from adbench import crossover as C
 
-    class Found:
-        at, cheaper_below, cheaper_above = 8.0, "ad-forward", "ad-reverse"
-
-    def crossover(df, along, fixed, metric):
-        calls.append((along, fixed, metric))
-        return Found()
-
-    fake = types.ModuleType("adbench.crossover")
-    fake.crossover = crossover
-    monkeypatch.setitem(sys.modules, "adbench.crossover", fake)
-    monkeypatch.setattr(adbench, "crossover", fake, raising=False)
-    df = synthetic_results()
-    _, found = P.dimension_sweep(df[df["problem"] == "tanh-layer"],
-                                 metrics=("ops_derivative",))
-    assert calls and all(metric == "ops_derivative" for _, _, metric in calls)
-    assert [c.at for c in found] == [8.0, 8.0]
-    assert "ad-forward is cheaper for n below about 8, ad-reverse above" in found[0].note
-
-
-def test_find_crossover_interpolates_on_log_log_curves():
-    df = synthetic_results()
-    tidy = df[df["problem"] == "tanh-layer"]
-    cross = P.find_crossover(tidy, "ops_derivative", "n", fixed_value=4)
-    assert cross.at == pytest.approx(14 / 3, rel=1e-12)
-    assert cross.cheaper_below == "ad-forward"
-    none = P.find_crossover(tidy, "ops_derivative", "n", fixed_value=64)
-    assert none.at is None and none.cheaper_below == "ad-forward"
-    assert "no crossover" in none.note
-    assert P.find_crossover(tidy.drop(columns="ops_derivative"), "ops_derivative", "n") is None
+    tidy = synthetic_results()
+    tidy = tidy[tidy["problem"] == "tanh-layer"]
+    _, found = P.dimension_sweep(tidy, metrics=("ops_derivative",))
+    assert found
+    for c in found:
+        measured = C.crossover(tidy, c.along, int(c.fixed_value), "ops_derivative")
+        assert c.at == measured.at and c.cheaper_below == measured.cheaper_below
+    with_swap = [c for c in found if c.at is not None]
+    assert with_swap and "is cheaper for" in with_swap[0].note
 
 
 def test_report_without_measurement_columns_leaves_them_out():
