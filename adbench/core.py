@@ -25,6 +25,11 @@ __all__ = ["Primitive", "Trace", "BoxBase", "apply", "primal", "top_trace",
            "EVALUATION_HOOKS"]
 
 
+#: What the Python-float fast paths (``math.log(-1.0)``...) raise outside an
+#: operation's domain; numpy then decides, as for arrays (nan or inf, a warning).
+DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
+
+
 class Primitive:
     """One elementary operation and everything every interpretation needs of it.
 
@@ -111,7 +116,7 @@ class Primitive:
             else:
                 try:
                     return scalar(*args)
-                except (ValueError, ZeroDivisionError, OverflowError):
+                except DOMAIN_ERRORS:
                     pass  # outside the domain: let numpy return nan/inf and warn
         return self.impl(*args, **params)
 
@@ -196,7 +201,7 @@ def apply(prim: Primitive, *args, **params):
             else:
                 try:
                     return scalar(*args)
-                except (ValueError, ZeroDivisionError, OverflowError):
+                except DOMAIN_ERRORS:
                     pass
         return prim.impl(*args, **params)
     return top.process(prim, args, params)

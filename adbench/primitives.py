@@ -31,7 +31,9 @@ import mpmath
 import numpy as np
 import sympy
 
-from adbench.core import EVALUATION_HOOKS, BoxBase, Primitive, apply, primal, top_trace
+from adbench.core import (DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Primitive, apply, primal,
+                          top_trace)
+
 
 class LinMarker:
     """A ``lin`` rule given by its structure instead of a function, so that the
@@ -522,8 +524,6 @@ stack_p = linear("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
 # The user-facing functions: what a problem's `xp` namespace offers
 # --------------------------------------------------------------------------
 
-_DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
-
 
 def _elementwise_function(prim: Primitive, name: str, doc: str):
     """The user-facing function of an elementwise primitive.
@@ -545,7 +545,7 @@ def _elementwise_function(prim: Primitive, name: str, doc: str):
             if type(x) is float and not EVALUATION_HOOKS:
                 try:
                     return scalar(x)
-                except _DOMAIN_ERRORS:
+                except DOMAIN_ERRORS:
                     pass
             return apply(prim, x)
     else:
@@ -553,7 +553,7 @@ def _elementwise_function(prim: Primitive, name: str, doc: str):
             if type(x) is float and type(y) is float and not EVALUATION_HOOKS:
                 try:
                     return scalar(x, y)
-                except _DOMAIN_ERRORS:
+                except DOMAIN_ERRORS:
                     pass
             return apply(prim, x, y)
     function.__name__ = function.__qualname__ = name

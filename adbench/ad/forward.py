@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adbench.core import BoxBase, Trace, apply
+from adbench.core import DOMAIN_ERRORS, BoxBase, Trace, apply
 from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, add_p, div_p, mul_p,
                                 multiply, negative, pow_p, sub_p)
 
@@ -22,8 +22,6 @@ __all__ = ["Dual", "ForwardTrace"]
 
 
 _new = object.__new__
-_DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
-
 
 def _float_term(rule, t: float, x: float, y: float, out: float):
     """``t`` times the partial derivative ``rule`` stands for, all floats."""
@@ -63,7 +61,7 @@ def _float_operator(prim, dunder: str, reflected: bool):
                 x, y, tx, ty = (w, v, u, t) if reflected else (v, w, t, u)
                 try:
                     out = scalar(x, y)
-                except _DOMAIN_ERRORS:
+                except DOMAIN_ERRORS:
                     pass
                 else:
                     lin = prim.lin

@@ -35,7 +35,7 @@ from sys import getrefcount
 
 import numpy as np
 
-from adbench.core import EVALUATION_HOOKS, BoxBase, Trace, apply
+from adbench.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace, apply
 from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, add_p, div_p, getitem_p,
                                 mul_p, multiply, negative, pow_p, product_unbroadcast,
                                 scatter_add, shape_of, sub_p, unbroadcast, zeros_like)
@@ -44,7 +44,6 @@ __all__ = ["Var", "ReverseTrace", "backward", "adjoint_or_zero", "entry_parts"]
 
 
 _new = object.__new__
-_DOMAIN_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 _NO_PARAMS: dict = {}  # params of compact entries; never mutated
 
 # Tape entry layouts. The generic one serves every primitive; the two compact
@@ -97,48 +96,24 @@ def _float_operator(prim, dunder: str, reflected: bool):
             elif to is int:
                 j, w = -1, float(other)
             else:
-                return apply(prim, self, other)
-            try:
-                out = scalar(v, w)
-            except _DOMAIN_ERRORS:
-                return apply(prim, self, other)
-            tape = trace.tape
-            var = _new(Var)  # Var(out, trace, index) without the call
-            var.value = out
-            var.trace = trace
-            var.index = len(tape)
-            tape.append((prim, self.index, j, v, w, out))
-            return var
-        return apply(prim, self, other)
+                j = None
+            if j is not None:
+                # (x, y) and their tape indices in the primitive's argument order
+                i0, i1, x, y = (j, self.index, w, v) if reflected else (self.index, j, v, w)
+                try:
+                    out = scalar(x, y)
+                except DOMAIN_ERRORS:
+                    pass
+                else:
+                    tape = trace.tape
+                    var = _new(Var)  # Var(out, trace, index) without the call
+                    var.value = out
+                    var.trace = trace
+                    var.index = len(tape)
+                    tape.append((prim, i0, i1, x, y, out))
+                    return var
+        return apply(prim, other, self) if reflected else apply(prim, self, other)
 
-    def reflected_method(self, other):  # other (op) self
-        v = self.value
-        if type(v) is float:
-            trace = self.trace
-            to = type(other)
-            if to is float:
-                j, w = -1, other
-            elif to is Var and other.trace is trace and type(other.value) is float:
-                j, w = other.index, other.value
-            elif to is int:
-                j, w = -1, float(other)
-            else:
-                return apply(prim, other, self)
-            try:
-                out = scalar(w, v)
-            except _DOMAIN_ERRORS:
-                return apply(prim, other, self)
-            tape = trace.tape
-            var = _new(Var)
-            var.value = out
-            var.trace = trace
-            var.index = len(tape)
-            tape.append((prim, j, self.index, w, v, out))
-            return var
-        return apply(prim, other, self)
-
-    if reflected:
-        method = reflected_method
     method.__name__ = method.__qualname__ = dunder
     return method
 
@@ -235,7 +210,7 @@ class ReverseTrace(Trace):
                 x = a.value
                 try:
                     out = scalar(x)
-                except _DOMAIN_ERRORS:
+                except DOMAIN_ERRORS:
                     pass
                 else:
                     tape = self.tape
