@@ -70,14 +70,13 @@ def problem_table(reg: Registry) -> pd.DataFrame:
 
 
 def _source(p: Problem) -> str:
+    """``problems/FILE.py, line N`` for a built-in problem, else the file's path."""
     path = Path(p.source)
+    where = f"problems/{path.name}" if path.parent.name == "problems" else str(path)
     try:
-        line = inspect.getsourcelines(p.fn)[1]
+        return f"`{where}`, line {inspect.getsourcelines(p.fn)[1]}"
     except (OSError, TypeError):
-        line = None
-    here = path.name if path.parent.name == "problems" else str(path)
-    return f"`problems/{here}`" + (f", line {line}" if line else "") \
-        if path.parent.name == "problems" else f"`{here}`"
+        return f"`{where}`"
 
 
 def catalogue_markdown(reg: Registry, with_support: bool = True,
