@@ -16,9 +16,13 @@ Guarantees of :func:`run_isolated` (with ``isolate=True``):
   worker (status ``error``) instead of swapping or waking the OOM killer;
 * crashes: a worker that dies (segfault, abort, killed from outside) gives
   status ``error`` naming the signal;
-* no orphans: a worker is killed when the caller leaves (Ctrl-C, an
-  exception) and, on Linux, when the calling process itself dies, even by
-  SIGKILL (``PR_SET_PDEATHSIG``).
+* no orphans: a worker is killed when the caller leaves (Ctrl-C, SIGTERM
+  turned into an exception, any other exception) and, on Linux, when the
+  calling process itself dies, even by SIGKILL (``PR_SET_PDEATHSIG``);
+* the caller decides about interruptions: a worker ignores SIGINT and SIGTERM,
+  which a terminal (Ctrl-C) or a service manager (stop) sends to the whole
+  process group, so that an interrupted run is not left with a row saying its
+  last worker died of that signal.
 """
 
 from __future__ import annotations
@@ -91,7 +95,9 @@ def _die_with_parent() -> None:
 
 def _child(conn, parent_pid, fn, args, memory_limit):
     try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides about Ctrl-C
+        # The parent decides about Ctrl-C and SIGTERM (see the module docstring).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _die_with_parent()
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)

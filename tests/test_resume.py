@@ -1,4 +1,4 @@
-"""Nothing lost: a run killed (SIGKILL) or interrupted (Ctrl-C) in the middle keeps
+"""Nothing lost: a run killed (SIGKILL) or interrupted (Ctrl-C, SIGTERM) in the middle keeps
 every finished row, and --resume completes it to exactly the rows of an
 uninterrupted run. Same command, same rows (timings aside).
 
@@ -8,6 +8,7 @@ known measurement by a problem that waits while a file exists, then signalled.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -74,14 +75,17 @@ def uninterrupted(tmp_path_factory):
     return harness.run(problems=["held"], problems_dirs=[folder], out=out, timeout=30)
 
 
-def _start_held_run(held_dir: Path, out: Path) -> subprocess.Popen:
+def _start_held_run(held_dir: Path, out: Path, new_session: bool = False) -> subprocess.Popen:
+    """``adbench run`` of the held problem, returned once it waits in the held
+    measurement; with ``new_session`` it leads a process group of its own."""
     (held_dir / "hold").write_text("")
     proc = subprocess.Popen(
         [sys.executable, "-m", "adbench", "run", "--problems-dir", str(held_dir),
          "--problem", "held", "--out", str(out), "--timeout", "30", "--quiet"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # a shell may start background jobs with Ctrl-C ignored; a user's run has it
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=new_session)
     deadline = time.monotonic() + 60
     while not (held_dir / "worker.pid").exists():
         if proc.poll() is not None:
@@ -154,6 +158,44 @@ def test_ctrl_c_exits_130_with_a_message_and_a_valid_csv(held_dir, tmp_path):
     assert _gone(worker)
     assert len(read_results(out / "results.csv")) == ROWS_BEFORE_HOLD
     (held_dir / "hold").unlink()
+
+
+def test_sigterm_to_the_process_group_stops_the_run_as_ctrl_c_does(
+        held_dir, tmp_path, uninterrupted):
+    # A service manager stops a job by sending SIGTERM to all of its processes:
+    # the run and its worker. The worker must not turn it into an error row.
+    out = tmp_path / "run"
+    proc = _start_held_run(held_dir, out, new_session=True)
+    worker = int((held_dir / "worker.pid").read_text())
+    os.killpg(proc.pid, signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM == 143, stderr
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines == [f"adbench: interrupted by SIGTERM; the finished rows are in "
+                     f"{out / 'results.csv'}; complete the run with: adbench run --resume {out}"]
+    assert _gone(worker)
+    partial = read_results(out / "results.csv")
+    assert len(partial) == ROWS_BEFORE_HOLD
+    assert set(partial.status) <= {"ok", "unsupported"}
+    assert not (out / "report.md").exists()
+
+    (held_dir / "hold").unlink()
+    result = invoke(["run", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(comparable(read_results(out / "results.csv")),
+                                  comparable(uninterrupted))
+
+
+def test_sigterm_raises_terminated_only_inside_the_run():
+    from adbench.cli.run import Terminated, _sigterm_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Terminated) as caught, _sigterm_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises as soon as the signal arrives
+    assert isinstance(caught.value, KeyboardInterrupt) and caught.value.signum == 15
+    assert signal.getsignal(signal.SIGTERM) == before
 
 
 def test_resume_of_a_finished_run_measures_nothing_again(tmp_path):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -161,18 +164,55 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     _check_writable(out)
     limit = None if memory_limit is None else int(memory_limit * 2**30)
     try:
-        df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
-                 timeout=timeout, problems_dirs=problems_dirs, resume=resume is not None,
-                 progress=_Progress(quiet), memory_limit=limit)
-    except KeyboardInterrupt:
-        click.echo(f"\nadbench: interrupted; the finished rows are in {out / 'results.csv'}; "
-                   f"complete the run with: adbench run --resume {out}", err=True)
-        sys.exit(130)
+        with _sigterm_as_interrupt():
+            df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
+                     timeout=timeout, problems_dirs=problems_dirs, resume=resume is not None,
+                     progress=_Progress(quiet), memory_limit=limit)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
+        click.echo(f"\nadbench: interrupted{how}; the finished rows are in "
+                   f"{out / 'results.csv'}; complete the run with: adbench run --resume {out}",
+                   err=True)
+        sys.exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     counts = df["status"].value_counts().to_dict()
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())
     click.echo(f"{len(df)} measurements ({summary})")
     click.echo(f"wrote {out / 'results.csv'}")
     click.echo(f"wrote {out / 'report.md'}")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a run stops as on Ctrl-C.
+
+    A KeyboardInterrupt, so that everything that cleans up after Ctrl-C (the
+    worker killed, results.csv closed with its finished rows) does so here too.
+    """
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """Within the block, SIGTERM raises :class:`Terminated` instead of ending the
+    process on the spot (which would leave the current worker to die alone).
+
+    Signal handlers can only be set in the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum, frame):
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_writable(out: Path) -> None:
