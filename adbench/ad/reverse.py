@@ -31,6 +31,7 @@ every derivative still comes from the rule in the primitive table.
 
 from __future__ import annotations
 
+import operator
 from sys import getrefcount
 
 import numpy as np
@@ -53,9 +54,11 @@ _NO_PARAMS: dict = {}  # params of compact entries; never mutated
 #   (prim, parents, primals, out, params)     generic: parents = ((k, j), ...), argument
 #                                             k is tape entry j
 #   (prim, j, x, out)                         unary, float x = entry j
-#   (prim, j0, j1, x, y, out)                 binary, float x and y; argument k is entry
-#                                             jk, or a constant when jk == -1
-GENERIC, UNARY, BINARY = 5, 4, 6  # entry lengths
+#   (prim, j0, j1, x, y, out, d0, d1)         binary, float x and y; argument k is entry
+#                                             jk, or a constant when jk == -1; dk is the
+#                                             partial derivative with respect to it when
+#                                             the rule is a marker, else None
+GENERIC, UNARY, BINARY = 5, 4, 8  # entry lengths
 
 #: Arrays at least this large (elements) that a VJP reads by shape only are not kept on
 #: the tape; below it, the bookkeeping would cost more than the memory it frees.
@@ -70,51 +73,90 @@ def entry_parts(entry) -> tuple:
     if n == UNARY:
         prim, j, x, out = entry
         return prim, ((0, j),), (x,), out, _NO_PARAMS
-    prim, j0, j1, x, y, out = entry
+    prim, j0, j1, x, y, out, _, _ = entry
     parents = tuple((k, j) for k, j in ((0, j0), (1, j1)) if j >= 0)
     return prim, parents, (x, y), out, _NO_PARAMS
+
+
+def _partial_source(rule, x: str, y: str) -> str:
+    """The expression a compact entry stores for the partial derivative ``rule``
+    stands for: 1, -1 or an argument for the ``lin`` markers, None (call the
+    rule in the backward sweep) otherwise."""
+    if rule is IDENTITY:
+        return "1.0"
+    if rule is NEGATE:
+        return "-1.0"
+    if type(rule) is TimesArg:
+        return (x, y)[rule.j]
+    return "None"
+
+
+# Python's own operator for the primitives whose float implementation is one;
+# others (pow: math.pow, which raises where ``**`` would return a complex) call
+# their ``scalar`` implementation.
+_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
+
+_OPERATOR_TEMPLATE = """
+def {dunder}(self, other):
+    {mine} = self.value
+    if type({mine}) is float:
+        to = type(other)
+        if to is Var:
+            {theirs} = other.value
+            if type({theirs}) is not float or other.trace is not self.trace:
+                return apply(prim, {args})
+            j = other.index
+        elif to is float:
+            {theirs}, j = other, -1
+        elif to is int and -MAX_EXACT_INT <= other <= MAX_EXACT_INT:
+            {theirs}, j = float(other), -1
+        else:
+            return apply(prim, {args})
+        try:
+            out = {expression}
+        except DOMAIN_ERRORS:
+            return apply(prim, {args})
+        trace = self.trace
+        tape = trace.tape
+        var = _new(Var)  # Var(out, trace, index) without the call
+        var.value = out
+        var.trace = trace
+        var.index = len(tape)
+        tape.append((prim, {i0}, {i1}, x, y, out, {d0}, {d1}))
+        return var
+    return apply(prim, {args})
+"""
 
 
 def _float_operator(prim, dunder: str, reflected: bool):
     """A :class:`Var` operator method (``__mul__``...) with a fast path for the
     commonest step of a scalar program: a binary arithmetic primitive on a
     float variable of this trace and a float or int constant, or another float
-    variable of the same trace. It records a compact tape entry (see
-    ``entry_parts``); anything else (arrays, nesting, domain errors) goes the
-    generic way through :func:`~adbench.core.apply`."""
-    scalar = prim.scalar
+    variable of the same trace. It computes the result with Python's operator
+    and records a compact tape entry (see ``entry_parts``) holding the partial
+    derivatives the table's ``lin`` markers stand for (1, -1, the other
+    argument), so that the backward sweep multiplies instead of interpreting
+    the rule; anything else (arrays, nesting, domain errors) goes the generic
+    way through :func:`~adbench.core.apply`.
 
-    def method(self, other):
-        v = self.value
-        if type(v) is float:
-            trace = self.trace
-            to = type(other)
-            if to is float:
-                j, w = -1, other
-            elif to is Var and other.trace is trace and type(other.value) is float:
-                j, w = other.index, other.value
-            elif to is int:
-                j, w = -1, float(other)
-            else:
-                j = None
-            if j is not None:
-                # (x, y) and their tape indices in the primitive's argument order
-                i0, i1, x, y = (j, self.index, w, v) if reflected else (self.index, j, v, w)
-                try:
-                    out = scalar(x, y)
-                except DOMAIN_ERRORS:
-                    pass
-                else:
-                    tape = trace.tape
-                    var = _new(Var)  # Var(out, trace, index) without the call
-                    var.value = out
-                    var.trace = trace
-                    var.index = len(tape)
-                    tape.append((prim, i0, i1, x, y, out))
-                    return var
-        return apply(prim, other, self) if reflected else apply(prim, self, other)
-
-    method.__name__ = method.__qualname__ = dunder
+    The method is generated from a template, as :mod:`dataclasses` generates
+    ``__init__``: the operator inline is a fifth of the cost of recording.
+    ``x`` and ``y`` are the primitive's arguments, ``self`` being ``y`` when
+    ``reflected`` (``2.0 * v`` calls ``v.__rmul__(2.0)``).
+    """
+    mine, theirs = ("y", "x") if reflected else ("x", "y")
+    infix = _INFIX.get(prim.scalar)
+    source = _OPERATOR_TEMPLATE.format(
+        dunder=dunder, mine=mine, theirs=theirs,
+        args="other, self" if reflected else "self, other",
+        expression=f"x {infix} y" if infix else "scalar(x, y)",
+        i0="j" if reflected else "self.index", i1="self.index" if reflected else "j",
+        d0=_partial_source(prim.lin[0], "x", "y"), d1=_partial_source(prim.lin[1], "x", "y"))
+    namespace = {"prim": prim, "scalar": prim.scalar, "apply": apply, "Var": Var, "_new": _new,
+                 "DOMAIN_ERRORS": DOMAIN_ERRORS, "MAX_EXACT_INT": 2 ** 53}
+    exec(compile(source, f"<Var.{dunder}: {prim.name}>", "exec"), namespace)
+    method = namespace[dunder]
+    method.__qualname__ = f"Var.{dunder}"
     return method
 
 
@@ -128,16 +170,6 @@ class Var(Box):
         self.trace = trace
         self.index = index
 
-    __add__ = _float_operator(add_p, "__add__", False)
-    __radd__ = _float_operator(add_p, "__radd__", True)
-    __sub__ = _float_operator(sub_p, "__sub__", False)
-    __rsub__ = _float_operator(sub_p, "__rsub__", True)
-    __mul__ = _float_operator(mul_p, "__mul__", False)
-    __rmul__ = _float_operator(mul_p, "__rmul__", True)
-    __truediv__ = _float_operator(div_p, "__truediv__", False)
-    __rtruediv__ = _float_operator(div_p, "__rtruediv__", True)
-    __pow__ = _float_operator(pow_p, "__pow__", False)
-    __rpow__ = _float_operator(pow_p, "__rpow__", True)
 
     def __getitem__(self, idx):
         """``x[idx]``: records the getitem entry :meth:`ReverseTrace.process`
@@ -172,6 +204,13 @@ class Var(Box):
         for i, out in enumerate(items):
             tape.append((getitem_p, parents, primals, out, {"idx": i}))
             yield Var(out, trace, len(tape) - 1)
+
+
+for _prim, _name in ((add_p, "add"), (sub_p, "sub"), (mul_p, "mul"), (div_p, "truediv"),
+                    (pow_p, "pow")):
+    setattr(Var, f"__{_name}__", _float_operator(_prim, f"__{_name}__", False))
+    setattr(Var, f"__r{_name}__", _float_operator(_prim, f"__r{_name}__", True))
+del _prim, _name
 
 
 class ReverseTrace(Trace):
@@ -304,140 +343,119 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
     tape = trace.tape
     if not (type(output) is Var and output.trace is trace):
         return [None] * len(tape)
-    # Under an op counter every operation must pass through apply(), where the
-    # counter sees it: the float and array shortcuts below are then switched off.
-    fast = not EVALUATION_HOOKS
     adjoints: list = [None] * len(tape)
     adjoints[output.index] = seed
-    for i in range(output.index, -1, -1):
+    # Under an op counter every operation must pass through apply(), where the
+    # counter sees it: the float and array shortcuts are then switched off. The
+    # compact float entries are propagated inline here, unless someone observes.
+    floats = not EVALUATION_HOOKS and observer is None
+    i = output.index + 1
+    for entry in reversed(tape[:i]):
+        i -= 1
         g = adjoints[i]
-        if g is None:
+        if g is None or entry is None:
             continue
-        entry = tape[i]
-        if entry is None:
-            continue
-        n = len(entry)
-        if n != GENERIC:
-            if fast and type(g) is float:
-                # A compact scalar entry and a float cotangent: the rules on floats.
-                if n == BINARY:
-                    prim, j0, j1, x, y, out = entry
-                    lin = prim.lin
-                    if j0 >= 0:
-                        rule = lin[0]
-                        if rule is IDENTITY:
-                            c = g
-                        elif type(rule) is TimesArg:
-                            c = g * (y if rule.j else x)
-                        elif rule is NEGATE:
-                            c = -g
-                        else:
-                            c = rule(g, x, y, out)
+        if floats and type(g) is float:
+            n = len(entry)
+            if n == BINARY:  # x op y on floats: g times the stored partial, or the rule
+                prim, j0, j1, x, y, out, d0, d1 = entry
+                if j0 >= 0:
+                    if d0 is None:
+                        _add_to(adjoints, j0, prim.lin[0](g, x, y, out))
+                    else:
                         prev = adjoints[j0]
                         if prev is None:
-                            adjoints[j0] = c
-                        elif type(prev) is float and type(c) is float:
-                            adjoints[j0] = prev + c
+                            adjoints[j0] = g * d0
+                        elif type(prev) is float:
+                            adjoints[j0] = prev + g * d0
                         else:
-                            _accumulate(adjoints, j0, c)
-                        if observer is not None:
-                            observer(i, 0, j0, c, adjoints[j0])
-                    if j1 >= 0:
-                        rule = lin[1]
-                        if rule is IDENTITY:
-                            c = g
-                        elif rule is NEGATE:
-                            c = -g
-                        elif type(rule) is TimesArg:
-                            c = g * (y if rule.j else x)
-                        else:
-                            c = rule(g, x, y, out)
+                            _accumulate(adjoints, j0, g * d0)
+                if j1 >= 0:
+                    if d1 is None:
+                        _add_to(adjoints, j1, prim.lin[1](g, x, y, out))
+                    else:
                         prev = adjoints[j1]
                         if prev is None:
-                            adjoints[j1] = c
-                        elif type(prev) is float and type(c) is float:
-                            adjoints[j1] = prev + c
+                            adjoints[j1] = g * d1
+                        elif type(prev) is float:
+                            adjoints[j1] = prev + g * d1
                         else:
-                            _accumulate(adjoints, j1, c)
-                        if observer is not None:
-                            observer(i, 1, j1, c, adjoints[j1])
-                else:
-                    prim, j, x, out = entry
-                    c = _scalar_term(prim.lin[0], g, (x,), out)
-                    prev = adjoints[j]
-                    if prev is None:
-                        adjoints[j] = c
-                    elif type(prev) is float and type(c) is float:
-                        adjoints[j] = prev + c
-                    else:
-                        _accumulate(adjoints, j, c)
-                    if observer is not None:
-                        observer(i, 0, j, c, adjoints[j])
+                            _accumulate(adjoints, j1, g * d1)
                 continue
-            entry = entry_parts(entry)
-        adjoints[i] = None  # propagated below: release it (inputs keep theirs)
-        prim, parents, primals, out, params = entry
-        lin = prim.lin
-        if fast and lin is not None and type(g) is float:
-            # Scalar elementwise: no broadcasting to undo.
-            for k, j in parents:
-                c = _scalar_term(lin[k], g, primals, out)
-                if adjoints[j] is None:
-                    adjoints[j] = c
-                else:
-                    _accumulate(adjoints, j, c)
-                if observer is not None:
-                    observer(i, k, j, c, adjoints[j])
-            continue
-        if fast and lin is not None and type(g) is np.ndarray:
-            # Elementwise on a plain array cotangent: the lin rules, unbroadcast.
-            product = None  # (factor, g * factor): x * x needs g * x only once
-            for k, j in parents:
-                rule = lin[k]
-                if rule is IDENTITY or rule is NEGATE:
-                    c = g
-                elif type(rule) is TimesArg:
-                    factor = primals[rule.j]
-                    x = primals[k]
-                    if (type(x) is np.ndarray and type(factor) is np.ndarray
-                            and x.shape != g.shape and g.ndim <= 26):
-                        # g * factor summed down to x's shape, in one pass
-                        c = product_unbroadcast(g, factor, x.shape)
-                    elif product is not None and product[0] is factor:
-                        c = product[1]
-                    else:
-                        c = g * factor  # np.multiply, or the box's own product
-                        product = (factor, c)
-                else:
-                    c = rule(g, *primals, out)
-                x = primals[k]
-                shape = x.shape if type(x) is np.ndarray else shape_of(x)
-                if shape_of(c) != shape:
-                    c = unbroadcast(c, shape)
-                if rule is NEGATE:  # negate after summing: the smaller array
-                    c = negative(c)
-                if adjoints[j] is None:
-                    adjoints[j] = c
-                else:
-                    _accumulate(adjoints, j, c)
-                if observer is not None:
-                    observer(i, k, j, c, adjoints[j])
-            continue
-        if (fast and prim is getitem_p and type(primals[0]) is np.ndarray
-                and not isinstance(g, BoxBase)
-                and _scatter_in_place(adjoints, parents[0][1], primals[0],
-                                      params["idx"], g)):
-            continue
-        vjp = prim.vjp
+            if n == UNARY:
+                prim, j, x, out = entry
+                _add_to(adjoints, j, _scalar_term(prim.lin[0], g, (x,), out))
+                continue
+        _propagate(adjoints, i, entry_parts(entry), g, observer)
+    return adjoints
+
+
+def _add_to(adjoints: list, j: int, c) -> None:
+    """``adjoints[j] += c``, where the adjoint may not exist yet."""
+    prev = adjoints[j]
+    if prev is None:
+        adjoints[j] = c
+    elif type(prev) is float and type(c) is float:
+        adjoints[j] = prev + c
+    else:
+        _accumulate(adjoints, j, c)
+
+
+def _propagate(adjoints: list, i: int, entry: tuple, g, observer) -> None:
+    """Pass the adjoint ``g`` of tape entry ``i`` (generic layout) on to its arguments."""
+    adjoints[i] = None  # propagated below: release it (inputs keep theirs)
+    prim, parents, primals, out, params = entry
+    fast = not EVALUATION_HOOKS
+    lin = prim.lin
+    if fast and lin is not None and type(g) is float:
+        # Scalar elementwise: no broadcasting to undo.
         for k, j in parents:
-            c = vjp(k, g, primals, out, **params)
-            if adjoints[j] is None:
-                adjoints[j] = c
-            else:
-                _accumulate(adjoints, j, c)
+            c = _scalar_term(lin[k], g, primals, out)
+            _add_to(adjoints, j, c)
             if observer is not None:
                 observer(i, k, j, c, adjoints[j])
-    return adjoints
+        return
+    if fast and lin is not None and type(g) is np.ndarray:
+        # Elementwise on a plain array cotangent: the lin rules, unbroadcast.
+        product = None  # (factor, g * factor): x * x needs g * x only once
+        for k, j in parents:
+            rule = lin[k]
+            if rule is IDENTITY or rule is NEGATE:
+                c = g
+            elif type(rule) is TimesArg:
+                factor = primals[rule.j]
+                x = primals[k]
+                if (type(x) is np.ndarray and type(factor) is np.ndarray
+                        and x.shape != g.shape and g.ndim <= 26):
+                    # g * factor summed down to x's shape, in one pass
+                    c = product_unbroadcast(g, factor, x.shape)
+                elif product is not None and product[0] is factor:
+                    c = product[1]
+                else:
+                    c = g * factor  # np.multiply, or the box's own product
+                    product = (factor, c)
+            else:
+                c = rule(g, *primals, out)
+            x = primals[k]
+            shape = x.shape if type(x) is np.ndarray else shape_of(x)
+            if shape_of(c) != shape:
+                c = unbroadcast(c, shape)
+            if rule is NEGATE:  # negate after summing: the smaller array
+                c = negative(c)
+            _add_to(adjoints, j, c)
+            if observer is not None:
+                observer(i, k, j, c, adjoints[j])
+        return
+    if (fast and prim is getitem_p and type(primals[0]) is np.ndarray
+            and not isinstance(g, BoxBase)
+            and _scatter_in_place(adjoints, parents[0][1], primals[0], params["idx"], g)):
+        return
+    vjp = prim.vjp
+    for k, j in parents:
+        c = vjp(k, g, primals, out, **params)
+        _add_to(adjoints, j, c)
+        if observer is not None:
+            observer(i, k, j, c, adjoints[j])
 
 
 def _slot_refcount(adjoints: list, j: int) -> int:
