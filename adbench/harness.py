@@ -5,7 +5,9 @@ process with a hard time limit (:mod:`adbench.isolation`); whatever happens
 becomes a row with a ``status`` (``ok``, ``unsupported``, ``nonfinite``,
 ``timeout``, ``error``) and a one-line ``message``. Rows are appended to the
 CSV and flushed as each measurement finishes, so an interrupted run keeps
-every finished row and ``resume`` completes the rest.
+every finished row and ``resume`` completes the rest. An output file that
+cannot be written (a full disk, a folder without permission) stops the run
+with :class:`ResultsWriteError`, naming the file; the rows written before stay.
 
 The columns of a row come from :data:`BASE_COLUMNS` and from the metrics in
 :data:`METRICS`; a new metric is one entry there.
@@ -19,6 +21,7 @@ import json
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
@@ -36,7 +39,7 @@ from adbench.xp import numpy_xp
 
 __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "columns",
            "select", "parse_sizes", "SizesError", "DEFAULT_TIMEOUT", "STATUSES", "ResultsCSVError",
-           "check_output", "read_results", "read_run_info"]
+           "ResultsWriteError", "check_output", "read_results", "read_run_info"]
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_SUITE = "quick"
@@ -57,6 +60,30 @@ class SizesError(ValueError):
 
 class ResultsCSVError(ValueError):
     """A results.csv that cannot be read back (corrupt, or not adbench's)."""
+
+
+class ResultsWriteError(Exception):
+    """An output file of a run could not be written: ``cannot write PATH: REASON``.
+
+    ``measured`` is the number of rows the run had written to results.csv when
+    it happened (0: it failed before measuring anything); those rows are kept.
+    """
+
+    def __init__(self, path: str | Path, error: OSError, measured: int = 0):
+        self.path = Path(path)
+        self.reason = error.strerror or one_line(error)
+        self.measured = measured
+        super().__init__(f"cannot write {self.path}: {self.reason}")
+
+
+@contextmanager
+def _writing(path: str | Path, measured: int = 0):
+    """Turn an OSError of the block into a ResultsWriteError naming ``path``, or
+    the file the error names (the destination of a failed rename)."""
+    try:
+        yield
+    except OSError as exc:
+        raise ResultsWriteError(exc.filename2 or exc.filename or path, exc, measured) from exc
 
 
 @dataclass
@@ -296,24 +323,54 @@ def select(registry: Registry, suite: str | None = None, problems: Sequence[str]
 # --------------------------------------------------------------------------
 
 class ResultsWriter:
-    """Appends rows to results.csv, one flushed line per finished measurement."""
+    """Appends rows to results.csv, one flushed line per finished measurement.
+
+    Every OSError (a full disk, a file made read-only) is a ResultsWriteError
+    naming the file, with the number of rows written before it. A row whose
+    write failed may be left as a torn last line, which reading drops.
+    """
 
     def __init__(self, path: Path, cols: list[str]):
         self.path = path
         self.cols = cols
-        new = not path.exists() or path.stat().st_size == 0
-        self.file = open(path, "a", newline="")
+        self.written = 0  # rows written by this writer
+        self.failed = False
+        with self._writing():
+            new = not path.exists() or path.stat().st_size == 0
+            self.file = open(path, "a", newline="")
         self.writer = csv.DictWriter(self.file, fieldnames=cols, extrasaction="ignore")
         if new:
-            self.writer.writeheader()
-            self.file.flush()
+            try:
+                with self._writing():
+                    self.writer.writeheader()
+                    self.file.flush()
+            except ResultsWriteError:
+                self.close()
+                raise
 
     def write(self, row: dict) -> None:
-        self.writer.writerow({c: _csv_value(row.get(c)) for c in self.cols})
-        self.file.flush()
+        with self._writing():
+            self.writer.writerow({c: _csv_value(row.get(c)) for c in self.cols})
+            self.file.flush()
+        self.written += 1
 
     def close(self) -> None:
-        self.file.close()
+        """Close the file. After a failed write the error of closing (the same
+        unwritable data, flushed again) is not raised a second time."""
+        try:
+            self.file.close()
+        except OSError as exc:
+            if not self.failed:
+                raise ResultsWriteError(self.path, exc, self.written) from exc
+
+    @contextmanager
+    def _writing(self):
+        try:
+            with _writing(self.path, self.written):
+                yield
+        except ResultsWriteError:
+            self.failed = True
+            raise
 
 
 def _csv_value(v):
@@ -441,11 +498,12 @@ def _salvage(path: Path, cols: list[str]) -> dict:
         if r[status] not in STATUSES:
             raise ResultsCSVError(f"{path}: line {lineno} has an unknown status {r[status]!r}")
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(good)
-    os.replace(tmp, path)
+    with _writing(tmp):
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            w.writerows(good)
+        os.replace(tmp, path)
     idx = [header.index(k) for k in KEY]
     return {tuple(r[i] for i in idx): r[status] for r in good}
 
@@ -505,6 +563,9 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     (:func:`check_output`); if that fails every row of the instance gets its
     status and message and no method runs. Then the reference and each method
     run in workers of their own.
+
+    ResultsWriteError if a file in ``out`` cannot be written; the rows written
+    before stay in results.csv, and ``resume`` completes them.
     """
     registry = registry or load_registry(problems_dirs)
     instances = select(registry, suite, problems, sizes)
@@ -518,7 +579,8 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     writer, done = None, {}
     if out is not None:
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        with _writing(out):
+            out.mkdir(parents=True, exist_ok=True)
         csv_path = out / "results.csv"
         if resume and csv_path.exists():
             done = _salvage(csv_path, cols)
@@ -577,7 +639,8 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     if out is not None:
         df = read_results(out / "results.csv")
         from adbench.report import write_report
-        write_report(df, out)
+        with _writing(out / "report.md", writer.written):
+            write_report(df, out)
         return df
     return pd.DataFrame(rows, columns=cols)
 
@@ -619,8 +682,9 @@ def _write_run_info(out: Path, problems, methods, sizes, suite, timeout,
             "suite": suite, "timeout": timeout,
             "problems_dirs": [str(Path(d).resolve()) for d in problems_dirs]}
     tmp = out / "run.json.tmp"
-    tmp.write_text(json.dumps(info, indent=2))
-    os.replace(tmp, out / "run.json")
+    with _writing(tmp):
+        tmp.write_text(json.dumps(info, indent=2))
+        os.replace(tmp, out / "run.json")
 
 
 #: What run.json must hold (see _write_run_info), with the accepted types.

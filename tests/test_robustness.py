@@ -9,8 +9,10 @@ swells; a reference that fails. The run must go on and say what happened.
 from __future__ import annotations
 
 import ctypes
+import errno
 import faulthandler
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -314,6 +316,84 @@ def test_resume_of_a_missing_folder_is_one_line(tmp_path):
     result = invoke(["run", "--resume", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "no results.csv there to complete" in _one_line(result.output)
+
+
+# --------------------------------------------------------------------------
+# Output that cannot be written: a full disk, a file in the way
+# --------------------------------------------------------------------------
+
+#: Five quick measurements of survey-example.
+FIVE = ["--problem", "survey-example", "--method", "manual", "--method", "fd-forward",
+        "--method", "fd-central", "--method", "ad-forward", "--method", "ad-reverse"]
+
+
+class _FillsUp:
+    """results.csv on a disk that is full after ``lines`` lines (the header counts)."""
+
+    def __init__(self, real, lines: int):
+        self._real, self._left = real, lines
+
+    def write(self, text: str) -> int:
+        if self._left <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._left -= text.count("\n")
+        return self._real.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_a_full_disk_mid_run_is_one_line_exit_code_1_and_keeps_the_rows(tmp_path, monkeypatch):
+    real_open = open
+
+    def opening(path, mode="r", *args, **kwargs):
+        fh = real_open(path, mode, *args, **kwargs)
+        return _FillsUp(fh, 1 + 3) if Path(path).name == "results.csv" and "a" in mode else fh
+
+    monkeypatch.setattr(harness, "open", opening, raising=False)
+    out = tmp_path / "run"
+    result = invoke(["run", *FIVE, "--out", str(out), "--quiet"])
+    assert result.exit_code == 1
+    assert _one_line(result.output) == (
+        f"adbench: error: cannot write {out / 'results.csv'}: No space left on device; the "
+        f"finished rows are kept; complete the run with: adbench run --resume {out}")
+    kept = read_results(out / "results.csv")
+    assert list(kept.method) == ["manual", "fd-forward", "fd-central"]
+    assert (kept.status == "ok").all()
+
+    monkeypatch.undo()  # space again
+    result = invoke(["run", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    final = read_results(out / "results.csv")
+    assert list(final.method) == ["manual", "fd-forward", "fd-central", "ad-forward",
+                                  "ad-reverse"]
+    assert (final.status == "ok").all()
+    # the rows written before the disk filled up were kept, not measured again
+    pd.testing.assert_frame_equal(final.iloc[:3], kept)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux /dev/full")
+def test_a_results_csv_that_takes_no_data_is_one_line_and_exit_code_2(tmp_path):
+    # /dev/full: every write fails with ENOSPC, already the header's
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "results.csv").symlink_to("/dev/full")
+    result = invoke(["run", *FIVE, "--out", str(out), "--quiet"])
+    assert result.exit_code == 2
+    assert _one_line(result.output) == (
+        f"adbench: error: cannot write {out / 'results.csv'}: No space left on device")
+
+
+def test_a_report_that_cannot_be_written_keeps_every_row(tmp_path):
+    out = tmp_path / "run"
+    (out / "report.md").mkdir(parents=True)  # a non-empty folder in the report's place
+    (out / "report.md" / "keep").write_text("")
+    result = invoke(["run", *FIVE, "--out", str(out), "--quiet"])
+    assert result.exit_code == 1
+    line = _one_line(result.output)
+    assert line.startswith(f"adbench: error: cannot write {out / 'report.md'}: ")
+    assert line.endswith(f"complete the run with: adbench run --resume {out}")
+    assert len(read_results(out / "results.csv")) == 5
 
 
 # --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from adbench import __version__
-from adbench.harness import ResultsCSVError, SizesError
+from adbench.harness import ResultsCSVError, ResultsWriteError, SizesError
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 
@@ -29,7 +29,8 @@ class UserError(click.ClickException):
 
 #: Exceptions that mean "the input is wrong", reported in one line with exit code 2.
 USER_ERRORS = (UnknownNameError, ProblemFileError, ProblemDefinitionError, ResultsCSVError,
-               FileExistsError, NotADirectoryError, PermissionError, SizesError)
+               ResultsWriteError, FileExistsError, NotADirectoryError, PermissionError,
+               SizesError)
 
 
 def problems_dir_option(f):

@@ -16,7 +16,7 @@ import click
 import pandas as pd
 
 from adbench.cli.base import UserError, cli, problems_dir_option
-from adbench.harness import DEFAULT_TIMEOUT, parse_sizes
+from adbench.harness import DEFAULT_TIMEOUT, ResultsWriteError, parse_sizes
 from adbench.methods import METHODS
 from adbench.registry import load_registry
 
@@ -140,6 +140,8 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     """Run SUITE (default: quick), or the given problems, with every method.
 
     Writes results.csv (one row per problem x size x method) and report.md.
+    An output file that cannot be written is a one-line error: exit code 2 if
+    nothing was measured yet, else 1 (the finished rows are kept for --resume).
     """
     from adbench.harness import read_run_info, run
     from adbench.metrics import timing
@@ -175,11 +177,23 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
                    f"{out / 'results.csv'}; complete the run with: adbench run --resume {out}",
                    err=True)
         sys.exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+    except ResultsWriteError as exc:
+        if not exc.measured:
+            raise UserError(str(exc)) from None
+        raise RunCutShort(f"{exc}; the finished rows are kept; complete the run with: "
+                          f"adbench run --resume {out}") from None
     counts = df["status"].value_counts().to_dict()
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())
     click.echo(f"{len(df)} measurements ({summary})")
     click.echo(f"wrote {out / 'results.csv'}")
     click.echo(f"wrote {out / 'report.md'}")
+
+
+class RunCutShort(click.ClickException):
+    """A run that stopped after measuring some rows (an output file could not be
+    written): one line, exit code 1."""
+
+    exit_code = 1
 
 
 class Terminated(KeyboardInterrupt):
