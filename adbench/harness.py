@@ -21,6 +21,7 @@ import json
 import math
 import os
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -476,17 +477,22 @@ def _parse_rows(path: Path, text: str) -> list[list[str]]:
     return rows
 
 
-def _salvage(path: Path, cols: list[str]) -> dict:
+def _salvage(path: Path, cols: list[str],
+             versions: Mapping[str, str] | None = None) -> tuple[dict, dict]:
     """Prepare an interrupted results.csv for ``--resume``.
 
-    Keeps its complete rows (a torn last line is dropped, and the file is
-    rewritten atomically without it) and returns ``{(problem, sizes, method):
-    status}`` of the rows it holds. ResultsCSVError if the file is corrupt or
-    written with other columns.
+    Keeps its complete rows measured with the current definition of their
+    problem: a torn last line is dropped, and so are the rows of a problem
+    whose ``version`` differs from ``versions[problem]`` (its definition was
+    edited since), so that no problem mixes rows of two definitions. The file
+    is rewritten atomically without them. Returns ``({(problem, sizes,
+    method): status}`` of the rows kept, ``{problem: rows dropped}`` of the
+    changed problems). ResultsCSVError if the file is corrupt or written with
+    other columns.
     """
     text = _read_text(path)
     if not text.strip():
-        return {}
+        return {}, {}
     rows = _parse_rows(path, text)
     header, good = rows[0], rows[1:]
     _check_header(path, header)
@@ -497,15 +503,35 @@ def _salvage(path: Path, cols: list[str]) -> dict:
     for lineno, r in enumerate(good, start=2):
         if r[status] not in STATUSES:
             raise ResultsCSVError(f"{path}: line {lineno} has an unknown status {r[status]!r}")
+    problem, version = header.index("problem"), header.index("version")
+    kept, stale = [], {}
+    for r in good:
+        current = (versions or {}).get(r[problem])
+        if current is not None and r[version] != current:
+            stale[r[problem]] = stale.get(r[problem], 0) + 1
+        else:
+            kept.append(r)
     tmp = path.with_name(path.name + ".tmp")
     with _writing(tmp):
         with open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(header)
-            w.writerows(good)
+            w.writerows(kept)
         os.replace(tmp, path)
     idx = [header.index(k) for k in KEY]
-    return {tuple(r[i] for i in idx): r[status] for r in good}
+    return {tuple(r[i] for i in idx): r[status] for r in kept}, stale
+
+
+def _stale_message(stale: Mapping[str, int]) -> str:
+    """The warning of a resume that measures the rows of edited problems again."""
+    names = ", ".join(repr(name) for name in stale)
+    rows = sum(stale.values())
+    rows_text = f"{rows} row" + ("s" if rows != 1 else "")
+    if len(stale) == 1:
+        return (f"the definition of problem {names} changed since its rows were measured: "
+                f"its {rows_text} are measured again")
+    return (f"the definitions of problems {names} changed since their rows were measured: "
+            f"their {rows_text} are measured again")
 
 
 # --------------------------------------------------------------------------
@@ -543,7 +569,8 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
         problems_dirs: Sequence[str | Path] = (), registry: Registry | None = None,
         resume: bool = False, isolate: bool = True,
         progress: Callable[[int, int, str], None] | None = None,
-        memory_limit: int | None = None) -> pd.DataFrame:
+        memory_limit: int | None = None,
+        warn: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Run problems x sizes x methods and return the rows as a DataFrame.
 
     Parameters
@@ -553,11 +580,15 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     sizes : ``{size parameter: [values]}`` overriding the defaults.
     out : folder for ``results.csv`` and ``report.md``; None writes nothing.
     timeout : hard limit in seconds for each measurement (None: no limit).
-    resume : continue the run in ``out``, skipping the rows it already has.
+    resume : continue the run in ``out``, skipping the rows it already has
+        (those of a problem whose definition changed since are measured again:
+        see :attr:`adbench.problem.Problem.version`).
     isolate : run each measurement in a killable worker process.
     progress : called as ``progress(done, total, label)`` before each measurement.
     memory_limit : address-space limit of a worker in bytes (default:
         :data:`adbench.isolation.MEMORY_LIMIT_BYTES`; 0: none).
+    warn : called with a one-line warning (a resume that measures rows again);
+        default: :func:`warnings.warn`.
 
     For each instance, f is first evaluated at x0 in a worker
     (:func:`check_output`); if that fails every row of the instance gets its
@@ -576,6 +607,9 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     else:
         chosen = list(METHODS.values())
     cols = columns()
+    # Each definition's version, computed now: the rows are labelled with the
+    # definition loaded, even if its file is edited during the run.
+    versions = {inst.name: inst.problem.version for inst in instances}
     writer, done = None, {}
     if out is not None:
         out = Path(out)
@@ -583,7 +617,9 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
             out.mkdir(parents=True, exist_ok=True)
         csv_path = out / "results.csv"
         if resume and csv_path.exists():
-            done = _salvage(csv_path, cols)
+            done, stale = _salvage(csv_path, cols, versions)
+            if stale:
+                (warn or warnings.warn)(_stale_message(stale))
         elif csv_path.exists() and csv_path.stat().st_size > 0:
             raise FileExistsError(f"{csv_path} exists; use --resume to complete it or "
                                   "choose another --out")

@@ -31,12 +31,13 @@ from __future__ import annotations
 import hashlib
 import inspect
 import itertools
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["problem", "Problem", "Instance", "ProblemDefinitionError"]
+__all__ = ["problem", "Problem", "Instance", "ProblemDefinitionError", "definition_text"]
 
 
 class ProblemDefinitionError(ValueError):
@@ -124,6 +125,7 @@ class Problem:
         self.manual_fn: Callable | None = None
         self.doc = inspect.getdoc(fn) or ""
         self._cache: dict = {}
+        self._version: str | None = None
 
     def __repr__(self) -> str:
         return f"<problem {self.name}>"
@@ -135,21 +137,27 @@ class Problem:
         """Decorator: register the hand-written m x n Jacobian ``fn(x, xp, ...)``."""
         self.manual_fn = fn
         self._cache.clear()
+        self._version = None
         return fn
 
     @property
     def version(self) -> str:
-        """A short hash of the definition's source, stored beside every result row."""
-        parts = []
-        for fn in (self.fn, self.manual_fn, self.data, self.x0_spec):
-            if callable(fn):
-                try:
-                    parts.append(inspect.getsource(fn))
-                except (OSError, TypeError):
-                    parts.append(repr(fn))
-            else:
-                parts.append(repr(fn))
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+        """A short hash of the definition, stored beside every result row.
+
+        It covers the source of f, of the hand-written Jacobian and of x0 and
+        data (or their values), and what these reach in their module: the
+        functions and classes they call through global names (transitively),
+        the module-level numbers, strings and arrays they read, and the values
+        they close over (see :func:`definition_text`). A change anywhere there
+        changes the version; ``adbench run --resume`` measures the rows of such
+        a problem again. Not covered: code imported from other modules and
+        files read at run time. Computed once per problem object, from the
+        source as it was when first asked.
+        """
+        if self._version is None:
+            text = definition_text([self.fn, self.manual_fn, self.data, self.x0_spec])
+            self._version = hashlib.sha256(text.encode()).hexdigest()[:12]
+        return self._version
 
     def default_sizes(self) -> list[dict]:
         """Every combination of the default size values (one empty dict if none)."""
@@ -200,6 +208,99 @@ class Problem:
         if clash:
             raise ProblemDefinitionError(f"{where}: data and sizes share names {sorted(clash)}")
         return Instance(self, dict(sizes), n, m, x0, {**sizes, **data})
+
+
+# --------------------------------------------------------------------------
+# The text a definition's version is a hash of
+# --------------------------------------------------------------------------
+
+#: Module-level values a definition may read, by text (anything else, such as
+#: an object whose repr holds its address, would not be stable across runs).
+_VALUE_TYPES = (bool, int, float, complex, str, bytes, type(None), tuple, list, dict, set,
+                frozenset, np.ndarray, np.generic)
+
+
+def _value_text(value) -> str:
+    """A text of a value that is the same in every process: arrays by their
+    bytes (repr elides long ones), sets sorted (their order depends on the
+    process's string hashing)."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            return f"array(object, {value.shape}, {_value_text(value.tolist())})"
+        digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
+        return f"array({value.dtype.str}, {value.shape}, {digest})"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__}({', '.join(map(_value_text, value))})"
+    if isinstance(value, (set, frozenset)):
+        return f"{type(value).__name__}({', '.join(sorted(map(_value_text, value)))})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_value_text(k)}: {_value_text(v)}"
+                               for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _code_names(code: types.CodeType) -> list[str]:
+    """The global (and attribute) names a code object and the code nested in
+    it (lambdas, inner functions, comprehensions) refer to, sorted."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names.update(_code_names(const))
+    return sorted(names)
+
+
+def _source(fn) -> str:
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):  # defined where no source is kept (exec, the REPL)
+        code = getattr(fn, "__code__", None)
+        body = hashlib.sha256(code.co_code).hexdigest() if code is not None else ""
+        return f"{getattr(fn, '__qualname__', type(fn).__name__)} {body}"
+
+
+def definition_text(roots) -> str:
+    """What a problem's version is a hash of.
+
+    ``roots`` are callables (f, its Jacobian, the x0 and data functions) or
+    plain values (an x0 written as a list). For a callable: its source, then,
+    for each global name its code refers to (in its module's namespace), the
+    source of a function or class of the same module (followed in turn), the
+    definition of another problem, or the value of a number, string, array or
+    container of them; and the same for the values it closes over. Modules
+    (numpy, math) and objects of other kinds are left out.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    todo = list(roots)
+    while todo:
+        obj = todo.pop(0)
+        if isinstance(obj, Problem):
+            obj = obj.fn
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if not callable(obj):
+            parts.append(_value_text(obj))
+            continue
+        parts.append(_source(obj))
+        if not isinstance(obj, types.FunctionType):
+            continue
+        reached = [(name, obj.__globals__[name]) for name in _code_names(obj.__code__)
+                   if name in obj.__globals__]
+        cells = zip(obj.__code__.co_freevars, obj.__closure__ or (), strict=True)
+        for name, cell in cells:
+            try:
+                reached.append((name, cell.cell_contents))
+            except ValueError:  # a cell not filled yet
+                continue
+        for name, value in reached:
+            if isinstance(value, Problem) or (
+                    isinstance(value, (types.FunctionType, type))
+                    and value.__module__ == obj.__module__):
+                todo.append(value)
+            elif isinstance(value, _VALUE_TYPES):
+                parts.append(f"{name} = {_value_text(value)}")
+    return "\n".join(parts)
 
 
 def problem(*, name: str, n=None, m=1, x0, sizes: Mapping | None = None,

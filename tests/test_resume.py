@@ -205,7 +205,122 @@ def test_resume_of_a_finished_run_measures_nothing_again(tmp_path):
     before = (out / "results.csv").read_text()
     result = invoke(["run", "--resume", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
+    assert "warning" not in result.output
     assert (out / "results.csv").read_text() == before
+
+
+# --------------------------------------------------------------------------
+# A problem edited between the interrupted run and --resume
+# --------------------------------------------------------------------------
+
+#: Two problems in one file: "edited" is changed between the runs, "steady" is not.
+TWO = '''
+from adbench import problem
+
+SCALE = 2.0
+
+
+def _inner(x, xp):
+    return xp.sin(x[0]) * x[1]
+
+
+@problem(name="edited", n=2, m=1, x0=[0.5, 1.5])
+def edited(x, xp):
+    return SCALE * _inner(x, xp)
+
+
+@problem(name="steady", n=1, m=1, x0=[0.25])
+def steady(x, xp):
+    return xp.exp(x[0])
+'''
+
+#: Edits of "edited": its body, a helper it calls, a constant it reads, its x0.
+EDITS = {
+    "body": ("return SCALE * _inner(x, xp)", "return SCALE * _inner(x, xp) + x[0]"),
+    "helper": ("xp.sin(x[0]) * x[1]", "xp.cos(x[0]) * x[1]"),
+    "constant": ("SCALE = 2.0", "SCALE = 3.0"),
+    "x0": ("x0=[0.5, 1.5]", "x0=[0.75, 1.5]"),
+}
+
+PAIR = ["--problem", "edited", "--problem", "steady", "--method", "ad-reverse",
+        "--method", "fd-central"]
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_resume_measures_the_rows_of_an_edited_problem_again(tmp_path, edit):
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    source = folder / "two.py"
+    source.write_text(TWO)
+    out = tmp_path / "run"
+    result = invoke(["run", "--problems-dir", str(folder), *PAIR, "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    first = read_results(out / "results.csv")
+    # interrupted after three rows: both of "edited", the first of "steady"
+    lines = (out / "results.csv").read_text().splitlines(keepends=True)
+    (out / "results.csv").write_text("".join(lines[:4]))
+
+    old, new = EDITS[edit]
+    assert TWO.count(old) == 1
+    source.write_text(TWO.replace(old, new))
+    result = invoke(["run", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if "warning" in line]
+    assert warnings == ["adbench: warning: the definition of problem 'edited' changed since "
+                        "its rows were measured: its 2 rows are measured again"]
+
+    final = read_results(out / "results.csv").set_index(["problem", "method"])
+    before = first.set_index(["problem", "method"])
+    assert len(final) == 4
+    versions = final["version"]
+    assert versions["edited"].nunique() == 1
+    assert versions["edited"].iloc[0] != before["version"]["edited"].iloc[0]
+    assert (versions["steady"] == before["version"]["steady"]).all()
+    # the row of the unchanged problem was kept, those of the edited one measured again
+    assert final.loc[("steady", "ad-reverse"), "setup_s"] == \
+        before.loc[("steady", "ad-reverse"), "setup_s"]
+    assert (final.loc["edited", "status"] == "ok").all()
+
+
+def test_a_second_resume_after_the_edit_measures_nothing_again(tmp_path):
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    (folder / "two.py").write_text(TWO)
+    out = tmp_path / "run"
+    assert invoke(["run", "--problems-dir", str(folder), *PAIR, "--out", str(out),
+                   "--quiet"]).exit_code == 0
+    (folder / "two.py").write_text(TWO.replace(*EDITS["helper"]))
+    assert "warning" in invoke(["run", "--resume", str(out), "--quiet"]).output
+    after = (out / "results.csv").read_text()
+    result = invoke(["run", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0 and "warning" not in result.output, result.output
+    assert (out / "results.csv").read_text() == after
+
+
+def test_the_version_is_the_same_in_every_process(tmp_path):
+    # Sets iterate in an order that depends on the process's string hashing, and
+    # repr elides long arrays: neither may change a version between runs.
+    (tmp_path / "consts.py").write_text('''
+import numpy as np
+from adbench import problem
+
+NAMES = {"alpha", "beta", "gamma", "delta", "epsilon"}
+WEIGHTS = np.linspace(0.0, 1.0, 5000)
+
+
+@problem(name="consts", n=1, m=1, x0=[1.0])
+def consts(x, xp):
+    return x[0] * float(WEIGHTS[len(NAMES)])
+''')
+    code = ("import sys; from adbench.registry import load_registry; "
+            "print(load_registry([sys.argv[1]]).get('consts').version)")
+    seen = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=ROOT, text=True,
+                              capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed},
+                              check=True)
+        seen.add(done.stdout.strip())
+    assert len(seen) == 1 and len(seen.pop()) == 12
 
 
 def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
@@ -247,3 +362,18 @@ def test_a_report_cut_short_leaves_the_old_one_whole(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         report.atomic_write(target, "new report")
     assert target.read_text() == "old report"
+
+
+def _scaled(k: float):
+    """A problem made by a factory: its definition includes the value it closes over."""
+    from adbench import problem
+
+    @problem(name=f"scaled-{k}", n=1, m=1, x0=[1.0])
+    def scaled(x, xp):
+        return k * xp.sin(x[0])
+    return scaled
+
+
+def test_the_version_covers_the_values_a_definition_closes_over():
+    assert _scaled(2.0).version == _scaled(2.0).version
+    assert _scaled(2.0).version != _scaled(3.0).version

@@ -469,9 +469,10 @@ def test_a_torn_last_line_is_dropped_and_the_rest_kept(tmp_path):
     df = read_results(path)
     assert list(df.method) == ["ad-reverse", "ad-forward"]
     # --resume's salvage rewrites the file without the torn line
-    done = harness._salvage(path, harness.columns())
+    done, stale = harness._salvage(path, harness.columns())
     assert done == {("survey-example", "", "ad-reverse"): "ok",
                     ("survey-example", "", "ad-forward"): "ok"}
+    assert stale == {}
     assert path.read_text() == complete
 
 

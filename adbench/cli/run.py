@@ -169,7 +169,7 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
         with _sigterm_as_interrupt():
             df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
                      timeout=timeout, problems_dirs=problems_dirs, resume=resume is not None,
-                     progress=_Progress(quiet), memory_limit=limit)
+                     progress=_Progress(quiet), memory_limit=limit, warn=_warn)
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
@@ -227,6 +227,11 @@ def _sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _warn(message: str) -> None:
+    """A warning of the run, on one line of stderr."""
+    click.echo(f"adbench: warning: {message}", err=True)
 
 
 def _check_writable(out: Path) -> None:
