@@ -47,8 +47,6 @@ __all__ = ["SCHEMES", "ORDERS", "parse_h_range", "step_grid", "sweep", "summaris
 SCHEMES = ("forward", "central", "complex")
 #: Order of the truncation error of each scheme: the expected slope.
 ORDERS = {"forward": 1, "central": 2, "complex": 2}
-#: Errors of exactly 0 are drawn at this height on the log-log plot.
-PLOT_FLOOR = 1e-17
 
 
 class HRangeError(ValueError):
@@ -187,51 +185,12 @@ def summarise(table: pd.DataFrame, x0: Sequence[float] | None = None) -> list[Sw
 
 
 def plot_sweep(table: pd.DataFrame, results: Sequence[SweepResult], path: str | Path,
-               title: str | None = None) -> Path:
-    """Log-log plot of error against step, one line per scheme, best steps
-    starred and fitted truncation lines dashed. Writes a PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+               title: str | None = None) -> Path | None:
+    """Write the report's figure of error against step
+    (:func:`adbench.plots.fd_error_vs_step`) with each scheme's fitted
+    truncation line drawn as a band, as a PNG at ``path``; None (nothing
+    written) if no step gave a finite error."""
+    from adbench.plots import fd_error_vs_step, save_figure
 
-    path = Path(path)
-    fig, ax = plt.subplots(figsize=(7.5, 5), dpi=120)
-    colours = {"forward": "tab:blue", "central": "tab:orange", "complex": "tab:green"}
-    labels = {"forward": "forward (f(x+h) - f(x)) / h",
-              "central": "central (f(x+h) - f(x-h)) / 2h",
-              "complex": "complex step Im f(x+ih) / h"}
-    zero_drawn = False
-    for scheme, sub in table.groupby("scheme", sort=False):
-        sub = sub.dropna(subset=["error"]).sort_values("h")
-        err = sub["error"].to_numpy()
-        zero_drawn |= bool(np.any(err == 0))
-        ax.loglog(sub["h"], np.maximum(err, PLOT_FLOOR), marker="o", markersize=3,
-                  color=colours.get(scheme), label=labels.get(scheme, scheme))
-    for r in results:
-        c = colours.get(r.scheme)
-        ax.loglog([r.best_h], [max(r.best_error, PLOT_FLOOR)], marker="*", markersize=14,
-                  color=c, markeredgecolor="black", linestyle="none")
-        if r.fit_points >= 3:
-            hs = np.array([r.fit_lo, r.fit_hi])
-            # A wide translucent band behind the data: the fit window and its line.
-            ax.loglog(hs, r.coefficient * hs ** r.expected_slope, color=c, linewidth=9,
-                      alpha=0.25, zorder=1, solid_capstyle="butt",
-                      label=f"{r.scheme} fit: slope {r.slope:.2f}, "
-                            f"error ~ {r.coefficient:.3g} h^{r.expected_slope}")
-    ax.set_xlabel("step h")
-    ax.set_ylabel("error  max |J(h) - J|")
-    name = table["problem"].iloc[0] if len(table) else ""
-    sizes = table["sizes"].iloc[0] if len(table) else ""
-    at = table["at"].iloc[0] if len(table) else ""
-    ax.set_title(title or f"Finite-difference error against step: {name}"
-                 + (f" [{sizes}]" if sizes else "") + f" at x0 = {at}")
-    ax.grid(True, which="major", alpha=0.4)
-    note = "stars: best step per scheme"
-    if zero_drawn:
-        note += f"; errors of exactly 0 drawn at {PLOT_FLOOR:g}"
-    ax.text(0.01, 0.01, note, transform=ax.transAxes, fontsize=8, va="bottom")
-    ax.legend(fontsize=8, loc="upper center")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    fig = fd_error_vs_step(table, title=title, fits=results)
+    return None if fig is None else save_figure(fig, path)

@@ -20,6 +20,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -498,13 +499,24 @@ def _as_method(scheme: str) -> str:
         else f"fd-{scheme}"
 
 
-def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None):
+def _best_step(sub: pd.DataFrame) -> pd.Series:
+    """The row of the smallest error; among ties (a flat floor of rounding
+    errors, or zeros) the largest step, as :func:`adbench.fdsweep.summarise`
+    chooses it."""
+    return sub[sub["error"] <= sub["error"].min()].iloc[-1]
+
+
+def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None, fits: Sequence = ()):
     """Error against step h (log-log), one line per scheme, the best step of
     each starred, and guide lines of slope 1 and 2 (the truncation orders of
     forward and central differences: the survey's Figure 3).
 
-    ``sweep`` has columns ``h``, ``scheme`` and ``error``; a ``problem``
-    column, if present, names the title. Returns None without those columns.
+    ``sweep`` has columns ``h``, ``scheme`` and ``error``; ``problem``,
+    ``sizes`` and ``at`` columns, if present, name the title. ``fits`` are
+    fitted truncation lines, error = coefficient h^expected_slope over [fit_lo,
+    fit_hi] (:class:`adbench.fdsweep.SweepResult`), each drawn as a wide
+    translucent band behind its scheme's curve; those with fewer than 3 points
+    are left out. Returns None without the columns or without a finite error.
     """
     if not {"h", "scheme", "error"} <= set(sweep.columns):
         return None
@@ -524,9 +536,18 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None):
         style = method_style(method)
         ax.plot(sub["h"], sub["_e"], label=scheme, color=style["color"],
                 linestyle=style["linestyle"], marker=".", markersize=4)
-        best = sub.loc[sub["_e"].idxmin()]
+        best = _best_step(sub)
         ax.plot([best["h"]], [best["_e"]], marker="*", markersize=13, color=style["color"],
                 markeredgecolor="black", linestyle="none")
+    for fit in fits:
+        if fit.fit_points < 3:
+            continue
+        hs = np.array([fit.fit_lo, fit.fit_hi])
+        ax.plot(hs, fit.coefficient * hs ** fit.expected_slope,
+                color=method_style(_as_method(fit.scheme))["color"], linewidth=9, alpha=0.25,
+                zorder=1, solid_capstyle="butt",
+                label=f"{fit.scheme} fit: slope {fit.slope:.2f}, "
+                      f"error ~ {fit.coefficient:.3g} h^{fit.expected_slope}")
     for method, order in _FD_ORDERS.items():
         if method not in names:
             continue
@@ -536,7 +557,7 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None):
         # Anchor the guide where truncation dominates: two decades of h above the
         # best step (or the largest step measured), and draw it a little below
         # the curve over two decades of h so that both stay visible.
-        best_h = float(sub.loc[sub["_e"].idxmin(), "h"])
+        best_h = float(_best_step(sub)["h"])
         above = sub[sub["h"] >= best_h * 100]
         anchor = above.iloc[0] if len(above) else sub.iloc[-1]
         h0, e0 = float(anchor["h"]), float(anchor["_e"])

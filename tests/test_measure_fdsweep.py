@@ -5,7 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from adbench.fdsweep import HRangeError, parse_h_range, step_grid, summarise, sweep
+from adbench.fdsweep import (HRangeError, parse_h_range, plot_sweep, step_grid, summarise,
+                             sweep)
 from adbench.registry import load_registry
 from tests.test_cli import invoke
 
@@ -38,6 +39,34 @@ def test_round_off_makes_an_interior_best_step(figure_3):
     assert cpx.best_error < 1e-14  # no subtractive cancellation: rounding only
     tiny = table[(table.h == 1e-16)].set_index("scheme")["error"]
     assert tiny["forward"] > 1e-2 and tiny["central"] > 1e-2 and tiny["complex"] < 1e-13
+
+
+def test_the_sweep_figure_is_the_reports_with_fit_bands(figure_3, tmp_path):
+    from adbench.plots import fd_error_vs_step
+
+    table, _, results = figure_3
+    fig = fd_error_vs_step(table, fits=list(results.values()))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:3] == ["forward", "central", "complex"]
+    fitted = {label.split()[0]: label for label in labels[3:]}
+    assert set(fitted) == {"forward", "central", "complex"}
+    r = results["central"]
+    assert fitted["central"] == (f"central fit: slope {r.slope:.2f}, "
+                                 f"error ~ {r.coefficient:.3g} h^2")
+    # the stars are the best steps that summarise reports
+    stars = sorted(float(line.get_xdata()[0]) for line in ax.get_lines()
+                   if line.get_marker() == "*")
+    assert stars == sorted(r.best_h for r in results.values())
+    # the report's figure is the same one without the bands
+    plain = fd_error_vs_step(table)
+    assert [t.get_text() for t in plain.axes[0].get_legend().get_texts()] == labels[:3]
+
+    png = plot_sweep(table, list(results.values()), tmp_path / "sweep.png")
+    assert png == tmp_path / "sweep.png" and png.stat().st_size > 10_000
+    nothing = table.assign(error=float("nan"))
+    assert plot_sweep(nothing, [], tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()
 
 
 def test_h_range_and_grid():

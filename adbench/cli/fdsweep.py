@@ -111,4 +111,4 @@ def fd_sweep_command(problem_name, sizes, at, h_range, per_decade, exact_steps, 
     table.to_csv(csv_path, index=False)
     png = plot_sweep(table, results, out / "fd-sweep.png")
     click.echo(f"wrote {csv_path}")
-    click.echo(f"wrote {png}")
+    click.echo(f"wrote {png}" if png else "no plot: no step gave a finite error")
