@@ -386,6 +386,12 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                 prim, j, x, out = entry
                 _add_to(adjoints, j, _scalar_term(prim.lin[0], g, (x,), out))
                 continue
+            if entry[0] is getitem_p:  # x[i] of a plain array (list(x) records n of them)
+                x = entry[2][0]
+                if type(x) is np.ndarray and _scatter_in_place(adjoints, entry[1][0][1], x,
+                                                               entry[4]["idx"], g):
+                    adjoints[i] = None
+                    continue
         _propagate(adjoints, i, entry_parts(entry), g, observer)
     return adjoints
 
