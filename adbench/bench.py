@@ -44,9 +44,10 @@ from typing import Callable
 
 import numpy as np
 
+from adbench import primitives as P
 from adbench.ad import grad
 from adbench.registry import load_registry
-from adbench.xp import XP_FUNCTIONS
+from adbench.xp import XP_FUNCTIONS, numpy_xp
 
 __all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow",
            "run_engine_bench", "main"]
@@ -61,10 +62,11 @@ HELMHOLTZ_N = 50
 TARGETS = {"gmm": 2.5, "helmholtz": 30.0}
 
 
-def namespace_over(module, names=XP_FUNCTIONS) -> types.SimpleNamespace:
+def namespace_over(module, names=XP_FUNCTIONS, **extra) -> types.SimpleNamespace:
     """A thin ``xp`` over a numpy-like module (numpy, autograd.numpy, math):
-    the functions of adbench's ``xp`` that the module has, under the same names."""
-    ns = {}
+    the functions of adbench's ``xp`` that the module has, under the same
+    names, and the ``extra`` ones (those it lacks, such as ``logsumexp``)."""
+    ns = dict(extra)
     for name in names:
         target = "absolute" if name == "abs" and not hasattr(module, "abs") else name
         if hasattr(module, target):
@@ -81,9 +83,22 @@ def autograd_grad(f) -> Callable | None:
     try:
         import autograd
         import autograd.numpy as anp
+        from autograd.extend import defvjp, primitive
     except ImportError:
         return None
-    xp = namespace_over(anp)
+
+    # autograd's own logsumexp lives in autograd.scipy.special, which needs SciPy; this
+    # is the same primitive (value, and the softmax as its VJP) on autograd.extend.
+    @primitive
+    def logsumexp(x, axis=None, keepdims=False):
+        return P.logsumexp_p.impl(x, axis=axis, keepdims=keepdims)
+
+    def logsumexp_vjp(out, x, axis=None, keepdims=False):
+        shape = np.shape(np.sum(x, axis=axis, keepdims=True))
+        return lambda g: anp.reshape(g, shape) * anp.exp(x - anp.reshape(out, shape))
+
+    defvjp(logsumexp, logsumexp_vjp)
+    xp = namespace_over(anp, logsumexp=logsumexp)
     return autograd.grad(lambda x: f(x, xp))
 
 
@@ -158,7 +173,7 @@ def _bench_one(workload, size, inst, x_ours, plain_fn, use_autograd, repeats, mi
             other = theirs(inst.x0)
             fns["autograd"] = lambda: theirs(inst.x0)
     if other is None and inst.has_manual:
-        other = np.asarray(inst.manual(inst.x0, np), dtype=float).reshape(-1)
+        other = np.asarray(inst.manual(inst.x0, numpy_xp), dtype=float).reshape(-1)
     times = median_times(fns, repeats, min_sample, clock)
     return BenchRow(workload, size, inst.n, times["plain"], times["ours"], times.get("autograd"),
                     TARGETS[workload], _rel_diff(g, other) if other is not None else float("nan"))
@@ -172,7 +187,7 @@ def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeat
     rows = []
     if "gmm" in workloads:
         gmm = registry.get("gmm")
-        numpy_xp_plain = namespace_over(np)
+        numpy_xp_plain = namespace_over(np, logsumexp=P.logsumexp_p.impl)
         for D, K in gmm_sizes:
             inst = gmm.instance(D=D, K=K, N=GMM_N)
             x0 = inst.x0

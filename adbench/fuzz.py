@@ -477,6 +477,19 @@ def _gen_amax(pool):
                      lambda a: _gap(a) >= MARGIN)
 
 
+def _gen_logsumexp(pool):
+    k = pool.pick(lambda v: v.ndim >= 1)
+    if k is None:
+        return None
+    forms = ["xp.logsumexp({0})"]
+    if pool.values[k].ndim == 2:
+        ax = pool.ch.integer(-2, 1)
+        forms += [f"xp.logsumexp({{0}}, axis={ax})",
+                  f"xp.logsumexp({{0}}, axis={ax}, keepdims=True)"]
+    # SymPy's logsumexp is the unshifted log(sum(exp)), compiled to float64: keep exp finite
+    return Candidate(pool.ch.choice(forms), (k,), lambda a: _max_abs(a) <= 30)
+
+
 def _gen_matmul(pool):
     k = pool.pick(lambda v: v.ndim >= 1)
     if k is None:
@@ -615,6 +628,7 @@ OPS: dict[str, Callable[[_Pool], Candidate | None]] = {
     "where": _gen_where,
     "sum": _gen_sum,
     "max": _gen_amax,
+    "logsumexp": _gen_logsumexp,
     "matmul": _gen_matmul,
     "getitem": _gen_getitem,
     "reshape": _gen_reshape,

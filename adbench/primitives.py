@@ -378,6 +378,49 @@ amax_p = _register(Primitive("max", _max_impl, kind="reduction", analytic=False,
                              uses=(0, "out")))
 
 
+def _logsumexp_impl(x, axis=None, keepdims=False):
+    """log sum exp(x) along ``axis``, shifted by the maximum so that nothing
+    overflows: m + log sum exp(x - m), m = max x (0 where a whole slice is
+    -inf). Composed of the table's primitives, so that an op counter sees, and
+    counts, each of them; it is only ever called on plain values."""
+    shift = max(x, axis=axis, keepdims=True)
+    if not np.isfinite(shift).all():
+        shift = np.where(np.isfinite(shift), shift, 0.0)
+    total = log(sum(exp(subtract(x, shift)), axis=axis, keepdims=keepdims))
+    return add(total, shift if keepdims else np.reshape(shift, np.shape(total)))
+
+
+def _softmax_factor(x, out, axis, keepdims):
+    """exp(x - logsumexp(x)): the partial derivatives of logsumexp (softmax)."""
+    return exp(subtract(x, reshape(out, _keepdims_shape(shape_of(x), axis))
+                        if not keepdims else out))
+
+
+def _logsumexp_jvp(tangents, args, out, axis=None, keepdims=False):
+    factor = _softmax_factor(args[0], out, axis, keepdims)
+    return sum(multiply(tangents[0], factor), axis=axis, keepdims=keepdims)
+
+
+def _logsumexp_vjp(k, g, args, out, axis=None, keepdims=False):
+    factor = _softmax_factor(args[0], out, axis, keepdims)
+    return multiply(_sum_transpose(0, g, args, out, axis, keepdims), factor)
+
+
+def _object_logsumexp(exp_, log_):
+    """logsumexp on numpy object arrays of mpmath or SymPy numbers: log sum exp,
+    unshifted (exact in their arithmetic, and SymPy then differentiates no maximum)."""
+    def logsumexp(x, axis=None, keepdims=False):
+        return log_(np.sum(exp_(np.asarray(x, dtype=object)), axis=axis, keepdims=keepdims))
+    return logsumexp
+
+
+logsumexp_p = _register(Primitive(
+    "logsumexp", _logsumexp_impl, kind="reduction", transcendental=True,
+    mp=_object_logsumexp(_vec(mpmath.exp), _vec(mpmath.log)),
+    sym=_object_logsumexp(_vec(sympy.exp), _vec(sympy.log)),
+    jvp=_logsumexp_jvp, vjp=_logsumexp_vjp, cost=_count_nothing, uses=(0, "out")))
+
+
 def _matmul_jvp(tangents, args, out, **params):
     ta, tb = tangents
     a, b = args
@@ -608,6 +651,12 @@ def max(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy
 
 
 amax = max
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log sum exp(x) along ``axis``, computed without overflow (shifted by
+    the maximum); its derivative is the softmax exp(x - logsumexp(x))."""
+    return apply(logsumexp_p, asarray(x), axis=axis, keepdims=keepdims)
 
 
 def matmul(a, b):

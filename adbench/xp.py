@@ -37,8 +37,8 @@ ELEMENTWISE = {
 
 #: Every function a problem may call on ``xp``.
 XP_FUNCTIONS = sorted(set(ELEMENTWISE) | {
-    "square", "sum", "mean", "max", "amax", "matmul", "dot", "outer", "reshape",
-    "ravel", "transpose", "swapaxes", "broadcast_to", "concatenate", "stack",
+    "square", "sum", "mean", "max", "amax", "logsumexp", "matmul", "dot", "outer",
+    "reshape", "ravel", "transpose", "swapaxes", "broadcast_to", "concatenate", "stack",
     "array", "asarray", "zeros", "ones", "zeros_like", "ones_like", "eye",
     "arange", "full"})
 
@@ -57,7 +57,7 @@ def _constructors(dtype):
 
 def _numpy_namespace():
     ns = {name: getattr(P, "absolute" if name == "abs" else name) for name in ELEMENTWISE}
-    for name in ("square", "sum", "mean", "max", "amax", "matmul", "dot", "outer",
+    for name in ("square", "sum", "mean", "max", "amax", "logsumexp", "matmul", "dot", "outer",
                  "reshape", "ravel", "transpose", "swapaxes", "broadcast_to",
                  "concatenate", "stack", "array", "asarray", "zeros_like", "ones_like"):
         ns[name] = getattr(P, name)
@@ -81,6 +81,7 @@ def _object_namespace(name: str, attr: str, pi, e):
         asarray=functools.partial(np.asarray, dtype=object),
         zeros_like=lambda x: np.zeros(np.shape(x), dtype=object) * 0,
         ones_like=lambda x: np.ones(np.shape(x), dtype=object),
+        logsumexp=getattr(P.logsumexp_p, attr),
     )
     ns.update(_constructors(object))
     ns.update(pi=pi, e=e, name=name)
