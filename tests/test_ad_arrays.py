@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from adbench.ad import grad, jacfwd, jacrev, jvp, vjp
+from adbench.xp import numpy_xp as xp_numpy
 
 RNG = np.random.default_rng(20180153)
 
@@ -297,3 +298,57 @@ def test_product_unbroadcast_is_unbroadcast_of_the_product(gs, fs, ts):
     fused = product_unbroadcast(g, f, ts)
     assert np.shape(fused) == ts
     np.testing.assert_allclose(fused, unbroadcast(g * f, ts), rtol=1e-13)
+
+
+def test_the_logsumexp_primitive_matches_its_written_out_form():
+    a = RNG.standard_normal((3, 4)) * 3
+    for axis in (None, 0, 1, (0, 1)):
+        np.testing.assert_allclose(xp_numpy.logsumexp(a, axis=axis),
+                                   logsumexp(a, np, axis=axis), rtol=1e-14)
+        # (xp_numpy: assert_jacobians also evaluates f with xp = numpy, which has no logsumexp)
+        assert_jacobians(lambda x, xp, axis=axis: xp_numpy.logsumexp(x, axis=axis), a)
+    assert_jacobians(lambda x, xp: xp_numpy.logsumexp(x, axis=1, keepdims=True) * x, a)
+    huge = np.array([1000.0, 1001.0, 999.0])
+    np.testing.assert_allclose(grad(lambda x, xp: xp.logsumexp(x))(huge),
+                               np.exp(huge - logsumexp(huge, np)), rtol=1e-12)
+    assert xp_numpy.logsumexp(np.full(3, -np.inf)) == -np.inf  # a slice of -inf: no nan
+
+
+# --------------------------------------------------------------------------
+# memory reuse in the backward sweep (arrays of REUSE_SIZE elements and more)
+# --------------------------------------------------------------------------
+
+def test_large_cotangents_reused_in_place_give_the_same_gradients():
+    from adbench.ad.reverse import REUSE_SIZE
+    n = REUSE_SIZE + 3
+    x = RNG.standard_normal(n) * 0.5
+    w = RNG.standard_normal(n)
+
+    def f(x, xp):
+        y = xp.exp(x) * w        # the cotangent of exp(x) * w is dying at the product
+        z = y + y * x            # y feeds two uses: its adjoint is shared, never overwritten
+        return xp.sum(z * z) + xp.sum(x * x)  # x * x: both contributions, one array
+
+    def manual(x):
+        y = np.exp(x) * w
+        z = y + y * x
+        dz = 2 * z
+        dy = dz * (1 + x)
+        return dy * np.exp(x) * w + dz * y + 2 * x
+
+    g = grad(f)(x)
+    np.testing.assert_allclose(g, manual(x), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(vjp(f)(x, 1.0)[1], g, rtol=0, atol=0)  # deterministic
+    t = RNG.standard_normal(n)
+    np.testing.assert_allclose(jvp(f)(x, t)[1], g @ t, rtol=1e-12)
+
+
+def test_a_cotangent_the_caller_holds_is_never_written_to():
+    from adbench.ad.reverse import REUSE_SIZE
+    n = REUSE_SIZE
+    x = RNG.standard_normal(n)
+    u = RNG.standard_normal(n)
+    before = u.copy()
+    _, g = vjp(lambda x, xp: x * 3.0)(x, u)
+    np.testing.assert_array_equal(u, before)
+    np.testing.assert_array_equal(g, 3.0 * before)

@@ -64,6 +64,10 @@ GENERIC, UNARY, BINARY = 5, 4, 8  # entry lengths
 #: the tape; below it, the bookkeeping would cost more than the memory it frees.
 STAND_IN_SIZE = 1 << 16
 
+#: A dying cotangent at least this large (elements) is reused for a product in the
+#: backward sweep; smaller ones cost more to check than a fresh array does.
+REUSE_SIZE = 1 << 14
+
 
 def entry_parts(entry) -> tuple:
     """Any tape entry in the generic layout ``(prim, parents, primals, out, params)``."""
@@ -422,7 +426,11 @@ def _propagate(adjoints: list, i: int, entry: tuple, g, observer) -> None:
                 observer(i, k, j, c, adjoints[j])
         return
     if fast and lin is not None and type(g) is np.ndarray:
-        # Elementwise on a plain array cotangent: the lin rules, unbroadcast.
+        # Elementwise on a plain array cotangent: the lin rules, unbroadcast. A large
+        # g that nothing else refers to any more (its slot was just released, no
+        # earlier contribution is g itself) lends its memory to the last product,
+        # as numpy reuses temporaries.
+        last = parents[-1]
         product = None  # (factor, g * factor): x * x needs g * x only once
         for k, j in parents:
             rule = lin[k]
@@ -437,8 +445,16 @@ def _propagate(adjoints: list, i: int, entry: tuple, g, observer) -> None:
                     c = product_unbroadcast(g, factor, x.shape)
                 elif product is not None and product[0] is factor:
                     c = product[1]
+                    if observer is None and adjoints[j] is c and type(c) is np.ndarray:
+                        np.add(c, c, out=c)  # x * x: both contributions, in our own array
+                        continue
                 else:
-                    c = g * factor  # np.multiply, or the box's own product
+                    if ((k, j) == last and g.size >= REUSE_SIZE and g.base is None
+                            and g.flags.writeable and getrefcount(g) == _DYING_REFS
+                            and _fits(factor, g)):
+                        c = np.multiply(g, factor, out=g)
+                    else:
+                        c = g * factor  # np.multiply, or the box's own product
                     product = (factor, c)
             else:
                 c = rule(g, *primals, out)
@@ -462,6 +478,28 @@ def _propagate(adjoints: list, i: int, entry: tuple, g, observer) -> None:
         _add_to(adjoints, j, c)
         if observer is not None:
             observer(i, k, j, c, adjoints[j])
+
+
+def _fits(factor, g: np.ndarray) -> bool:
+    """Whether ``g * factor`` has g's shape and dtype, so that it can be written into g."""
+    if type(factor) is float:
+        return g.dtype.kind in "fc"
+    return (type(factor) is np.ndarray and factor.dtype == g.dtype
+            and np.broadcast_shapes(factor.shape, g.shape) == g.shape)
+
+
+def _probe_propagate(adjoints, i, entry, g, observer) -> int:
+    return getrefcount(g)
+
+
+def _probe_backward() -> int:
+    g = np.empty(1)  # backward's loop variable, then _propagate's argument
+    return _probe_propagate(None, 0, None, g, None)
+
+
+# The reference count, seen from inside _propagate, of a cotangent that only the
+# sweep's own frames refer to (measured, not assumed: it differs between versions).
+_DYING_REFS = _probe_backward()
 
 
 def _slot_refcount(adjoints: list, j: int) -> int:
