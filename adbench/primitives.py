@@ -804,16 +804,6 @@ class Box(BoxBase):
     __array_priority__ = 1000.0
     __hash__ = object.__hash__
 
-    def __add__(self, other): return apply(add_p, self, other)
-    def __radd__(self, other): return apply(add_p, other, self)
-    def __sub__(self, other): return apply(sub_p, self, other)
-    def __rsub__(self, other): return apply(sub_p, other, self)
-    def __mul__(self, other): return apply(mul_p, self, other)
-    def __rmul__(self, other): return apply(mul_p, other, self)
-    def __truediv__(self, other): return apply(div_p, self, other)
-    def __rtruediv__(self, other): return apply(div_p, other, self)
-    def __pow__(self, other): return apply(pow_p, self, other)
-    def __rpow__(self, other): return apply(pow_p, other, self)
     def __neg__(self): return apply(neg_p, self)
     def __pos__(self): return self
     def __abs__(self): return apply(abs_p, self)
@@ -870,3 +860,33 @@ class Box(BoxBase):
 
     def __repr__(self):
         return f"{type(self).__name__}({self.value!r}, {self.trace!r})"
+
+
+#: Python's binary arithmetic operators and the primitives they apply: ``x + y``
+#: is ``__add__``, ``2.0 + x`` is ``__radd__`` (the primitive's arguments reversed).
+ARITHMETIC_OPERATORS = {"add": add_p, "sub": sub_p, "mul": mul_p, "truediv": div_p,
+                        "pow": pow_p}
+
+
+def install_operators(cls, make) -> None:
+    """Give ``cls`` the arithmetic operators: ``make(prim, dunder, reflected)``
+    returns the method for ``dunder`` (``"__rmul__"``: mul, reflected)."""
+    for name, prim in ARITHMETIC_OPERATORS.items():
+        for dunder, reflected in ((f"__{name}__", False), (f"__r{name}__", True)):
+            setattr(cls, dunder, make(prim, dunder, reflected))
+
+
+def _generic_operator(prim, dunder: str, reflected: bool):
+    """The operator of every box: the primitive through :func:`apply`."""
+    if reflected:
+        def method(self, other):
+            return apply(prim, other, self)
+    else:
+        def method(self, other):
+            return apply(prim, self, other)
+    method.__name__ = dunder
+    method.__qualname__ = f"Box.{dunder}"
+    return method
+
+
+install_operators(Box, _generic_operator)

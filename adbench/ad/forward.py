@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from adbench.core import DOMAIN_ERRORS, BoxBase, Trace, apply
-from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, add_p, div_p, mul_p,
-                                multiply, negative, pow_p, sub_p)
+from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, install_operators,
+                                multiply, negative)
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -91,17 +91,6 @@ class Dual(Box):
         self.tangent = tangent
         self.trace = trace
 
-    __add__ = _float_operator(add_p, "__add__", False)
-    __radd__ = _float_operator(add_p, "__radd__", True)
-    __sub__ = _float_operator(sub_p, "__sub__", False)
-    __rsub__ = _float_operator(sub_p, "__rsub__", True)
-    __mul__ = _float_operator(mul_p, "__mul__", False)
-    __rmul__ = _float_operator(mul_p, "__rmul__", True)
-    __truediv__ = _float_operator(div_p, "__truediv__", False)
-    __rtruediv__ = _float_operator(div_p, "__rtruediv__", True)
-    __pow__ = _float_operator(pow_p, "__pow__", False)
-    __rpow__ = _float_operator(pow_p, "__rpow__", True)
-
     def __iter__(self):
         """``x[0], x[1], ...``: for a plain float vector with a plain tangent, the
         duals of its entries directly (what getitem's JVP gives)."""
@@ -115,6 +104,9 @@ class Dual(Box):
             return
         yield from Box.__iter__(self)
 
+
+
+install_operators(Dual, _float_operator)
 
 class ForwardTrace(Trace):
     """One forward-mode differentiation in progress (one epsilon).

@@ -37,9 +37,9 @@ from sys import getrefcount
 import numpy as np
 
 from adbench.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace, apply
-from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, add_p, div_p, getitem_p,
-                                mul_p, multiply, negative, pow_p, product_unbroadcast,
-                                scatter_add, shape_of, sub_p, unbroadcast, zeros_like)
+from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, getitem_p,
+                                install_operators, multiply, negative, product_unbroadcast,
+                                scatter_add, shape_of, unbroadcast, zeros_like)
 
 __all__ = ["Var", "ReverseTrace", "backward", "adjoint_or_zero", "entry_parts"]
 
@@ -210,11 +210,7 @@ class Var(Box):
             yield Var(out, trace, len(tape) - 1)
 
 
-for _prim, _name in ((add_p, "add"), (sub_p, "sub"), (mul_p, "mul"), (div_p, "truediv"),
-                    (pow_p, "pow")):
-    setattr(Var, f"__{_name}__", _float_operator(_prim, f"__{_name}__", False))
-    setattr(Var, f"__r{_name}__", _float_operator(_prim, f"__r{_name}__", True))
-del _prim, _name
+install_operators(Var, _float_operator)
 
 
 class ReverseTrace(Trace):
