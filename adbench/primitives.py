@@ -710,6 +710,8 @@ def reshape(x, shape):
         return x
     if type(x) is np.ndarray:  # a plain array: no dispatch
         return x.reshape(shape)
+    if type(x) is float or type(x) is np.float64:
+        return np.reshape(x, shape)
     return apply(reshape_p, x, shape=shape)
 
 
@@ -729,6 +731,8 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     if shape == shape_of(x):
         return x
+    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # a plain array: no dispatch
+        return np.broadcast_to(x, shape)
     return apply(broadcast_to_p, x, shape=shape)
 
 
