@@ -363,19 +363,26 @@ def _amax_mask(x, out, axis, keepdims):
     return mask / np.sum(mask, axis=axis, keepdims=True)
 
 
-def _amax_jvp(tangents, args, out, axis=None, keepdims=False):
-    mask = _amax_mask(args[0], out, axis, keepdims)
-    return sum(multiply(tangents[0], mask), axis=axis, keepdims=keepdims)
+def _weighted_reduction_rules(weights):
+    """The JVP and VJP of a reduction whose partial derivatives are
+    ``weights(x, out, axis, keepdims)``, an array of x's shape (max: the
+    argmax mask; logsumexp: the softmax): JVP sum(t w), VJP g w (g broadcast
+    back over the reduced axes)."""
+    def jvp(tangents, args, out, axis=None, keepdims=False):
+        w = weights(args[0], out, axis, keepdims)
+        return sum(multiply(tangents[0], w), axis=axis, keepdims=keepdims)
 
-
-def _amax_vjp(k, g, args, out, axis=None, keepdims=False):
-    mask = _amax_mask(args[0], out, axis, keepdims)
-    return multiply(_sum_transpose(0, g, args, out, axis, keepdims), mask)
+    def vjp(k, g, args, out, axis=None, keepdims=False):
+        x = args[0]
+        if not keepdims:
+            g = reshape(g, _keepdims_shape(shape_of(x), axis))
+        return multiply(g, weights(x, out, axis, keepdims))  # w has x's shape
+    return jvp, vjp
 
 
 amax_p = _register(Primitive("max", _max_impl, kind="reduction", analytic=False,
-                             jvp=_amax_jvp, vjp=_amax_vjp, cost=_count_reduction,
-                             uses=(0, "out")))
+                             cost=_count_reduction, uses=(0, "out")))
+amax_p.jvp, amax_p.vjp = _weighted_reduction_rules(_amax_mask)
 
 
 def _logsumexp_impl(x, axis=None, keepdims=False):
@@ -396,16 +403,6 @@ def _softmax_factor(x, out, axis, keepdims):
                         if not keepdims else out))
 
 
-def _logsumexp_jvp(tangents, args, out, axis=None, keepdims=False):
-    factor = _softmax_factor(args[0], out, axis, keepdims)
-    return sum(multiply(tangents[0], factor), axis=axis, keepdims=keepdims)
-
-
-def _logsumexp_vjp(k, g, args, out, axis=None, keepdims=False):
-    factor = _softmax_factor(args[0], out, axis, keepdims)
-    return multiply(_sum_transpose(0, g, args, out, axis, keepdims), factor)
-
-
 def _object_logsumexp(exp_, log_):
     """logsumexp on numpy object arrays of mpmath or SymPy numbers: log sum exp,
     unshifted (exact in their arithmetic, and SymPy then differentiates no maximum)."""
@@ -418,7 +415,8 @@ logsumexp_p = _register(Primitive(
     "logsumexp", _logsumexp_impl, kind="reduction", transcendental=True,
     mp=_object_logsumexp(_vec(mpmath.exp), _vec(mpmath.log)),
     sym=_object_logsumexp(_vec(sympy.exp), _vec(sympy.log)),
-    jvp=_logsumexp_jvp, vjp=_logsumexp_vjp, cost=_count_nothing, uses=(0, "out")))
+    cost=_count_nothing, uses=(0, "out")))
+logsumexp_p.jvp, logsumexp_p.vjp = _weighted_reduction_rules(_softmax_factor)
 
 
 def _matmul_jvp(tangents, args, out, **params):
