@@ -57,18 +57,20 @@ def _log_multigamma(a, p):
 def _gmm_data(D, K, N):
     points = _gmm_draw(D, K, N)[0]
     tril = _tril_columnwise(D)
-    scatter = np.zeros((len(tril), D * D))  # l_k @ scatter = the strict lower part of Q_k
+    # Q_k's strict lower part, row-major, is [0, l_k][:, gather]: entry 1 + p of [0, l_k]
+    # (l_kp) at position (row, col) of the p-th (row, col) of tril, the 0 elsewhere.
+    gather = np.zeros(D * D, dtype=np.intp)
     for p, (row, col) in enumerate(tril):
-        scatter[p, row * D + col] = 1.0
+        gather[row * D + col] = 1 + p
     gamma, m = GMM_WISHART_GAMMA, GMM_WISHART_M
     dof = D + m + 1
     constant = (-N * D / 2 * math.log(2 * math.pi)
                 + K * (dof * D * math.log(gamma / math.sqrt(2)) - _log_multigamma(dof / 2, D)))
-    return {"points_T": points.T.reshape(1, D, N).copy(), "scatter": scatter,
+    return {"points_T": points.T.reshape(1, D, N).copy(), "gather": gather,
             "constant": constant, "gamma": gamma, "wishart_m": float(m)}
 
 
-def _gmm_parts(x, xp, D, K, points_T, scatter):
+def _gmm_parts(x, xp, D, K, points_T, gather):
     """Unpack x and compute what both the objective and its gradient need."""
     KD = K * D
     alpha = x[:K]
@@ -79,7 +81,8 @@ def _gmm_parts(x, xp, D, K, points_T, scatter):
     Qx = diag * centred                                       # Q_k (x_i - mu_k)
     if D > 1:
         l = xp.reshape(x[K + 2 * KD:], (K, D * (D - 1) // 2))
-        L = xp.reshape(xp.matmul(l, scatter), (K, D, D))      # strict lower part of Q_k
+        zero_l = xp.concatenate([xp.zeros((K, 1)), l], axis=1)
+        L = xp.reshape(zero_l[:, gather], (K, D, D))          # strict lower part of Q_k
         Qx = Qx + xp.matmul(L, centred)
     else:
         l, L = None, None
@@ -93,7 +96,7 @@ def _gmm_parts(x, xp, D, K, points_T, scatter):
          description="log posterior of a K-component Gaussian mixture on N points in R^D with "
                      "a Wishart(D + m + 1, I / gamma^2) prior on the precisions Q_k^T Q_k: "
                      "GradBench's corrected ADBench GMM (evals/gmm)")
-def gmm(x, xp, D, K, N, points_T, scatter, constant, gamma, wishart_m):
+def gmm(x, xp, D, K, N, points_T, gather, constant, gamma, wishart_m):
     """The GMM objective of ADBench as corrected by GradBench (evals/gmm).
 
     x = (alpha (K), mu (K x D), q (K x D), l (K x D(D-1)/2)), rows flattened in that
@@ -122,7 +125,7 @@ def gmm(x, xp, D, K, N, points_T, scatter, constant, gamma, wishart_m):
     a library logsumexp: stable (shifted by the maximum) in floating point, with the
     softmax as its derivative.
     """
-    alpha, q, l, _, diag, _, _, inner = _gmm_parts(x, xp, D, K, points_T, scatter)
+    alpha, q, l, _, diag, _, _, inner = _gmm_parts(x, xp, D, K, points_T, gather)
     prior = wishart_m * xp.sum(q) - 0.5 * gamma * gamma * xp.sum(diag * diag)
     if l is not None:
         prior = prior - 0.5 * gamma * gamma * xp.sum(l * l)
@@ -131,14 +134,14 @@ def gmm(x, xp, D, K, N, points_T, scatter, constant, gamma, wishart_m):
 
 
 @gmm.manual
-def _(x, xp, D, K, N, points_T, scatter, gamma, wishart_m):
+def _(x, xp, D, K, N, points_T, gather, gamma, wishart_m):
     # The gradient ADBench's manual tool also writes out (src/cpp/modules/manual/gmm_d.cpp).
     # With responsibilities w_ik = softmax_k(r_ik) and u_ik = Q_k (x_i - mu_k):
     # df/dalpha_k = sum_i w_ik - N softmax(alpha)_k
     # df/dmu_k    = Q_k^T sum_i w_ik u_ik
     # df/dq_kd    = sum_i w_ik (1 - u_ikd exp(q_kd) (x_i - mu_k)_d) + m - gamma^2 exp(2 q_kd)
     # df/dL_kab   = -sum_i w_ik u_ika (x_i - mu_k)_b - gamma^2 L_kab   (a > b)
-    alpha, _, l, L, diag, centred, Qx, inner = _gmm_parts(x, xp, D, K, points_T, scatter)
+    alpha, _, l, L, diag, centred, Qx, inner = _gmm_parts(x, xp, D, K, points_T, gather)
     resp = xp.exp(inner - xp.logsumexp(inner, axis=0))         # (K, N)
     weights = xp.exp(alpha - xp.logsumexp(alpha))
     g_alpha = xp.sum(resp, axis=1) - N * weights
@@ -151,7 +154,8 @@ def _(x, xp, D, K, N, points_T, scatter, gamma, wishart_m):
     parts = [g_alpha, xp.reshape(g_mu, (K * D,)), xp.reshape(g_q, (K * D,))]
     if L is not None:
         G = -xp.matmul(wQx, xp.swapaxes(centred, 1, 2))        # (K, D, D)
-        g_l = xp.matmul(xp.reshape(G, (K, D * D)), scatter.T) - gamma * gamma * l
+        lower = np.flatnonzero(gather)[np.argsort(gather[gather > 0])]  # where l_kp sits
+        g_l = xp.reshape(G, (K, D * D))[:, lower] - gamma * gamma * l
         parts.append(xp.reshape(g_l, (K * D * (D - 1) // 2,)))
     return xp.reshape(xp.concatenate(parts), (1, -1))
 
