@@ -352,3 +352,20 @@ def test_a_cotangent_the_caller_holds_is_never_written_to():
     _, g = vjp(lambda x, xp: x * 3.0)(x, u)
     np.testing.assert_array_equal(u, before)
     np.testing.assert_array_equal(g, 3.0 * before)
+
+
+def test_a_private_adjoint_is_added_to_in_place_and_a_shared_one_is_not():
+    from adbench.ad.reverse import _add_to
+    adjoints = [np.ones(4), None]
+    address = id(adjoints[0])  # an id holds no reference
+    _add_to(adjoints, 0, np.full(4, 2.0))
+    assert id(adjoints[0]) == address  # nothing else refers to it: updated in place
+    np.testing.assert_array_equal(adjoints[0], np.full(4, 3.0))
+    shared = adjoints[0]
+    _add_to(adjoints, 0, np.ones(4))
+    assert adjoints[0] is not shared  # the caller's reference is left alone
+    np.testing.assert_array_equal(shared, np.full(4, 3.0))
+    np.testing.assert_array_equal(adjoints[0], np.full(4, 4.0))
+    _add_to(adjoints, 1, 2.5)
+    _add_to(adjoints, 1, 0.5)
+    assert adjoints[1] == 3.0

@@ -369,6 +369,7 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                         elif type(prev) is float:
                             adjoints[j0] = prev + g * d0
                         else:
+                            del prev
                             _accumulate(adjoints, j0, g * d0)
                 if j1 >= 0:
                     if d1 is None:
@@ -380,6 +381,7 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                         elif type(prev) is float:
                             adjoints[j1] = prev + g * d1
                         else:
+                            del prev
                             _accumulate(adjoints, j1, g * d1)
                 continue
             if n == UNARY:
@@ -404,6 +406,7 @@ def _add_to(adjoints: list, j: int, c) -> None:
     elif type(prev) is float and type(c) is float:
         adjoints[j] = prev + c
     else:
+        del prev  # a reference of ours would make the adjoint look shared to _accumulate
         _accumulate(adjoints, j, c)
 
 
