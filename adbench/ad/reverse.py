@@ -257,28 +257,42 @@ class ReverseTrace(Trace):
                     return Var(out, self, len(tape) - 1)
         primals = list(args)
         parents = []
-        plain = True  # no primal is a box of an enclosing trace
-        for k, a in enumerate(args):
+        plain = True    # no primal is a box of an enclosing trace
+        floats = True   # every primal is a Python float or int
+        large = False   # some primal is a plain array the tape might not keep
+        k = 0
+        for a in args:
             if isinstance(a, BoxBase):
                 if a.trace is self:
-                    v = a.value
-                    primals[k] = v
                     parents.append((k, a.index))
-                    if plain and isinstance(v, BoxBase):
+                    a = a.value
+                    primals[k] = a
+                    if isinstance(a, BoxBase):
                         plain = False
                 else:
                     plain = False
-        if plain:
-            out = prim.evaluate(*primals, **params)
-        else:
+            ta = type(a)
+            if ta is np.ndarray:
+                floats = False
+                if a.size >= STAND_IN_SIZE:
+                    large = True
+            elif ta is not float and ta is not int:
+                floats = False
+            k += 1
+        if not plain:
             out = apply(prim, *primals, **params)
+        elif floats:
+            out = prim.evaluate(*primals, **params)
+        else:  # Primitive.evaluate would only find out that its float path does not apply
+            out = prim.impl(*primals, **params)
         if prim.nondiff:
             parents = [(k, j) for k, j in parents if k not in prim.nondiff]
         if not parents:
             return out
         tape = self.tape
         kept = out
-        if prim.uses is not None and not self.keep_all:
+        if (prim.uses is not None and not self.keep_all
+                and (large or (type(out) is np.ndarray and out.size >= STAND_IN_SIZE))):
             kept = self._shed(prim.uses, parents, primals, out)
         var = _new(Var)  # Var(out, self, index) without the call
         var.value = out
