@@ -24,6 +24,7 @@ differentiable: that is what makes Hessians and nested derivatives work.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
 
@@ -324,13 +325,23 @@ def _norm_axes(axis, ndim):
     return tuple(sorted(a % ndim for a in axis))
 
 
-def _keepdims_shape(x_shape, axis):
+@functools.lru_cache(maxsize=1024)
+def _keepdims_shape(x_shape: tuple, axis) -> tuple:
+    """The shape of a reduction of an array of ``x_shape`` along ``axis``, with keepdims."""
     axes = _norm_axes(axis, len(x_shape))
     return tuple(1 if i in axes else n for i, n in enumerate(x_shape))
 
 
+#: A plain scalar cotangent of a sum over at most this many entries is spread into a
+#: new array (one numpy call); above it, into a broadcast view (no memory).
+FULL_SIZE = 1 << 12
+
+
 def _sum_transpose(k, g, args, out, axis=None, keepdims=False):
     x_shape = shape_of(args[0])
+    if ((type(g) is float or type(g) is np.float64) and not EVALUATION_HOOKS
+            and math.prod(x_shape) <= FULL_SIZE):
+        return np.full(x_shape, g)
     if not keepdims:
         g = reshape(g, _keepdims_shape(x_shape, axis))
     return broadcast_to(g, x_shape)
