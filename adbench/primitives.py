@@ -199,21 +199,44 @@ def unbroadcast(g, shape: tuple):
     return g
 
 
+#: Below this many elements of g, product_unbroadcast multiplies and sums (two numpy
+#: calls); from it on, one einsum pass saves the temporary product.
+EINSUM_SIZE = 1 << 15
+
+
+@functools.lru_cache(maxsize=1024)
+def _summed_axes(g_shape: tuple, shape: tuple) -> tuple:
+    """The axes of an array of ``g_shape`` that broadcasting from ``shape`` added or stretched."""
+    extra = len(g_shape) - len(shape)
+    return tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g_shape[i + extra] != 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _product_spec(g_shape: tuple, f_shape: tuple, shape: tuple) -> tuple:
+    """The einsum of product_unbroadcast, and the shape f is viewed with."""
+    n = len(g_shape)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    fshape = (1,) * (n - len(f_shape)) + f_shape
+    tshape = (1,) * (n - len(shape)) + shape
+    f_axes = [i for i in range(n) if fshape[i] == g_shape[i]]
+    out_axes = [i for i in range(n) if tshape[i] == g_shape[i]]
+    spec = "{},{}->{}".format(letters[:n], "".join(letters[i] for i in f_axes),
+                              "".join(letters[i] for i in out_axes))
+    return spec, tuple(fshape[i] for i in f_axes)
+
+
 def product_unbroadcast(g: np.ndarray, f: np.ndarray, shape: tuple) -> np.ndarray:
-    """``unbroadcast(g * f, shape)`` for plain arrays, without the temporary
-    ``g * f``: one ``einsum`` multiplies and sums the broadcast axes away.
+    """``unbroadcast(g * f, shape)`` for plain arrays: for large g, without the
+    temporary ``g * f`` (one ``einsum`` multiplies and sums the broadcast axes away).
 
     ``g`` has the full (output) shape; ``f`` broadcasts to it.
     """
-    n = g.ndim
-    letters = "abcdefghijklmnopqrstuvwxyz"
-    fshape = (1,) * (n - f.ndim) + f.shape
-    tshape = (1,) * (n - len(shape)) + tuple(shape)
-    f_axes = [i for i in range(n) if fshape[i] == g.shape[i]]
-    out_axes = [i for i in range(n) if tshape[i] == g.shape[i]]
-    spec = "{},{}->{}".format(letters[:n], "".join(letters[i] for i in f_axes),
-                              "".join(letters[i] for i in out_axes))
-    return np.einsum(spec, g, f.reshape([fshape[i] for i in f_axes])).reshape(shape)
+    shape = tuple(shape)
+    if g.size < EINSUM_SIZE:
+        return np.multiply(g, f).sum(axis=_summed_axes(g.shape, shape)).reshape(shape)
+    spec, f_view = _product_spec(g.shape, f.shape, shape)
+    return np.einsum(spec, g, f.reshape(f_view)).reshape(shape)
 
 
 # --------------------------------------------------------------------------
@@ -445,6 +468,10 @@ def _matmul_jvp(tangents, args, out, **params):
 def _matmul_vjp(k, g, args, out, **params):
     a, b = args
     sa, sb = shape_of(a), shape_of(b)
+    if len(sa) >= 2 and len(sb) >= 2:  # stacks of matrices: g has the output's shape
+        if k == 0:
+            return unbroadcast(matmul(g, swapaxes(b, -1, -2)), sa)
+        return unbroadcast(matmul(swapaxes(a, -1, -2), g), sb)
     a2 = a if len(sa) >= 2 else reshape(a, (1,) + sa)
     b2 = b if len(sb) >= 2 else reshape(b, sb + (1,))
     out2 = np.broadcast_shapes(shape_of(a2)[:-2], shape_of(b2)[:-2]) + (
