@@ -355,16 +355,20 @@ def _keepdims_shape(x_shape: tuple, axis) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(x_shape))
 
 
-#: A plain scalar cotangent of a sum over at most this many entries is spread into a
-#: new array (one numpy call); above it, into a broadcast view (no memory).
+#: The plain cotangent of a sum over at most this many entries is spread into a new
+#: array (one or two numpy calls); above it, into a broadcast view (no memory).
 FULL_SIZE = 1 << 12
 
 
 def _sum_transpose(k, g, args, out, axis=None, keepdims=False):
     x_shape = shape_of(args[0])
-    if ((type(g) is float or type(g) is np.float64) and not EVALUATION_HOOKS
-            and math.prod(x_shape) <= FULL_SIZE):
-        return np.full(x_shape, g)
+    if not EVALUATION_HOOKS and math.prod(x_shape) <= FULL_SIZE:
+        if type(g) is float or type(g) is np.float64:
+            return np.full(x_shape, g)
+        if type(g) is np.ndarray:
+            spread = np.empty(x_shape, g.dtype)
+            spread[...] = g if keepdims else g.reshape(_keepdims_shape(x_shape, axis))
+            return spread
     if not keepdims:
         g = reshape(g, _keepdims_shape(x_shape, axis))
     return broadcast_to(g, x_shape)
