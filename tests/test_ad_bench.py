@@ -44,3 +44,12 @@ def test_bench_engine_rejects_a_bad_size():
     out = invoke(["bench", "engine", "--gmm-size", "10"])
     assert out.exit_code == 2
     assert "--gmm-size '10': expected D,K" in out.output
+
+
+def test_autograd_differentiates_the_same_gmm_with_its_own_logsumexp(registry):
+    pytest.importorskip("autograd")
+    from adbench.ad import grad
+    from adbench.bench import autograd_grad
+    inst = registry.get("gmm").instance(D=3, K=4, N=20)
+    theirs = autograd_grad(inst.f)(inst.x0)
+    np.testing.assert_allclose(theirs, grad(inst.f)(inst.x0), rtol=1e-12, atol=1e-12)
