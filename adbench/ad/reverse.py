@@ -11,19 +11,23 @@ so a chain of any length is fine.
 Speed. Both sweeps have fast paths that change how, never what, is computed:
 every derivative still comes from the rule in the primitive table.
 
-* Scalar programs: ``Var``'s arithmetic operators record a float operation
-  in one compact tape entry without dispatching (``_float_operator``), and
+* Scalar programs: ``Var``'s arithmetic operators, generated per primitive
+  with Python's operator inline (``_float_operator``), record a float
+  operation in one compact tape entry that also holds the partial
+  derivatives the ``lin`` markers stand for (1, -1, the other argument);
   iterating over or indexing a plain array records the reads ``x[i]``
-  directly. In the backward sweep, a compact entry with a float cotangent
-  applies its ``lin`` rules to floats (markers such as ``IDENTITY`` and
-  ``TimesArg`` without a call) and sums adjoints with ``+``.
+  directly. The backward sweep handles compact entries with a float
+  cotangent in its own loop: ``g`` times a stored partial, or the rule
+  called on floats, summed with ``+``.
 * Array programs: an elementwise entry with a plain array cotangent applies
   its ``lin`` rules and ``unbroadcast`` inline; the tape keeps, of large
   arrays, only those the VJP reads (``Primitive.uses``); an adjoint is added
   to in place when nothing but the sweep refers to it (reference count, as
-  numpy's own elision of temporaries), released once propagated, and the
-  cotangents of reads ``x[i]`` of a plain array are scattered into one buffer
-  for ``x`` (O(n) for n reads, not n zero vectors of length n).
+  numpy's own elision of temporaries), and a large cotangent that nothing
+  refers to any more lends its memory to the last product computed from it;
+  adjoints are released once propagated, and the cotangents of reads
+  ``x[i]`` of a plain array are scattered into one buffer for ``x`` (O(n)
+  for n reads, not n zero vectors of length n).
 * Nesting: a primal or cotangent that is a box of another trace always takes
   the generic, functional path (``apply``, ``untake``, ``add``), so that the
   enclosing trace sees, and differentiates, every operation.
