@@ -189,13 +189,13 @@ def unbroadcast(g, shape: tuple):
     if gshape == shape:
         return g
     shape = tuple(shape)
-    extra = len(gshape) - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1)
+    axes = _summed_axes(gshape, shape)
+    if type(g) is np.ndarray and not EVALUATION_HOOKS:  # a plain array: no dispatch
+        return (g.sum(axis=axes) if axes else g).reshape(shape)
     if axes:
         g = sum(g, axis=axes)
-    if shape_of(g) != tuple(shape):
-        g = reshape(g, tuple(shape))
+    if shape_of(g) != shape:
+        g = reshape(g, shape)
     return g
 
 
