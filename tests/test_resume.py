@@ -49,8 +49,10 @@ ROWS_BEFORE_HOLD = len(METHODS) + list(METHODS).index("symbolic")
 
 
 def timing_columns(df: pd.DataFrame) -> list[str]:
-    """Columns that differ between identical runs: times."""
-    return [c for c in df.columns if c.endswith("_s") or "time" in c or "setup" in c]
+    """Columns that may differ between identical runs: times, and what a time budget cut."""
+    from adbench.swell import TIME_BUDGETED_COLUMNS
+    return [c for c in df.columns if c.endswith("_s") or "time" in c or "setup" in c
+            or c in TIME_BUDGETED_COLUMNS]
 
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
