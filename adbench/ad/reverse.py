@@ -148,7 +148,8 @@ def _float_operator(prim, dunder: str, reflected: bool):
     way through :func:`~adbench.core.apply`.
 
     The method is generated from a template, as :mod:`dataclasses` generates
-    ``__init__``: the operator inline is a fifth of the cost of recording.
+    ``__init__``: with the operator and the checks inline, recording Helmholtz
+    took about a fifth less time than through a generic closure.
     ``x`` and ``y`` are the primitive's arguments, ``self`` being ``y`` when
     ``reflected`` (``2.0 * v`` calls ``v.__rmul__(2.0)``).
     """
@@ -177,7 +178,6 @@ class Var(Box):
         self.value = value
         self.trace = trace
         self.index = index
-
 
     def __getitem__(self, idx):
         """``x[idx]``: records the getitem entry :meth:`ReverseTrace.process`
