@@ -57,11 +57,13 @@ def _log_multigamma(a, p):
 def _gmm_data(D, K, N):
     points = _gmm_draw(D, K, N)[0]
     tril = _tril_columnwise(D)
-    # Q_k's strict lower part, row-major, is [0, l_k][:, gather]: entry 1 + p of [0, l_k]
-    # (l_kp) at position (row, col) of the p-th (row, col) of tril, the 0 elsewhere.
+    # Q_k, row-major, is [0, l_k, exp(q_k)][:, gather]: l_kp at the p-th (row, col) of
+    # tril, exp(q_kd) at (d, d), 0 above the diagonal.
     gather = np.zeros(D * D, dtype=np.intp)
     for p, (row, col) in enumerate(tril):
         gather[row * D + col] = 1 + p
+    for d in range(D):
+        gather[d * D + d] = 1 + len(tril) + d
     gamma, m = GMM_WISHART_GAMMA, GMM_WISHART_M
     dof = D + m + 1
     constant = (-N * D / 2 * math.log(2 * math.pi)
@@ -76,18 +78,13 @@ def _gmm_parts(x, xp, D, K, points_T, gather):
     alpha = x[:K]
     mu = xp.reshape(x[K:K + KD], (K, D, 1))
     q = xp.reshape(x[K + KD:K + 2 * KD], (K, D))
-    diag = xp.reshape(xp.exp(q), (K, D, 1))
+    diag = xp.exp(q)                                          # (K, D): Q_k's diagonal
+    l = xp.reshape(x[K + 2 * KD:], (K, D * (D - 1) // 2))
+    Q = xp.reshape(xp.concatenate([xp.zeros((K, 1)), l, diag], axis=1)[:, gather], (K, D, D))
     centred = points_T - mu                                   # (K, D, N): x_i - mu_k
-    Qx = diag * centred                                       # Q_k (x_i - mu_k)
-    if D > 1:
-        l = xp.reshape(x[K + 2 * KD:], (K, D * (D - 1) // 2))
-        zero_l = xp.concatenate([xp.zeros((K, 1)), l], axis=1)
-        L = xp.reshape(zero_l[:, gather], (K, D, D))          # strict lower part of Q_k
-        Qx = Qx + xp.matmul(L, centred)
-    else:
-        l, L = None, None
+    Qx = xp.matmul(Q, centred)                                # Q_k (x_i - mu_k)
     inner = xp.reshape(alpha + xp.sum(q, axis=1), (K, 1)) - 0.5 * xp.sum(Qx * Qx, axis=1)
-    return alpha, q, l, L, diag, centred, Qx, inner
+    return alpha, q, l, Q, diag, centred, Qx, inner
 
 
 @problem(name="gmm", sizes={"D": [2, 3], "K": [3, 5], "N": [10]},
@@ -127,7 +124,7 @@ def gmm(x, xp, D, K, N, points_T, gather, constant, gamma, wishart_m):
     """
     alpha, q, l, _, diag, _, _, inner = _gmm_parts(x, xp, D, K, points_T, gather)
     prior = wishart_m * xp.sum(q) - 0.5 * gamma * gamma * xp.sum(diag * diag)
-    if l is not None:
+    if D > 1:
         prior = prior - 0.5 * gamma * gamma * xp.sum(l * l)
     return (xp.sum(xp.logsumexp(inner, axis=0)) - N * xp.logsumexp(alpha)
             + prior + constant)
@@ -141,20 +138,21 @@ def _(x, xp, D, K, N, points_T, gather, gamma, wishart_m):
     # df/dmu_k    = Q_k^T sum_i w_ik u_ik
     # df/dq_kd    = sum_i w_ik (1 - u_ikd exp(q_kd) (x_i - mu_k)_d) + m - gamma^2 exp(2 q_kd)
     # df/dL_kab   = -sum_i w_ik u_ika (x_i - mu_k)_b - gamma^2 L_kab   (a > b)
-    alpha, _, l, L, diag, centred, Qx, inner = _gmm_parts(x, xp, D, K, points_T, gather)
+    alpha, _, l, Q, diag, centred, Qx, inner = _gmm_parts(x, xp, D, K, points_T, gather)
     resp = xp.exp(inner - xp.logsumexp(inner, axis=0))         # (K, N)
     weights = xp.exp(alpha - xp.logsumexp(alpha))
     g_alpha = xp.sum(resp, axis=1) - N * weights
     wQx = xp.reshape(resp, (K, 1, N)) * Qx                     # (K, D, N)
-    Q = xp.eye(D) * diag if L is None else xp.eye(D) * diag + L  # diag * eye: diag(exp q_k)
     g_mu = xp.matmul(xp.swapaxes(Q, 1, 2), xp.sum(wQx, axis=2, keepdims=True))
     g_q = (xp.reshape(xp.sum(resp, axis=1), (K, 1))
-           - xp.sum(wQx * centred, axis=2) * xp.reshape(diag, (K, D))
-           + wishart_m - gamma * gamma * xp.reshape(diag * diag, (K, D)))
+           - xp.sum(wQx * centred, axis=2) * diag
+           + wishart_m - gamma * gamma * diag * diag)
     parts = [g_alpha, xp.reshape(g_mu, (K * D,)), xp.reshape(g_q, (K * D,))]
-    if L is not None:
+    if D > 1:
         G = -xp.matmul(wQx, xp.swapaxes(centred, 1, 2))        # (K, D, D)
-        lower = np.flatnonzero(gather)[np.argsort(gather[gather > 0])]  # where l_kp sits
+        is_l = (gather >= 1) & (gather <= D * (D - 1) // 2)
+        lower = np.empty(int(is_l.sum()), dtype=np.intp)  # lower[p]: where l_kp sits in Q_k
+        lower[gather[is_l] - 1] = np.flatnonzero(is_l)
         g_l = xp.reshape(G, (K, D * D))[:, lower] - gamma * gamma * l
         parts.append(xp.reshape(g_l, (K * D * (D - 1) // 2,)))
     return xp.reshape(xp.concatenate(parts), (1, -1))
