@@ -14,7 +14,9 @@ Two workloads, both taken from the problem registry (one definition of each):
 Protocol: the measurements of one row are interleaved (plain, ours, autograd,
 plain, ...), each sample runs the call enough times to last about
 ``min_sample`` seconds with the garbage collector paused (as :mod:`timeit`
-does), and the figure is the median over ``repeats`` samples. BLAS runs
+does), and the figure is the median over ``repeats`` samples; each round's own
+ratio (ours / plain of the same round) is kept too, and their range shows how
+steady the machine was. BLAS runs
 single-threaded: ``python -m adbench.bench`` must be started with
 OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = 1 (``adbench bench
 engine`` does so in a fresh process, since the thread count is fixed when
@@ -123,13 +125,20 @@ def _calibrate(fn: Callable, min_sample: float, clock) -> int:
     return max(1, int(math.ceil(min_sample / max(once, 1e-9))))
 
 
-def median_times(fns: dict, repeats: int, min_sample: float, clock) -> dict:
-    """Median seconds per call of each function, samples interleaved."""
+def interleaved_samples(fns: dict, repeats: int, min_sample: float, clock) -> dict:
+    """``repeats`` samples of seconds per call of each function, taken in turn
+    (sample i of every function comes from the same round)."""
     numbers = {k: _calibrate(fn, min_sample, clock) for k, fn in fns.items()}
     samples: dict = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
             samples[k].append(_seconds(fn, numbers[k], clock))
+    return samples
+
+
+def median_times(fns: dict, repeats: int, min_sample: float, clock) -> dict:
+    """Median seconds per call of each function, samples interleaved."""
+    samples = interleaved_samples(fns, repeats, min_sample, clock)
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -148,10 +157,17 @@ class BenchRow:
     autograd: float | None  # seconds per HIPS autograd gradient
     target: float
     gradient_gap: float     # rho between our gradient and the other one (autograd or manual)
+    #: ours / plain in each round of samples: their spread shows how noisy the run was
+    round_ratios: tuple = ()
 
     @property
     def ratio(self) -> float:
         return self.ours / self.plain
+
+    @property
+    def ratio_range(self) -> tuple | None:
+        """The lowest and highest ratio of one round of samples, or None."""
+        return (min(self.round_ratios), max(self.round_ratios)) if self.round_ratios else None
 
     @property
     def autograd_ratio(self) -> float | None:
@@ -177,9 +193,12 @@ def _bench_one(workload, size, inst, x_ours, plain_fn, use_autograd, repeats, mi
             fns["autograd"] = lambda: theirs(inst.x0)
     if other is None and inst.has_manual:
         other = np.asarray(inst.manual(inst.x0, numpy_xp), dtype=float).reshape(-1)
-    times = median_times(fns, repeats, min_sample, clock)
+    samples = interleaved_samples(fns, repeats, min_sample, clock)
+    times = {k: statistics.median(v) for k, v in samples.items()}
+    rounds = tuple(o / p for o, p in zip(samples["ours"], samples["plain"], strict=True))
     return BenchRow(workload, size, inst.n, times["plain"], times["ours"], times.get("autograd"),
-                    TARGETS[workload], _rel_diff(g, other) if other is not None else float("nan"))
+                    TARGETS[workload], _rel_diff(g, other) if other is not None else float("nan"),
+                    rounds)
 
 
 def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeats: int = 7,
@@ -231,12 +250,16 @@ def format_table(rows: list[BenchRow], fmt: str = "text") -> str:
     def x(r):
         return "-" if r is None else f"{r:.2f}"
 
-    table = [[r.workload, r.size, r.n, ms(r.plain), ms(r.ours), x(r.ratio),
+    def span(r):
+        return "-" if r.ratio_range is None else "{:.2f}-{:.2f}".format(*r.ratio_range)
+
+    table = [[r.workload, r.size, r.n, ms(r.plain), ms(r.ours), x(r.ratio), span(r),
               f"<= {r.target:g}", ms(r.autograd), x(r.autograd_ratio),
               x(None if r.autograd is None else r.autograd / r.ours),
               f"{r.gradient_gap:.1e}", "yes" if r.met else "NO"] for r in rows]
-    headers = ["workload", "size", "n", "plain ms", "adbench grad ms", "ratio", "target",
-               "autograd ms", "autograd ratio", "autograd/adbench", "grad gap", "target met"]
+    headers = ["workload", "size", "n", "plain ms", "adbench grad ms", "ratio",
+               "ratio per round", "target", "autograd ms", "autograd ratio", "autograd/adbench",
+               "grad gap", "target met"]
     return tabulate(table, headers=headers, tablefmt="github" if fmt == "md" else "simple",
                     disable_numparse=True)
 
@@ -276,8 +299,9 @@ def main(argv=None) -> int:
                             use_autograd=not args.no_autograd, clock=clock)
     print(format_table(rows, args.format))
     print("ratio = adbench reverse-mode gradient / plain evaluation (numpy arrays for gmm, "
-          "Python floats for helmholtz); grad gap = rho between adbench's gradient and "
-          "autograd's (or the hand-written one)")
+          "Python floats for helmholtz), medians over the rounds; ratio per round = lowest and "
+          "highest of the rounds' own ratios (a wide range: a noisy run); grad gap = rho "
+          "between adbench's gradient and autograd's (or the hand-written one)")
     return 0
 
 

@@ -22,15 +22,19 @@ def test_namespace_over_numpy_runs_a_problem_unchanged(registry):
 
 
 def test_engine_bench_rows_hold_ratios_and_gradient_agreement(benchmark_problems):
-    rows = run_engine_bench(gmm_sizes=[(2, 3)], repeats=1, min_sample=0.001,
+    rows = run_engine_bench(gmm_sizes=[(2, 3)], repeats=3, min_sample=0.001,
                             use_autograd=False)
     assert [r.workload for r in rows] == ["gmm", "helmholtz"]
     for r in rows:
         assert r.plain > 0 and r.ours > 0 and r.ratio == r.ours / r.plain
+        assert len(r.round_ratios) == 3 and r.ratio_range == (min(r.round_ratios),
+                                                              max(r.round_ratios))
         assert r.target == TARGETS[r.workload]
         assert r.gradient_gap < 1e-12  # against the hand-written gradient
     table = format_table(rows)
     assert "D=2 K=3 N=1000" in table and "n=50" in table and "target met" in table
+    low, high = rows[0].ratio_range
+    assert "ratio per round" in table and f"{low:.2f}-{high:.2f}" in table
 
 
 def test_bench_engine_command(benchmark_problems):
