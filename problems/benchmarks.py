@@ -80,12 +80,13 @@ def _gmm_parts(x, xp, D, K, points_T, gather):
     q = xp.reshape(x[K + KD:K + 2 * KD], (K, D))
     diag = xp.exp(q)                                          # (K, D): Q_k's diagonal
     l = xp.reshape(x[K + 2 * KD:], (K, D * (D - 1) // 2))
-    Q = xp.reshape(xp.concatenate([xp.zeros((K, 1)), l, diag], axis=1)[:, gather], (K, D, D))
+    entries = xp.concatenate([xp.zeros((K, 1)), l, diag], axis=1)  # Q_k's entries, and a 0
+    Q = xp.reshape(entries[:, gather], (K, D, D))
     # Q_k (x_i - mu_k) = Q_k x_i - Q_k mu_k: the large product takes the points, constants,
     # so that reverse mode has only Q_k's side of it to differentiate.
     Qx = xp.matmul(Q, points_T) - xp.matmul(Q, mu)            # (K, D, N)
     inner = xp.reshape(alpha + xp.sum(q, axis=1), (K, 1)) - 0.5 * xp.sum(Qx * Qx, axis=1)
-    return alpha, q, l, Q, diag, Qx, inner
+    return alpha, q, l, Q, diag, entries, Qx, inner
 
 
 @problem(name="gmm", sizes={"D": [2, 3], "K": [3, 5], "N": [10]},
@@ -126,10 +127,9 @@ def gmm(x, xp, D, K, N, points_T, gather, constant, gamma, wishart_m):
     the points, which are constants, as one factor, so reverse mode differentiates
     only Q_k's side of it.
     """
-    alpha, q, l, _, diag, _, inner = _gmm_parts(x, xp, D, K, points_T, gather)
-    prior = wishart_m * xp.sum(q) - 0.5 * gamma * gamma * xp.sum(diag * diag)
-    if D > 1:
-        prior = prior - 0.5 * gamma * gamma * xp.sum(l * l)
+    alpha, q, _, _, _, entries, _, inner = _gmm_parts(x, xp, D, K, points_T, gather)
+    # sum_k |Q_k|_F^2 = sum_k (|exp(q_k)|^2 + |l_k|^2), from Q_k's entries
+    prior = wishart_m * xp.sum(q) - 0.5 * gamma * gamma * xp.sum(entries * entries)
     return (xp.sum(xp.logsumexp(inner, axis=0)) - N * xp.logsumexp(alpha)
             + prior + constant)
 
@@ -142,7 +142,7 @@ def _(x, xp, D, K, N, points_T, gather, gamma, wishart_m):
     # df/dmu_k    = Q_k^T sum_i w_ik u_ik
     # df/dq_kd    = sum_i w_ik (1 - u_ikd exp(q_kd) (x_i - mu_k)_d) + m - gamma^2 exp(2 q_kd)
     # df/dL_kab   = -sum_i w_ik u_ika (x_i - mu_k)_b - gamma^2 L_kab   (a > b)
-    alpha, _, l, Q, diag, Qx, inner = _gmm_parts(x, xp, D, K, points_T, gather)
+    alpha, _, l, Q, diag, _, Qx, inner = _gmm_parts(x, xp, D, K, points_T, gather)
     centred = points_T - xp.reshape(x[K:K + K * D], (K, D, 1))  # (K, D, N): x_i - mu_k
     resp = xp.exp(inner - xp.logsumexp(inner, axis=0))         # (K, N)
     weights = xp.exp(alpha - xp.logsumexp(alpha))
