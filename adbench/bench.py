@@ -93,14 +93,14 @@ def autograd_grad(f) -> Callable | None:
         return None
 
     # autograd's own logsumexp lives in autograd.scipy.special, which needs SciPy; this
-    # is the same primitive (value, and the softmax as its VJP) on autograd.extend.
+    # is the table's primitive (its value and its VJP) declared to autograd.extend. The
+    # VJP runs on plain arrays, which is all a first-order gradient hands it.
     @primitive
     def logsumexp(x, axis=None, keepdims=False):
         return P.logsumexp_p.impl(x, axis=axis, keepdims=keepdims)
 
     def logsumexp_vjp(out, x, axis=None, keepdims=False):
-        shape = np.shape(np.sum(x, axis=axis, keepdims=True))
-        return lambda g: anp.reshape(g, shape) * anp.exp(x - anp.reshape(out, shape))
+        return lambda g: P.logsumexp_p.vjp(0, g, (x,), out, axis=axis, keepdims=keepdims)
 
     defvjp(logsumexp, logsumexp_vjp)
     xp = namespace_over(anp, logsumexp=logsumexp)

@@ -12,6 +12,7 @@ reproducible; none is read from the suites' data files.
 """
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def _gmm_data(D, K, N):
 
 
 def _gmm_parts(x, xp, D, K, points_T, gather):
-    """Unpack x and compute what both the objective and its gradient need."""
+    """Unpack x and compute what both the objective and its gradient need (as attributes)."""
     KD = K * D
     alpha = x[:K]
     mu = xp.reshape(x[K:K + KD], (K, D, 1))
@@ -86,7 +87,8 @@ def _gmm_parts(x, xp, D, K, points_T, gather):
     # so that reverse mode has only Q_k's side of it to differentiate.
     Qx = xp.matmul(Q, points_T) - xp.matmul(Q, mu)            # (K, D, N)
     inner = xp.reshape(alpha + xp.sum(q, axis=1), (K, 1)) - 0.5 * xp.sum(Qx * Qx, axis=1)
-    return alpha, q, l, Q, diag, entries, Qx, inner
+    return SimpleNamespace(alpha=alpha, mu=mu, q=q, l=l, diag=diag, entries=entries, Q=Q,
+                           Qx=Qx, inner=inner)
 
 
 @problem(name="gmm", sizes={"D": [2, 3], "K": [3, 5], "N": [10]},
@@ -127,10 +129,10 @@ def gmm(x, xp, D, K, N, points_T, gather, constant, gamma, wishart_m):
     the points, which are constants, as one factor, so reverse mode differentiates
     only Q_k's side of it.
     """
-    alpha, q, _, _, _, entries, _, inner = _gmm_parts(x, xp, D, K, points_T, gather)
+    p = _gmm_parts(x, xp, D, K, points_T, gather)
     # sum_k |Q_k|_F^2 = sum_k (|exp(q_k)|^2 + |l_k|^2), from Q_k's entries
-    prior = wishart_m * xp.sum(q) - 0.5 * gamma * gamma * xp.sum(entries * entries)
-    return (xp.sum(xp.logsumexp(inner, axis=0)) - N * xp.logsumexp(alpha)
+    prior = wishart_m * xp.sum(p.q) - 0.5 * gamma * gamma * xp.sum(p.entries * p.entries)
+    return (xp.sum(xp.logsumexp(p.inner, axis=0)) - N * xp.logsumexp(p.alpha)
             + prior + constant)
 
 
@@ -142,8 +144,9 @@ def _(x, xp, D, K, N, points_T, gather, gamma, wishart_m):
     # df/dmu_k    = Q_k^T sum_i w_ik u_ik
     # df/dq_kd    = sum_i w_ik (1 - u_ikd exp(q_kd) (x_i - mu_k)_d) + m - gamma^2 exp(2 q_kd)
     # df/dL_kab   = -sum_i w_ik u_ika (x_i - mu_k)_b - gamma^2 L_kab   (a > b)
-    alpha, _, l, Q, diag, _, Qx, inner = _gmm_parts(x, xp, D, K, points_T, gather)
-    centred = points_T - xp.reshape(x[K:K + K * D], (K, D, 1))  # (K, D, N): x_i - mu_k
+    p = _gmm_parts(x, xp, D, K, points_T, gather)
+    alpha, l, Q, diag, Qx, inner = p.alpha, p.l, p.Q, p.diag, p.Qx, p.inner
+    centred = points_T - p.mu                                  # (K, D, N): x_i - mu_k
     resp = xp.exp(inner - xp.logsumexp(inner, axis=0))         # (K, N)
     weights = xp.exp(alpha - xp.logsumexp(alpha))
     g_alpha = xp.sum(resp, axis=1) - N * weights
