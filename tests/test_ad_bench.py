@@ -31,10 +31,12 @@ def test_engine_bench_rows_hold_ratios_and_gradient_agreement(benchmark_problems
                                                               max(r.round_ratios))
         assert r.target == TARGETS[r.workload]
         assert r.gradient_gap < 1e-12  # against the hand-written gradient
+        assert r.manual > 0 and r.manual_ratio == r.manual / r.plain  # timed in the rounds
     table = format_table(rows)
     assert "D=2 K=3 N=1000" in table and "n=50" in table and "target met" in table
     low, high = rows[0].ratio_range
     assert "ratio per round" in table and f"{low:.2f}-{high:.2f}" in table
+    assert "manual ratio" in table and f"{rows[1].manual_ratio:.2f}" in table
 
 
 def test_bench_engine_command(benchmark_problems):
