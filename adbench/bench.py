@@ -273,8 +273,8 @@ def format_table(rows: list[BenchRow], fmt: str = "text") -> str:
               x(None if r.autograd is None else r.autograd / r.ours),
               f"{r.gradient_gap:.1e}", "yes" if r.met else "NO"] for r in rows]
     headers = ["workload", "size", "n", "plain ms", "adbench grad ms", "ratio",
-               "ratio per round", "target", "manual ratio", "autograd ms", "autograd ratio", "autograd/adbench",
-               "grad gap", "target met"]
+               "ratio per round", "target", "manual ratio", "autograd ms", "autograd ratio",
+               "autograd/adbench", "grad gap", "target met"]
     return tabulate(table, headers=headers, tablefmt="github" if fmt == "md" else "simple",
                     disable_numparse=True)
 
