@@ -72,12 +72,21 @@ def test_run_with_sizes_runs_the_cartesian_product(tmp_path):
     (["run", "--sizes", "n"], "malformed --sizes 'n'"),
     (["run", "--problem", "rosenbrock", "--sizes", "depth=2"], "no selected problem has"),
 ])
-def test_bad_names_give_one_line_and_exit_code_2(args, needle):
+def test_bad_names_give_one_line_and_exit_code_2(args, needle, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where the default output folder would go
     result = invoke(args)
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, result.output
     assert needle in lines[0]
+    assert list(tmp_path.iterdir()) == []  # a refused run leaves no folder behind
+
+
+def test_a_refused_run_does_not_make_its_out_folder(tmp_path):
+    out = tmp_path / "new" / "deeper"
+    result = invoke(["run", "--problem", "nosuch", "--out", str(out)])
+    assert result.exit_code == 2
+    assert not (tmp_path / "new").exists()
 
 
 def test_problems_dir_adds_a_users_problem(tmp_path):

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -235,13 +235,17 @@ def _warn(message: str) -> None:
 
 
 def _check_writable(out: Path) -> None:
-    """Create ``out`` and write a probe file there, or fail in one line.
+    """Create ``out``, write a probe file there and take both away again, or
+    fail in one line.
 
     Trying is the only reliable test: ``os.access`` says yes to root on a
-    read-only file system and knows nothing of quotas.
+    read-only file system and knows nothing of quotas. The folders made for the
+    test are removed, so that a run refused afterwards (an unknown problem, say)
+    leaves nothing behind; the run makes them again once its selection is valid.
     """
-    probe = out
+    probe, missing = out, []
     while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
         probe = probe.parent
     if not probe.is_dir():
         raise UserError(f"--out {out}: {probe} is not a folder")
@@ -252,3 +256,7 @@ def _check_writable(out: Path) -> None:
         test.unlink()
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    finally:
+        for folder in missing:  # deepest first
+            with suppress(OSError):
+                folder.rmdir()
