@@ -98,6 +98,7 @@ class Context:
     jacobian: np.ndarray
     x: np.ndarray
     timeout: float | None = None
+    jacobian_s: float | None = None  # seconds of the first Jacobian call (lazy set-up too)
 
 
 @dataclass
@@ -140,8 +141,10 @@ def measure(inst: Instance, method: Method, reference: Reference | None,
     row["setup_s"] = time.perf_counter() - t0
     row.update({k: v for k, v in prepared.info.items() if k in columns()})
     x = inst.x0.copy()
+    t0 = time.perf_counter()
     with np.errstate(all="ignore"):
         J = prepared.jacobian(x)
+    jacobian_s = time.perf_counter() - t0
     if not np.all(np.isfinite(J)):
         bad = int(np.count_nonzero(~np.isfinite(J)))
         row.update(status="nonfinite",
@@ -151,7 +154,7 @@ def measure(inst: Instance, method: Method, reference: Reference | None,
     if reference is not None:
         row.update(compare(J, reference.jacobian, method.tolerance))
         row["reference_digits"] = round(reference.digits, 1)
-    ctx = Context(inst, method, prepared, reference, J, x, timeout)
+    ctx = Context(inst, method, prepared, reference, J, x, timeout, jacobian_s)
     for metric in METRICS:
         if metric.methods and method.name not in metric.methods:
             continue

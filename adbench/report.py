@@ -50,6 +50,7 @@ COLUMN_GROUPS: dict[str, list[str]] = {
                                         "expr_ops_simplified", "simplify_status",
                                         "tape_length", "tape_values", "tape_bytes",
                                         "compiled_bytes"],
+    "Memory": ["mem_f_bytes", "mem_derivative_bytes", "mem_ratio"],
 }
 
 #: Columns never shown in the per-problem tables (constant per problem or bookkeeping).
@@ -60,7 +61,8 @@ INTEGER_COLUMNS = {"n", "m", "n_over_tol", "ops_f", "ops_derivative", "ops_f_tra
                    "ops_derivative_transcendental", "passes", "f_ops_tree", "f_nodes_tree",
                    "expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse",
                    "expr_ops_simplified", "tape_length", "tape_values", "tape_bytes",
-                   "compiled_bytes", "f_evaluations", "time_samples"}
+                   "compiled_bytes", "f_evaluations", "time_samples", "mem_f_bytes",
+                   "mem_derivative_bytes"}
 
 MESSAGE_WIDTH = 110
 
@@ -133,7 +135,7 @@ def format_table(df: pd.DataFrame) -> str:
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """One row per method: counts of each status, the worst and median error,
-    entries over tolerance, and (when measured) the median ops and time ratios,
+    entries over tolerance, and (when measured) the median ops, time and memory ratios,
     the median setup time and the worst swell (symbolic derivative size over
     the size of f, or the derivative's size alone without ``f_ops_tree``)."""
     rows = []
@@ -159,6 +161,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         }
         for column, label in (("ops_ratio", "ops ratio (median)"),
                               ("time_ratio", "time ratio (median)"),
+                              ("mem_ratio", "memory ratio (median)"),
                               ("setup_s", "setup s (median)")):
             if _present(df, column):
                 row[label] = _num(df, column)[ok].median()
@@ -424,7 +427,8 @@ class ChangeRule:
 
 
 #: The compared columns: errors by a factor of 2 above 1e-15; op counts and
-#: sizes (deterministic) on any change; time ratios by 25% (timing noise).
+#: sizes (deterministic) on any change; time ratios by 25% (timing noise); peak
+#: memory ratios by 25% (allocator and interpreter details move them a little).
 CHANGE_RULES: dict[str, ChangeRule] = {
     "max_rel_error": ChangeRule(1e-15, 2.0),
     "mean_rel_error": ChangeRule(1e-15, 2.0),
@@ -437,6 +441,7 @@ CHANGE_RULES: dict[str, ChangeRule] = {
     "expr_ops_cse": ChangeRule(0.0, 1 + 1e-9),
     "tape_length": ChangeRule(0.0, 1 + 1e-9),
     "time_ratio": ChangeRule(0.0, 1.25),
+    "mem_ratio": ChangeRule(0.0, 1.25),
 }
 
 

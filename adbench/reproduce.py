@@ -405,6 +405,51 @@ def _reverse_gradient_is_cheap(reg: Registry, out: Path) -> Evidence:
         values={"worst_reverse": worst_rev, "worst_jvp": worst_jvp, "median_reverse": med})
 
 
+def _reverse_memory_grows_with_ops(reg: Registry, out: Path) -> Evidence:
+    from adbench.counting import count_ops
+    from adbench.metrics.memory import peak_bytes
+
+    rows = []
+    for name, size in (("logistic-map", "depth"), ("unrolled-loop", "steps")):
+        for k in (4, 16, 64, 256):
+            inst = reg.get(name).instance(**{size: k})
+            x = inst.x0.copy()
+            row = {"problem": inst.label,
+                   "ops(f)": count_ops(lambda v, inst=inst: inst.f(v, numpy_xp), x).ops}
+            for method in ("ad-reverse", "ad-forward"):
+                jacobian = METHODS[method].prepare(inst).jacobian
+                jacobian(x.copy())  # set-up and caches are not counted
+                row[f"{method} peak bytes"] = peak_bytes(lambda j=jacobian: j(x))
+            row["ad-reverse bytes / op"] = row["ad-reverse peak bytes"] / row["ops(f)"]
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    slopes, flat = {}, {}
+    for prefix in ("logistic-map", "unrolled-loop"):
+        part = df[df.problem.str.startswith(prefix)]
+        ops, rev = part["ops(f)"].to_numpy(float), part["ad-reverse peak bytes"].to_numpy(float)
+        fwd = part["ad-forward peak bytes"].to_numpy(float)
+        # growth over the two largest sizes, where fixed costs matter least
+        slopes[prefix] = float(np.log(rev[-1] / rev[-2]) / np.log(ops[-1] / ops[-2]))
+        flat[prefix] = float(fwd.max() / fwd.min())
+    passed = (all(0.8 <= v <= 1.25 for v in slopes.values())
+              and all(v <= 1.5 for v in flat.values()))
+    return Evidence(
+        bool(passed),
+        "over a 64-fold longer program, reverse mode's peak memory grows in proportion to "
+        "the operations of f (log-log slope between 0.8 and 1.25 over the two largest "
+        "sizes), while forward mode's stays within 1.5 x of its smallest",
+        "Peak memory of one Jacobian (bytes that tracemalloc sees allocated at once: the "
+        "tape, its boxes and the adjoints for reverse mode; the dual numbers alive at a time "
+        "for forward mode), on two loops whose length sets the number of operations:\n\n"
+        + _md(df, ".4g")
+        + "\n\nLog-log slope of reverse mode's peak against ops(f) over the two largest "
+        "sizes: " + ", ".join(f"{k} {v:.2f}" for k, v in slopes.items())
+        + "; forward mode's largest over smallest peak: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in flat.items())
+        + ". Checkpointing (not implemented here) trades part of that memory for recomputation.",
+        values={"slopes": slopes, "forward_growth": flat})
+
+
 def _crossover(reg: Registry, out: Path) -> Evidence:
     from adbench.counting import count_ops
     from adbench.crossover import agreement, crossovers
@@ -530,6 +575,10 @@ CLAIMS: list[Claim] = [
           "An important advantage of the reverse mode is that it is significantly less costly "
           "to evaluate (in terms of operation count) than the forward mode for functions with "
           "a large number of inputs", _reverse_gradient_is_cheap),
+    Claim("memory", "Reverse mode stores its tape: memory grows with the operations", "23",
+          "checkpointing strategies ... allow balancing of application-specific trade-offs "
+          "between time and space complexities of reverse mode AD by not storing the full "
+          "tape of intermediate variables in memory", _reverse_memory_grows_with_ops),
     Claim("exactness", "AD is exact to machine precision, finite differences are not", "2",
           "numerical differentiation is simple to implement but can be highly inaccurate due "
           "to round-off and truncation errors", _ad_exact_fd_not),

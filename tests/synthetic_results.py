@@ -16,6 +16,7 @@ MEASUREMENT_COLUMNS = [
     "ops_derivative_transcendental", "passes", "time_f_s", "time_derivative_s", "time_ratio",
     "time_spread", "setup_s", "expr_ops", "expr_nodes", "expr_ops_cse", "expr_ops_simplified",
     "f_ops_tree", "tape_length", "tape_bytes", "compiled_bytes", "error_estimate",
+    "mem_f_bytes", "mem_derivative_bytes", "mem_ratio",
 ]
 
 METHODS = ["manual", "fd-forward", "fd-central", "fd-complex", "fd-richardson", "symbolic",
@@ -52,7 +53,8 @@ def _row(problem, sizes, n, m, method, ops_f, rng, version="v1"):
            "ops_ratio": ops_d / ops_f, "ops_f_transcendental": ops_f // 4,
            "ops_derivative_transcendental": ops_d // 4, "passes": passes(n, m),
            "time_f_s": t_f, "time_derivative_s": t_d, "time_ratio": t_d / t_f,
-           "time_spread": 0.05}
+           "time_spread": 0.05, "mem_f_bytes": 64 * ops_f,
+           "mem_derivative_bytes": 64 * ops_d, "mem_ratio": ops_d / ops_f}
     if method == "symbolic":
         row["setup_s"] = 0.05
     if method == "fd-richardson":

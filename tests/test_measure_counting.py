@@ -98,6 +98,22 @@ def test_fd_central_makes_exactly_2n_evaluations_of_f(inst):
     assert prepared.info["f_evaluations"] == 2 * inst.n
 
 
+def test_peak_bytes_sees_numpy_arrays_and_the_running_trace():
+    import tracemalloc
+
+    from adbench.metrics.memory import peak_bytes
+    big = peak_bytes(lambda: np.ones(1_000_000).sum())  # 8 MB at once, freed at the end
+    assert 8_000_000 <= big < 8_100_000
+    assert peak_bytes(lambda: None) < 1_000
+    tracemalloc.start()
+    try:
+        assert 8_000_000 <= peak_bytes(lambda: np.ones(1_000_000)) < 8_100_000
+        assert tracemalloc.is_tracing()  # someone else's trace is left running
+    finally:
+        tracemalloc.stop()
+    assert not tracemalloc.is_tracing()
+
+
 def test_tape_length_grows_linearly_with_logistic_map_depth():
     from adbench.ad import record
     prob = REGISTRY.get("logistic-map")
@@ -109,3 +125,20 @@ def test_tape_length_grows_linearly_with_logistic_map_depth():
         sizes.append(mem["tape_bytes"])
     assert lengths == [1 + 3 * (d - 1) for d in (2, 4, 8)]  # x[0], then 3 per step
     assert sizes[0] < sizes[1] < sizes[2]
+
+
+def test_peak_memory_is_skipped_where_tracing_could_outlast_the_timeout():
+    from adbench.harness import Context
+    from adbench.methods.base import Unsupported
+    from adbench.metrics.memory import peak_columns
+    inst = REGISTRY.get("rosenbrock").instance(n=3)
+    prepared = METHODS["ad-reverse"].prepare(inst)
+    J = prepared.jacobian(inst.x0.copy())
+    slow = Context(inst, METHODS["ad-reverse"], prepared, None, J, inst.x0, timeout=60.0,
+                   jacobian_s=1.0)
+    with pytest.raises(Unsupported, match="one Jacobian took 1 s"):
+        peak_columns(slow)
+    quick = Context(inst, METHODS["ad-reverse"], prepared, None, J, inst.x0, timeout=60.0,
+                    jacobian_s=1e-4)
+    row = peak_columns(quick)
+    assert row["mem_derivative_bytes"] > 0 and row["mem_f_bytes"] > 0

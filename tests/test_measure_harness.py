@@ -40,6 +40,9 @@ def test_every_method_gets_ops_times_and_passes(survey_rows):
     assert (df["time_f_s"] <= df["time_f_median_s"]).all()
     np.testing.assert_allclose(df["time_ratio"], df["time_derivative_s"] / df["time_f_s"])
     assert (df["time_spread"] >= 0).all()
+    # peak memory, for every method: the Jacobian allocates at least what f does
+    assert (df["mem_f_bytes"] > 0).all() and (df["mem_derivative_bytes"] > 0).all()
+    np.testing.assert_allclose(df["mem_ratio"], df["mem_derivative_bytes"] / df["mem_f_bytes"])
 
 
 def test_method_specific_columns_are_filled_only_where_they_mean_something(survey_rows):

@@ -34,8 +34,12 @@ def test_summary_table_has_a_row_per_method_and_every_measured_metric():
     registered = [m for m in METHODS if m in set(df["method"])]  # in the registry's order
     assert list(table["method"]) == registered + sorted(set(df["method"]) - set(registered))
     for column in ("worst error", "median error", "ops ratio (median)", "time ratio (median)",
-                   "setup s (median)", "swell (max expr_ops / f_ops_tree)"):
+                   "memory ratio (median)", "setup s (median)",
+                   "swell (max expr_ops / f_ops_tree)"):
         assert column in table.columns
+    fd = df[(df.method == "fd-central") & (df.status == "ok")]
+    assert table.set_index("method").loc["fd-central", "memory ratio (median)"] == \
+        pytest.approx(fd["mem_ratio"].median())
     row = table.set_index("method").loc["symbolic"]
     assert row["unsupported"] == 1 and row["worst error"] == 0
     # 2096 / 18 at depth 7: the largest expr_ops over the size of f
@@ -76,6 +80,7 @@ def test_report_has_a_section_per_problem_with_its_tables(full_report):
     assert "### Accuracy" in section and "### Operation counts" in section
     assert "### Time" in section
     assert "### Expression, tape and code sizes" in section
+    assert "### Memory" in section and "mem_derivative_bytes" in section
     assert "| depth=7 " in section and "2,096" in section
     assert "control flow depends on the input" in text
 
@@ -241,4 +246,4 @@ def test_compare_runs_notices_columns_measured_only_in_the_new_run():
     diff = compare_runs(old, new)
     assert set(diff.changes["direction"]) == {"new"}
     assert set(diff.changes["column"]) == {"ops_ratio"}
-    assert len(MEASUREMENT_COLUMNS) == 20
+    assert len(MEASUREMENT_COLUMNS) == 23

@@ -51,6 +51,14 @@ def test_reverse_gradient_cost_and_crossover(survey):
     assert cross.values["agreement"] == 1.0
 
 
+def test_reverse_mode_memory_grows_with_the_tape_and_forward_mode_does_not(survey):
+    values = survey[2]["memory"].values
+    for problem, slope in values["slopes"].items():
+        assert 0.9 <= slope <= 1.15, (problem, slope)  # measured 1.04 and 1.01
+    for problem, growth in values["forward_growth"].items():
+        assert growth <= 1.5, (problem, growth)
+
+
 def test_a_failing_claim_renders_as_fail():
     claim = CLAIMS[0]
     text = render([(claim, Evidence(False, "an impossible criterion", "numbers"))])

@@ -49,10 +49,12 @@ ROWS_BEFORE_HOLD = len(METHODS) + list(METHODS).index("symbolic")
 
 
 def timing_columns(df: pd.DataFrame) -> list[str]:
-    """Columns that may differ between identical runs: times, and what a time budget cut."""
+    """Columns that may differ between identical runs: times, what a time budget cut,
+    and peak memory."""
+    from adbench.metrics.memory import PEAK_COLUMNS
     from adbench.swell import TIME_BUDGETED_COLUMNS
     return [c for c in df.columns if c.endswith("_s") or "time" in c or "setup" in c
-            or c in TIME_BUDGETED_COLUMNS]
+            or c in TIME_BUDGETED_COLUMNS or c in PEAK_COLUMNS]
 
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:

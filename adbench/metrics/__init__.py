@@ -13,9 +13,9 @@ METRICS: list = []
 # The metric modules import adbench.harness, which imports METRICS from here:
 # the list exists before they load, whichever of the two is imported first.
 from adbench.metrics.estimate import ESTIMATE  # noqa: E402
-from adbench.metrics.memory import COMPILED, TAPE  # noqa: E402
+from adbench.metrics.memory import COMPILED, PEAK, TAPE  # noqa: E402
 from adbench.metrics.ops import OPS  # noqa: E402
 from adbench.metrics.swell import SWELL  # noqa: E402
 from adbench.metrics.timing import TIMING  # noqa: E402
 
-METRICS.extend([ESTIMATE, OPS, TIMING, SWELL, TAPE, COMPILED])
+METRICS.extend([ESTIMATE, OPS, TIMING, SWELL, TAPE, COMPILED, PEAK])

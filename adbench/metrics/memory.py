@@ -1,6 +1,13 @@
-"""Memory: what reverse mode keeps on its tape, and the size of the compiled
-symbolic derivative.
+"""Memory: the peak a derivative allocates, what reverse mode keeps on its
+tape, and the size of the compiled symbolic derivative.
 
+* ``mem_f_bytes``, ``mem_derivative_bytes``: the most memory allocated at once
+  during one evaluation of f on numpy (resp. one Jacobian by the method) at
+  x0, above what was allocated when the call began: Python objects and numpy
+  arrays, as :mod:`tracemalloc` sees them (memory a C library allocates on
+  its own, such as a BLAS workspace, is not seen). The result counts too.
+  ``mem_ratio`` is their ratio. Skipped (with a message) where tracing could
+  take over a quarter of the timeout.
 * ``tape_length``: primitive applications recorded on the tape by one
   evaluation of f at x0 (the forward sweep); reverse mode's memory grows with
   it (the survey: in proportion to the number of operations, worst case).
@@ -17,8 +24,10 @@ symbolic derivative.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import sys
+import tracemalloc
 
 import numpy as np
 
@@ -27,8 +36,76 @@ from adbench.ad.reverse import entry_parts
 from adbench.core import BoxBase
 from adbench.harness import Context, Metric
 from adbench.methods.base import Unsupported
+from adbench.xp import numpy_xp
 
-__all__ = ["TAPE", "COMPILED", "tape_memory"]
+__all__ = ["PEAK", "PEAK_COLUMNS", "TAPE", "COMPILED", "peak_bytes", "tape_memory"]
+
+#: Peak memory columns. Like times, they may differ a little between identical runs
+#: (by a few hundred bytes: caches and interpreter state the process happens to hold).
+PEAK_COLUMNS = ["mem_f_bytes", "mem_derivative_bytes", "mem_ratio"]
+
+
+def _empty_free_lists() -> None:
+    """A full collection (CPython empties its free lists then) of nothing but
+    the objects made since the freeze: cheap on a large heap."""
+    if gc.get_freeze_count():  # someone else froze objects: leave that alone
+        gc.collect()
+        return
+    gc.freeze()
+    try:
+        gc.collect()
+    finally:
+        gc.unfreeze()
+
+
+def peak_bytes(fn) -> int:
+    """The most memory allocated at once while ``fn()`` runs, above what was
+    allocated when it began (:mod:`tracemalloc`: Python objects and numpy
+    arrays). Uses the running trace if one is on, else one of its own.
+
+    A full garbage collection first also empties CPython's free lists, from
+    which new tuples and floats would otherwise be served without an
+    allocation that tracemalloc sees (a tape of a few thousand entries would
+    then look almost free). The objects alive are frozen meanwhile, so that
+    the collection takes microseconds instead of a scan of the whole heap.
+    """
+    _empty_free_lists()
+    own = not tracemalloc.is_tracing()
+    if own:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        start = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - start
+    finally:
+        if own:
+            tracemalloc.stop()
+
+
+#: How much slower a call runs under tracemalloc, at worst, as measured here (about 8x
+#: for forward mode, 15-17x for reverse mode and finite differences on scalar code).
+TRACED_SLOWDOWN = 20
+
+
+def peak_columns(ctx: Context) -> dict:
+    if ctx.timeout and ctx.jacobian_s is not None:
+        estimate = TRACED_SLOWDOWN * ctx.jacobian_s
+        if estimate > ctx.timeout / 4:
+            raise Unsupported(f"skipped: one Jacobian took {ctx.jacobian_s:.2g} s, and traced "
+                              f"it could take {estimate:.2g} s, over a quarter of the "
+                              f"{ctx.timeout:g} s timeout")
+    # The Jacobian has been computed once already, so lazy set-up (caches, compiled
+    # code) is not counted; f is evaluated once first for the same reason.
+    f, jacobian = ctx.inst.f, ctx.prepared.jacobian
+    with np.errstate(all="ignore"):  # as when the Jacobian was computed
+        f(ctx.x.copy(), numpy_xp)
+        x = ctx.x.copy()  # copies made outside the measured calls
+        f_bytes = peak_bytes(lambda: f(x, numpy_xp))
+        x = ctx.x.copy()
+        d_bytes = peak_bytes(lambda: jacobian(x))
+    return {"mem_f_bytes": f_bytes, "mem_derivative_bytes": d_bytes,
+            "mem_ratio": d_bytes / f_bytes if f_bytes > 0 else float("nan")}
 
 
 def _value_size(v) -> tuple[int, int]:
@@ -73,6 +150,7 @@ def compiled_columns(ctx: Context) -> dict:
     return {"compiled_bytes": len(inspect.getsource(compiled).encode())}
 
 
+PEAK = Metric("peak-memory", PEAK_COLUMNS, peak_columns)
 TAPE = Metric("tape", ["tape_length", "tape_values", "tape_bytes"], tape_columns,
               methods=("ad-reverse",))
 COMPILED = Metric("compiled-size", ["compiled_bytes"], compiled_columns, methods=("symbolic",))
