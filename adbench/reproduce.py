@@ -409,8 +409,9 @@ def _reverse_memory_grows_with_ops(reg: Registry, out: Path) -> Evidence:
     from adbench.counting import count_ops
     from adbench.metrics.memory import peak_bytes
 
+    loops = {"logistic-map": "depth", "unrolled-loop": "steps"}  # problem: its length
     rows = []
-    for name, size in (("logistic-map", "depth"), ("unrolled-loop", "steps")):
+    for name, size in loops.items():
         for k in (4, 16, 64, 256):
             inst = reg.get(name).instance(**{size: k})
             x = inst.x0.copy()
@@ -424,8 +425,8 @@ def _reverse_memory_grows_with_ops(reg: Registry, out: Path) -> Evidence:
             rows.append(row)
     df = pd.DataFrame(rows)
     slopes, flat = {}, {}
-    for prefix in ("logistic-map", "unrolled-loop"):
-        part = df[df.problem.str.startswith(prefix)]
+    for prefix in loops:
+        part = df[df.problem.str.startswith(prefix + "[")]
         ops, rev = part["ops(f)"].to_numpy(float), part["ad-reverse peak bytes"].to_numpy(float)
         fwd = part["ad-forward peak bytes"].to_numpy(float)
         # growth over the two largest sizes, where fixed costs matter least
