@@ -603,6 +603,29 @@ stack_p = linear("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
                  transpose=_stack_transpose, nargs=-1)
 
 
+def _call_impl(x, fn):
+    """``fn(x)`` on plain values: its operations reach the table one by one (an
+    op counter sees each); the call itself costs nothing."""
+    return fn(x)
+
+
+#: ``fn(x)`` for a function ``fn`` of one value (``params["fn"]``), recorded by reverse
+#: mode as one entry that keeps x alone: its VJP runs fn again, on a tape of its own,
+#: during the backward sweep (checkpointing: :func:`adbench.ad.checkpoint`). Its JVP
+#: and VJP are the engine's own passes over fn, so :mod:`adbench.ad` attaches them.
+checkpoint_p = _register(Primitive("checkpoint", _call_impl, kind="structural",
+                                   cost=_count_nothing, uses=(0,)))
+
+
+def check_no_capture(prim: Primitive, out, trace) -> None:
+    """Raise if ``prim`` is a checkpoint whose function returned a value of
+    ``trace``, the trace applying it: the function then closes over a value
+    being differentiated, a dependence its single tape entry would hide."""
+    if prim is checkpoint_p and isinstance(out, BoxBase) and out.trace is trace:
+        raise ValueError("checkpoint: the function closes over a value being "
+                         "differentiated; pass that value in its argument instead")
+
+
 # --------------------------------------------------------------------------
 # The user-facing functions: what a problem's `xp` namespace offers
 # --------------------------------------------------------------------------

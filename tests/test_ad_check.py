@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from adbench import primitives as P
-from adbench.ad import Dual, ForwardTrace, reverse
+from adbench.ad import Dual, ForwardTrace, checkpoint, reverse
 from adbench.ad.check import GradCheckError, check_grads
 from adbench.xp import numpy_xp
 
@@ -37,6 +37,10 @@ def binary(fn, shapes=((2, 3), (3,)), lo=0.5, hi=2.0):
     """fn(a, b) with broadcasting between the two shapes."""
     n = sum(int(np.prod(s)) for s in shapes)
     return (lambda x, xp: fn(*split(x, *shapes)), uniform(lo, hi, n))
+
+
+#: A segment f(x) = sum(sin(x) x) * x recorded as one checkpoint entry.
+CHECKPOINTED = checkpoint(lambda x, xp: xp.sum(xp.sin(x) * x) * x)
 
 
 def unary(fn, lo=-1.0, hi=1.0, shape=(5,)):
@@ -105,6 +109,9 @@ CASES = {
     "concatenate": [unary(lambda a: P.concatenate([a * a, P.sin(a), a[:1]]))],
     "stack": [unary(lambda a: P.stack([a * a, P.exp(a)], axis=1) * np.array([1.0, 2.0]))],
     "imag": [unary(lambda a: P.imag(P.exp(a * (0.5 + 2j))))],
+    # a checkpointed segment inside a larger function, and a whole checkpointed function
+    "checkpoint": [unary(lambda a: P.sin(CHECKPOINTED(P.exp(a) * a, None)) * a),
+                   (lambda x, xp: CHECKPOINTED(x, xp), uniform(-1.0, 1.0, 4))],
 }
 
 
