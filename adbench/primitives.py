@@ -617,11 +617,11 @@ checkpoint_p = _register(Primitive("checkpoint", _call_impl, kind="structural",
                                    cost=_count_nothing, uses=(0,)))
 
 
-def check_no_capture(prim: Primitive, out, trace) -> None:
-    """Raise if ``prim`` is a checkpoint whose function returned a value of
-    ``trace``, the trace applying it: the function then closes over a value
-    being differentiated, a dependence its single tape entry would hide."""
-    if prim is checkpoint_p and isinstance(out, BoxBase) and out.trace is trace:
+def check_no_capture(out, trace) -> None:
+    """Raise if a checkpoint's function returned ``out``, a value of ``trace``,
+    the trace applying it: the function then closes over a value being
+    differentiated, a dependence its single tape entry would hide."""
+    if isinstance(out, BoxBase) and out.trace is trace:
         raise ValueError("checkpoint: the function closes over a value being "
                          "differentiated; pass that value in its argument instead")
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from adbench.core import DOMAIN_ERRORS, BoxBase, Trace, apply
 from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, check_no_capture,
-                                install_operators, multiply, negative)
+                                checkpoint_p, install_operators, multiply, negative)
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -143,7 +143,8 @@ class ForwardTrace(Trace):
             out = prim.evaluate(*primals, **params)
         else:
             out = apply(prim, *primals, **params)
-        check_no_capture(prim, out, self)
+        if prim is checkpoint_p:
+            check_no_capture(out, self)
         lin = prim.lin
         if lin is not None and type(out) is float:
             tangent = None
