@@ -138,6 +138,10 @@ def test_peak_memory_is_skipped_where_tracing_could_outlast_the_timeout():
                    jacobian_s=1.0)
     with pytest.raises(Unsupported, match="one Jacobian took 1 s"):
         peak_columns(slow)
+    untimed = Context(inst, METHODS["ad-reverse"], prepared, None, J, inst.x0, timeout=None,
+                      jacobian_s=4.0)
+    with pytest.raises(Unsupported, match="could take 80 s, over 60 s"):
+        peak_columns(untimed)
     quick = Context(inst, METHODS["ad-reverse"], prepared, None, J, inst.x0, timeout=60.0,
                     jacobian_s=1e-4)
     row = peak_columns(quick)

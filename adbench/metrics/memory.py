@@ -7,7 +7,7 @@ tape, and the size of the compiled symbolic derivative.
   arrays, as :mod:`tracemalloc` sees them (memory a C library allocates on
   its own, such as a BLAS workspace, is not seen). The result counts too.
   ``mem_ratio`` is their ratio. Skipped (with a message) where tracing could
-  take over a quarter of the timeout.
+  take over a quarter of the timeout (60 s without one).
 * ``tape_length``: primitive applications recorded on the tape by one
   evaluation of f at x0 (the forward sweep); reverse mode's memory grows with
   it (the survey: in proportion to the number of operations, worst case).
@@ -92,13 +92,18 @@ def peak_bytes(fn) -> int:
 TRACED_SLOWDOWN = 20
 
 
+#: Without a timeout, the longest a traced Jacobian may be expected to take.
+UNTIMED_LIMIT_S = 60.0
+
+
 def peak_columns(ctx: Context) -> dict:
-    if ctx.timeout and ctx.jacobian_s is not None:
+    if ctx.jacobian_s is not None:
         estimate = TRACED_SLOWDOWN * ctx.jacobian_s
-        if estimate > ctx.timeout / 4:
+        limit, what = ((ctx.timeout / 4, f"a quarter of the {ctx.timeout:g} s timeout")
+                       if ctx.timeout else (UNTIMED_LIMIT_S, f"{UNTIMED_LIMIT_S:g} s"))
+        if estimate > limit:
             raise Unsupported(f"skipped: one Jacobian took {ctx.jacobian_s:.2g} s, and traced "
-                              f"it could take {estimate:.2g} s, over a quarter of the "
-                              f"{ctx.timeout:g} s timeout")
+                              f"it could take {estimate:.2g} s, over {what}")
     # The Jacobian has been computed once already, so lazy set-up (caches, compiled
     # code) is not counted; f is evaluated once first for the same reason.
     f, jacobian = ctx.inst.f, ctx.prepared.jacobian
