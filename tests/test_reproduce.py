@@ -58,8 +58,8 @@ def test_reverse_mode_memory_grows_with_the_tape_and_forward_mode_does_not(surve
     for problem, growth in values["forward_growth"].items():
         assert growth <= 1.5, (problem, growth)
     trade = values["checkpointing"]
-    assert trade["memory saved"] >= 0.6  # measured 0.74
-    assert trade["extra ops / ops(f)"] == 1.0  # the segments run once more, no more
+    assert trade["memory saved"] >= 0.8  # measured 0.94
+    assert trade["extra ops / segment ops"] == 1.0  # the segments run once more, no more
 
 
 def test_a_failing_claim_renders_as_fail():
