@@ -643,8 +643,8 @@ OPS: dict[str, Callable[[_Pool], Candidate | None]] = {
 EXCLUDED: dict[str, str] = {
     "untake": "internal: the transpose of getitem, run by every reverse pass through an index",
     "imag": "internal to the complex-step method (complex values), not a real-valued operation",
-    "checkpoint": "a call of a function, not an operation: adbench.ad.checkpoint, which "
-                  "problems do not use (their xp has no checkpoint)",
+    "checkpoint": "a call of a function (adbench.ad.checkpoint), not an operation to "
+                  "generate",
 }
 
 #: Relative weights: structure and arithmetic more often than the rest.

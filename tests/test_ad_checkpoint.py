@@ -76,3 +76,33 @@ def test_a_closure_over_an_enclosing_derivative_is_nesting():
         return x * inner
     assert grad(outer)(3.0) == pytest.approx(6.0, rel=1e-15)
     assert jacfwd(outer)(3.0) == pytest.approx(6.0, rel=1e-15)
+
+
+def test_a_problem_that_checkpoints_its_loop_runs_under_every_method(tmp_path):
+    from adbench import harness
+    from adbench.methods import METHODS
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "pendulum.py").write_text(
+        "from adbench import problem\n"
+        "from adbench.ad import checkpoint\n\n"
+        "@checkpoint\n"
+        "def two_steps(x, xp):\n"
+        "    q, p = x[0], x[1]\n"
+        "    for _ in range(2):\n"
+        "        p = p - 0.1 * xp.sin(q)\n"
+        "        q = q + 0.1 * p\n"
+        "    return xp.stack([q, p])\n\n"
+        "@problem(name='checkpointed-pendulum', n=2, m=2, x0=[1.0, 0.0])\n"
+        "def pendulum(x, xp):\n"
+        "    for _ in range(2):  # few steps: SymPy's expressions double with each\n"
+        "        x = two_steps(x, xp)\n"
+        "    return x\n")
+    df = harness.run(problems=["checkpointed-pendulum"], problems_dirs=[folder],
+                     isolate=False).set_index("method")
+    assert set(df.index) == set(METHODS)
+    assert df.loc["manual", "status"] == "unsupported"  # no hand-written Jacobian
+    df = df.drop(index="manual")
+    assert (df.status == "ok").all(), df[["status", "message"]]
+    exact = df.drop(index=["fd-forward", "fd-central"])
+    assert (exact.max_rel_error < 1e-12).all(), exact[["method", "max_rel_error"]]

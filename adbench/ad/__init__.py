@@ -216,7 +216,9 @@ def checkpoint(f: Function) -> Function:
     checkpointed, holds k entries plus one segment's tape at a time instead of
     every operation, for one more evaluation of each segment. Forward mode
     evaluates f twice (its value, then its JVP); nested derivatives work as
-    anywhere else.
+    anywhere else. Given another ``xp`` than :data:`adbench.xp.numpy_xp` (a
+    problem run on SymPy symbols or mpmath numbers), it is simply f(x, xp), so
+    a problem may checkpoint its loops and still run under every method.
 
     >>> import numpy as np
     >>> step = checkpoint(lambda x, xp: xp.sin(x) * x)
@@ -227,6 +229,8 @@ def checkpoint(f: Function) -> Function:
         return f(v, numpy_xp)
 
     def checkpointed(x, xp=None):
+        if xp is not None and xp is not numpy_xp:  # no tape there to spare
+            return f(x, xp)
         return apply(P.checkpoint_p, _as_input(x), fn=run)
     return checkpointed
 
