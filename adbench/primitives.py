@@ -617,15 +617,6 @@ checkpoint_p = _register(Primitive("checkpoint", _call_impl, kind="structural",
                                    cost=_count_nothing, uses=(0,)))
 
 
-def check_no_capture(out, trace) -> None:
-    """Raise if a checkpoint's function returned ``out``, a value of ``trace``,
-    the trace applying it: the function then closes over a value being
-    differentiated, a dependence its single tape entry would hide."""
-    if isinstance(out, BoxBase) and out.trace is trace:
-        raise ValueError("checkpoint: the function closes over a value being "
-                         "differentiated; pass that value in its argument instead")
-
-
 # --------------------------------------------------------------------------
 # The user-facing functions: what a problem's `xp` namespace offers
 # --------------------------------------------------------------------------

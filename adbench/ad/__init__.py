@@ -231,7 +231,13 @@ def checkpoint(f: Function) -> Function:
     def checkpointed(x, xp=None):
         if xp is not None and xp is not numpy_xp:  # no tape there to spare
             return f(x, xp)
-        return apply(P.checkpoint_p, _as_input(x), fn=run)
+        y = apply(P.checkpoint_p, _as_input(x), fn=run)
+        if isinstance(y, BoxBase) and isinstance(y.value, BoxBase) and y.value.trace is y.trace:
+            # f's value was already a value of the trace that applied the checkpoint: f
+            # closes over a value being differentiated, which one tape entry would hide
+            raise ValueError("checkpoint: the function closes over a value being "
+                             "differentiated; pass that value in its argument instead")
+        return y
     return checkpointed
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from adbench.core import DOMAIN_ERRORS, BoxBase, Trace, apply
-from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, check_no_capture,
-                                checkpoint_p, install_operators, multiply, negative)
+from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, install_operators,
+                                multiply, negative)
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -143,8 +143,6 @@ class ForwardTrace(Trace):
             out = prim.evaluate(*primals, **params)
         else:
             out = apply(prim, *primals, **params)
-        if prim is checkpoint_p:
-            check_no_capture(out, self)
         lin = prim.lin
         if lin is not None and type(out) is float:
             tangent = None
