@@ -138,10 +138,14 @@ class Trace:
     def compare(self, op: Callable, a: Any, b: Any) -> Any:
         """A comparison (``<``, ``>=``, ...) involving a box of this trace.
 
-        Comparisons carry no derivative; by default they compare the
-        underlying values. The complex-step trace overrides this to refuse.
+        Comparisons carry no derivative; by default they compare the values
+        one level down, so that a comparison of values that are themselves
+        boxes of an enclosing trace reaches that trace's ``compare`` too (a
+        compiled gradient records every comparison its function makes). The
+        complex-step trace overrides this to refuse.
         """
-        return op(primal(a), primal(b))
+        return op(a.value if isinstance(a, BoxBase) and a.trace is self else a,
+                  b.value if isinstance(b, BoxBase) and b.trace is self else b)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"
