@@ -15,6 +15,8 @@ so they compose in every order::
     hvp(f)(x, v)      H v = jvp(grad(f))(x, v)[1], without forming H
     checkpoint(f)     f, recorded by reverse mode as one tape entry and run
                       again in the backward sweep (memory for time)
+    compile_grad(f)   grad(f), its tape recorded once per input shape and
+                      compiled to straight-line Python (adbench.ad.compiled)
 
 >>> import numpy as np
 >>> from adbench.ad import grad, hessian, jacfwd, jacrev, jvp
@@ -54,7 +56,8 @@ from adbench.ad.reverse import ReverseTrace, Var, adjoint_or_zero, backward
 from adbench.core import BoxBase, apply
 from adbench.xp import numpy_xp
 
-__all__ = ["grad", "jacfwd", "jacrev", "jvp", "vjp", "hessian", "hvp", "checkpoint", "PASSES",
+__all__ = ["grad", "jacfwd", "jacrev", "jvp", "vjp", "hessian", "hvp", "checkpoint",
+           "compile_grad", "PASSES",
            "Dual", "Var", "ForwardTrace", "ReverseTrace", "backward", "record"]
 
 Function = Callable[..., Any]
@@ -264,3 +267,6 @@ def hvp(f: Function) -> Function:
     def hvp_f(x, v):
         return jvp(grad(f))(x, v)[1]
     return hvp_f
+
+
+from adbench.ad.compiled import compile_grad  # noqa: E402 - it builds on the API above

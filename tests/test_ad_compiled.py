@@ -1,0 +1,169 @@
+"""adbench.ad.compile_grad: a tape compiled once gives the engine's gradient at other
+points, and records again wherever the path through the program changes."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from adbench import fuzz as F
+from adbench.ad import PASSES, compile_grad, grad
+from adbench.registry import load_registry
+
+REGISTRY = load_registry()
+
+
+def scalarised(inst, weights):
+    """u . f(x): a scalar function of every output of the instance."""
+    def f(x, xp):
+        return xp.sum(xp.reshape(inst.f(x, xp), (-1,)) * weights)
+    return f
+
+
+INSTANCES = [inst for prob in REGISTRY.problems.values() for inst in prob.instances()]
+
+
+@pytest.mark.parametrize("inst", INSTANCES, ids=lambda inst: inst.label)
+def test_compiled_gradient_matches_the_engine_at_a_new_point(inst):
+    rng = np.random.default_rng(7)
+    f = scalarised(inst, rng.uniform(0.5, 1.5, inst.m))
+    x0 = np.asarray(inst.x0, dtype=float)
+    x1 = x0 * (1.0 + 1e-3 * rng.standard_normal(x0.shape))
+    g = compile_grad(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # also: the compiled check passed
+        np.testing.assert_array_equal(g(x0), grad(f)(x0))  # the first call is the engine's
+        expected = grad(f)(x1)
+        got = g(x1)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
+    # every problem of the library is compiled, and its path held at the nearby point
+    assert g.stats == {"calls": 2, "recorded": 1, "compiled": 1, "ordinary": 0}
+
+
+def test_registry_sweep_covers_scalar_and_array_programs():
+    labels = {inst.label for inst in INSTANCES}
+    assert {"helmholtz[n=50]", "gmm[D=2,K=5,N=10]", "piecewise", "kmeans[k=2,d=2,N=12]"} <= labels
+
+
+def test_a_branch_taken_differently_records_the_new_path():
+    def f(x, xp):
+        if x[0] > 0:          # a guard on x[0]
+            return xp.sum(x * x)
+        return xp.sum(xp.sin(x))
+    g = compile_grad(f)
+    pos, neg = np.array([1.0, 2.0]), np.array([-1.0, 2.0])
+    np.testing.assert_allclose(g(pos), 2 * pos)
+    np.testing.assert_allclose(g(pos * 3), 6 * pos)              # compiled
+    np.testing.assert_allclose(g(neg), np.cos(neg))              # guard fails: recorded
+    np.testing.assert_allclose(g(neg * 2), np.cos(neg * 2))      # compiled, the new path
+    np.testing.assert_allclose(g(pos), 2 * pos)                  # and back
+    assert g.stats == {"calls": 5, "recorded": 3, "compiled": 2, "ordinary": 0}
+
+
+def test_a_where_mask_is_a_guard():
+    def relu_sum(x, xp):
+        return xp.sum(xp.where(x > 0, x, 0.0) * x)
+    g = compile_grad(relu_sum)
+    a = np.array([1.0, -2.0, 3.0])
+    np.testing.assert_allclose(g(a), [2.0, 0.0, 6.0])
+    np.testing.assert_allclose(g(a * 2), [4.0, 0.0, 12.0])       # same mask: compiled
+    np.testing.assert_allclose(g(-a), [0.0, 4.0, 0.0])           # another mask: recorded
+    assert g.stats["compiled"] == 1 and g.stats["recorded"] == 2
+
+
+def test_a_value_read_without_its_derivative_is_a_guard():
+    # sign(x) carries no derivative, but the result depends on it
+    def f(x, xp):
+        return xp.sum(xp.sign(x) * x * 3.0)   # gradient 3 sign(x)
+    g = compile_grad(f)
+    a = np.array([1.0, -2.0])
+    np.testing.assert_allclose(g(a), [3.0, -3.0])
+    np.testing.assert_allclose(g(a * 3), [3.0, -3.0])
+    np.testing.assert_allclose(g(-a), [-3.0, 3.0])
+    assert g.stats["compiled"] == 1 and g.stats["recorded"] == 2
+
+
+def test_a_domain_error_on_the_compiled_path_gets_the_engines_answer():
+    g = compile_grad(lambda x, xp: xp.log(x))
+    assert g(2.0) == 0.5
+    assert g(4.0) == 0.25
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        assert g(-1.0) == -1.0   # math.log raised: numpy's nan for f, with its warning
+    assert g.stats["ordinary"] == 1 and g.stats["compiled"] == 1
+
+
+def test_a_function_that_differentiates_inside_is_left_to_the_engine():
+    def f(x, xp):
+        inner = grad(lambda y, xp: xp.sum(xp.maximum(y, 0.5) * x))(x)
+        return xp.sum(inner * x)
+    g = compile_grad(f)
+    for a in (np.array([1.0, 0.2]), np.array([0.2, 1.0])):
+        np.testing.assert_allclose(g(a), grad(f)(a))
+    assert g.stats["compiled"] == 0 and g.stats["ordinary"] == 1
+
+
+def test_inside_another_differentiation_it_is_the_engine():
+    # d/dx [x * d/dy (x y)] = 2 x, with the inner gradient closing over the outer x
+    outer = grad(lambda x, xp: x * compile_grad(lambda y, xp: x * y)(1.0))
+    assert outer(3.0) == 6.0
+    # and compile_grad differentiated itself: the Hessian of sum(x^3) is diag(6 x)
+    from adbench.ad import jacfwd
+    H = jacfwd(compile_grad(lambda x, xp: xp.sum(x ** 3)))(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(H, np.diag([6.0, 12.0]))
+
+
+def test_a_function_of_nothing_gets_zeros_and_nonscalar_is_refused():
+    g = compile_grad(lambda x, xp: 3.0 + 0.0 * xp.sum(x))
+    np.testing.assert_array_equal(g(np.ones(3)), np.zeros(3))
+    np.testing.assert_array_equal(g(np.ones(3) * 2), np.zeros(3))
+    with pytest.raises(ValueError, match="scalar"):
+        compile_grad(lambda x, xp: x * 2)(np.ones(2))
+
+
+def test_each_call_is_one_reverse_pass():
+    g = compile_grad(lambda x, xp: xp.sum(xp.exp(x)))
+    before = PASSES["reverse"]
+    for _ in range(3):
+        g(np.zeros(4))
+    assert PASSES["reverse"] - before == 3
+
+
+def test_the_adjoint_it_returns_is_a_fresh_array():
+    # in-place accumulation must never reach the caller's or the program's arrays
+    g = compile_grad(lambda x, xp: xp.sum(x * x) + xp.sum(x))
+    x = np.array([1.0, 2.0])
+    first = g(x)
+    second = g(x)
+    assert first is not second
+    first += 100.0
+    np.testing.assert_allclose(g(x), [3.0, 5.0])
+    np.testing.assert_allclose(x, [1.0, 2.0])
+
+
+def _weights(m):
+    return np.linspace(0.7, 1.3, m)
+
+
+def test_random_programs_compiled_match_the_engine_across_kinks():
+    # 100 random programs from the primitive table (where, sign, abs, maximum, max...),
+    # each at x0 and at points far enough to cross its kinks and take other paths
+    switched = fell_back = 0
+    for index in range(100):
+        program = F.generate(F.RandomChoices(F.program_seed(23, index)), max_nodes=10)
+        inst = program.problem().instance()
+        f = scalarised(inst, _weights(inst.m))
+        g = compile_grad(f)
+        rng = np.random.default_rng(index)
+        x0 = np.asarray(inst.x0, dtype=float)
+        points = [x0] + [x0 + scale * rng.standard_normal(x0.shape)
+                         for scale in (1e-4, 0.3, 1.0, 2.0, 0.3, 1e-4, 1.0)]
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for x in points:
+                np.testing.assert_allclose(g(x), grad(f)(x), rtol=1e-11, atol=1e-300,
+                                           equal_nan=True, err_msg=f"program {index} at {x}")
+        assert g.stats["calls"] == len(points)
+        switched += g.stats["recorded"] > 1
+        fell_back += g.stats["ordinary"] > 0
+    # the points did cross kinks (new paths recorded) and leave domains (engine's answer)
+    assert switched >= 5 and fell_back >= 1
