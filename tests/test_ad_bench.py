@@ -32,11 +32,17 @@ def test_engine_bench_rows_hold_ratios_and_gradient_agreement(benchmark_problems
         assert r.target == TARGETS[r.workload]
         assert r.gradient_gap < 1e-12  # against the hand-written gradient
         assert r.manual > 0 and r.manual_ratio == r.manual / r.plain  # timed in the rounds
+        # compile_grad, timed in the same rounds, gives grad's gradient
+        assert r.compiled > 0 and r.compiled_ratio == r.compiled / r.plain
+        assert len(r.compiled_rounds) == 3 and r.compile_seconds > 0
+        assert r.compiled_gap < 1e-12
+        assert r.compiled_met == (r.compiled_ratio <= r.target)
     table = format_table(rows)
-    assert "D=2 K=3 N=1000" in table and "n=50" in table and "target met" in table
+    assert "D=2 K=3 N=1000" in table and "n=50" in table and "compiled met" in table
     low, high = rows[0].ratio_range
     assert "ratio per round" in table and f"{low:.2f}-{high:.2f}" in table
     assert "manual ratio" in table and f"{rows[1].manual_ratio:.2f}" in table
+    assert f"{rows[1].compiled_ratio:.2f}" in table
 
 
 def test_bench_engine_command(benchmark_problems):
