@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from adbench import fuzz as F
-from adbench.ad import PASSES, compile_grad, grad
+from adbench.ad import PASSES, compile_grad, compile_jacrev, grad, jacrev
 from adbench.registry import load_registry
 
 REGISTRY = load_registry()
@@ -38,6 +38,13 @@ def test_compiled_gradient_matches_the_engine_at_a_new_point(inst):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300)
     # every problem of the library is compiled, and its path held at the nearby point
     assert g.stats == {"calls": 2, "recorded": 1, "compiled": 1, "ordinary": 0}
+    # and the Jacobian of every output, by m compiled reverse sweeps
+    J = compile_jacrev(inst.f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        J(x0)
+        np.testing.assert_allclose(J(x1), jacrev(inst.f)(x1), rtol=1e-12, atol=1e-300)
+    assert J.stats == {"calls": 2, "recorded": 1, "compiled": 1, "ordinary": 0}
 
 
 def test_registry_sweep_covers_scalar_and_array_programs():
@@ -167,3 +174,25 @@ def test_random_programs_compiled_match_the_engine_across_kinks():
         fell_back += g.stats["ordinary"] > 0
     # the points did cross kinks (new paths recorded) and leave domains (engine's answer)
     assert switched >= 5 and fell_back >= 1
+
+
+def test_compile_jacrev_matches_jacrev_and_makes_m_passes():
+    inst = REGISTRY.get("tanh-layer").instance(n=4, m=16)
+    J = compile_jacrev(inst.f)
+    x0 = np.asarray(inst.x0, dtype=float)
+    x1 = x0 + 0.1
+    np.testing.assert_array_equal(J(x0), jacrev(inst.f)(x0))
+    before = PASSES["reverse"]
+    got = J(x1)
+    assert PASSES["reverse"] - before == 16  # one reverse sweep per output
+    np.testing.assert_allclose(got, jacrev(inst.f)(x1), rtol=1e-13)
+    assert got.shape == (16, 4) and J.stats["compiled"] == 1
+    assert "for seed in SEEDS:" in J.sources[((4,), np.dtype(float))]
+
+
+def test_the_docstring_examples_hold():
+    import doctest
+
+    import adbench.ad.compiled
+    result = doctest.testmod(adbench.ad.compiled)
+    assert result.attempted >= 8 and result.failed == 0

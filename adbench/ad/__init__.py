@@ -17,6 +17,7 @@ so they compose in every order::
                       again in the backward sweep (memory for time)
     compile_grad(f)   grad(f), its tape recorded once per input shape and
                       compiled to straight-line Python (adbench.ad.compiled)
+    compile_jacrev(f) jacrev(f), compiled in the same way
 
 >>> import numpy as np
 >>> from adbench.ad import grad, hessian, jacfwd, jacrev, jvp
@@ -57,7 +58,7 @@ from adbench.core import BoxBase, apply
 from adbench.xp import numpy_xp
 
 __all__ = ["grad", "jacfwd", "jacrev", "jvp", "vjp", "hessian", "hvp", "checkpoint",
-           "compile_grad", "PASSES",
+           "compile_grad", "compile_jacrev", "PASSES",
            "Dual", "Var", "ForwardTrace", "ReverseTrace", "backward", "record"]
 
 Function = Callable[..., Any]
@@ -269,4 +270,4 @@ def hvp(f: Function) -> Function:
     return hvp_f
 
 
-from adbench.ad.compiled import compile_grad  # noqa: E402 - it builds on the API above
+from adbench.ad.compiled import compile_grad, compile_jacrev  # noqa: E402 - builds on the above

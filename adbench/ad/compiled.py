@@ -47,7 +47,7 @@ from adbench.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, _trace_ids
 from adbench.primitives import IDENTITY, NEGATE, TimesArg, getitem_p, shape_of
 from adbench.xp import numpy_xp
 
-__all__ = ["compile_grad", "CompiledGrad"]
+__all__ = ["compile_grad", "compile_jacrev", "CompiledReverse"]
 
 #: Python's infix operator for primitives whose float implementation is one.
 _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
@@ -104,9 +104,10 @@ def _plain(v) -> bool:
 class _Writer:
     """Generates the source of one compiled gradient from a tape."""
 
-    def __init__(self, trace: GuardedTrace, xv: Var, y: Var, x_value):
+    def __init__(self, trace: GuardedTrace, xv: Var, y: Var, x_value, rows: bool):
         self.trace = trace
         self.x_value = x_value
+        self.rows = rows  # one reverse sweep per output entry (a Jacobian), or one (a VJP)
         self.entries = [None if e is None else entry_parts(e) for e in trace.tape]
         self.x_index = xv.index
         self.y_index = y.index
@@ -169,7 +170,7 @@ class _Writer:
         live = self.live()
         guards = sorted(self.trace.guards, key=lambda g: g[0])
         lines = self.lines
-        lines.append("def program(x):")
+        lines.append("def program(x, seed):")
         listed: set = set()
         gi = 0
         for i in live:
@@ -180,13 +181,21 @@ class _Writer:
                 self.forward(i, listed)
         for guard in guards[gi:]:
             self.guard(guard)
+        split = len(lines)
         self.reverse(live)
-        return "\n".join(self.release(lines)) + "\n"
+        if self.rows:  # the reverse sweep, once per seed (row of the Jacobian)
+            *body, answer = lines[split:]
+            lines[split:] = (["    rows = []", "    for seed in SEEDS:"]
+                             + ["    " + line for line in body]
+                             + [f"        rows.append({answer.split(', ', 1)[1]})",
+                                f"    return {self.var(self.y_index)}, rows"])
+        return "\n".join(self.release(lines, split)) + "\n"
 
-    def release(self, lines: list) -> list:
+    def release(self, lines: list, split: int) -> list:
         """``lines`` with ``del`` after the last use of each large array, so that
         the memory of values and adjoints is freed as soon as the ordinary
-        engine would free it (and numpy can reuse it)."""
+        engine would free it (and numpy can reuse it). Lines from ``split`` on
+        are the reverse sweep; when it is a loop, the values it reads stay."""
         large = {f"{p}{i}" for i, e in enumerate(self.entries)
                  if e is not None and type(e[3]) is np.ndarray and e[3].size >= RELEASE_SIZE
                  for p in "vg"}
@@ -197,13 +206,14 @@ class _Writer:
                     last[name] = n
         after: dict = {}
         for name, n in last.items():
-            if n < len(lines) - 1:
+            if n < len(lines) - 1 and (n < split or not self.rows or name[0] == "g"):
                 after.setdefault(n, []).append(name)
         out = []
         for n, line in enumerate(lines):
             out.append(line)
             if n in after:
-                out.append(f"    del {', '.join(sorted(after[n]))}")
+                indent = line[:len(line) - len(line.lstrip())]
+                out.append(f"{indent}del {', '.join(sorted(after[n]))}")
         return out
 
     def operand(self, v) -> str:
@@ -261,7 +271,7 @@ class _Writer:
     def reverse(self, live: list) -> None:
         lines = self.lines
         y = self.y_index
-        lines.append(f"    g{y} = 1.0")
+        lines.append(f"    g{y} = seed")
         started = {y}      # entries whose adjoint has a value
         buffers: set = set()  # entries whose adjoint is an array of our own, for scatters
         owned: set = set()    # entries whose adjoint is a fresh array nothing else refers to
@@ -372,51 +382,69 @@ class _Writer:
         return term, fresh and array
 
 
-class CompiledGrad:
-    """``compile_grad(f)``: the gradient of a scalar ``f(x, xp)``, compiled per
-    input shape; see the module docstring.
+class CompiledReverse:
+    """``compile_grad(f)`` and ``compile_jacrev(f)``: reverse mode on ``f(x, xp)``,
+    compiled per input shape; see the module docstring.
 
-    ``stats`` counts the calls, the tapes recorded (first calls and guard
-    misses) and the calls the ordinary engine answered.
+    ``jacobian``: the Jacobian (shape ``f(x).shape + x.shape``) by one forward
+    sweep and one reverse sweep per output entry, as :func:`~adbench.ad.jacrev`;
+    else the gradient of a scalar f, as :func:`~adbench.ad.grad`. ``stats``
+    counts the calls, the tapes recorded (first calls and changed paths), the
+    calls the compiled code answered and those the ordinary engine answered.
+    ``sources`` holds the generated Python of each shape.
     """
 
-    def __init__(self, f: Callable):
+    def __init__(self, f: Callable, jacobian: bool = False):
         self.f = f
+        self.jacobian = jacobian
         self.programs: dict = {}   # (shape, dtype) -> compiled function, or None: not compilable
         self.sources: dict = {}    # (shape, dtype) -> its source text
         self.stats = {"calls": 0, "recorded": 0, "compiled": 0, "ordinary": 0}
 
     def __call__(self, x, xp=None):
-        from adbench.ad import PASSES, _as_input, grad
+        from adbench.ad import _as_input
 
         self.stats["calls"] += 1
         x = _as_input(x)
         if isinstance(x, BoxBase) or EVALUATION_HOOKS or np.iscomplexobj(x):
-            self.stats["ordinary"] += 1
-            return grad(self.f)(x)
+            return self._ordinary(x)
         key = (shape_of(x), x.dtype if type(x) is np.ndarray else float)
         program = self.programs.get(key)
         if program is not None:
             try:
                 with np.errstate(divide="raise", over="raise", invalid="raise"):
-                    result = program(x)
+                    result = program(x, 1.0)
             except (*DOMAIN_ERRORS, FloatingPointError):
                 # outside a domain on the compiled path: the engine's answer instead, with
                 # numpy's nan or inf and its warning
-                self.stats["ordinary"] += 1
-                return grad(self.f)(x)
+                return self._ordinary(x)
             if result is not MISS:
-                PASSES["reverse"] += 1
+                from adbench.ad import PASSES
                 self.stats["compiled"] += 1
-                return result[1]
+                PASSES["reverse"] += len(result[1]) if self.jacobian else 1
+                return self._answer(result, program.out_shape, key[0])
         elif key in self.programs:  # known not to compile
-            self.stats["ordinary"] += 1
-            return grad(self.f)(x)
+            return self._ordinary(x)
         return self._record(x, key)
+
+    def _ordinary(self, x):
+        from adbench.ad import grad, jacrev
+
+        self.stats["ordinary"] += 1
+        return (jacrev if self.jacobian else grad)(self.f)(x)
+
+    def _answer(self, result, out_shape: tuple, x_shape: tuple):
+        """The gradient, or the Jacobian from its rows."""
+        if not self.jacobian:
+            return result[1]
+        rows = result[1]
+        if out_shape == ():
+            return rows[0]
+        return np.stack(rows, axis=0).reshape(out_shape + x_shape)
 
     def _record(self, x, key):
         """Record a tape at x, answer from it, and compile it for the next calls."""
-        from adbench.ad import PASSES, _as_output
+        from adbench.ad import PASSES, _as_output, _unit
 
         self.stats["recorded"] += 1
         trace = GuardedTrace()
@@ -426,39 +454,47 @@ class CompiledGrad:
             # f differentiates something itself: rules run on its values then, and some
             # compare plain values (where the maximum is), unseen by the guards
             trace.opaque = "f differentiates inside"
-        if shape_of(y) != ():
-            raise ValueError(f"grad needs a scalar function; f returned shape {shape_of(y)}")
-        PASSES["reverse"] += 1
-        gradient = adjoint_or_zero(backward(trace, y, 1.0), xv)
+        out_shape = shape_of(y)
+        if not self.jacobian and out_shape != ():
+            raise ValueError(f"grad needs a scalar function; f returned shape {out_shape}")
+        seeds = [_unit(out_shape, j) for j in range(int(np.prod(out_shape, dtype=int)))]
+        rows = []
+        for seed in seeds:
+            PASSES["reverse"] += 1
+            rows.append(adjoint_or_zero(backward(trace, y, seed), xv))
+        answer = self._answer((None, rows), out_shape, key[0]) if self.jacobian else rows[0]
         program = None
-        if type(y) is Var and y.trace is trace and not np.iscomplexobj(P.primal(y)):
-            program = self._compile(trace, xv, y, x, gradient, key)
+        if (type(y) is Var and y.trace is trace and not np.iscomplexobj(P.primal(y))
+                and not trace.opaque):
+            program = self._compile(trace, xv, y, x, seeds, answer, key)
         self.programs[key] = program
-        return gradient
+        return answer
 
-    def _compile(self, trace, xv, y, x, gradient, key):
-        if trace.opaque:
-            return None
-        writer = _Writer(trace, xv, y, x)
+    def _compile(self, trace, xv, y, x, seeds, answer, key):
+        writer = _Writer(trace, xv, y, x, rows=self.jacobian)
+        writer.namespace["SEEDS"] = seeds
         try:
             source = writer.write()
         except _Uncompilable:
             return None
         namespace = writer.namespace
-        exec(compile(source, f"<compiled gradient of {_name(self.f)}>", "exec"), namespace)
+        what = "Jacobian" if self.jacobian else "gradient"
+        exec(compile(source, f"<compiled {what} of {_name(self.f)}>", "exec"), namespace)
         program = namespace["program"]
+        program.out_shape = shape_of(y)
         # The compiled function must reproduce, at the recorded point, what the engine gave.
         try:
             with np.errstate(all="ignore"):
-                result = program(x)
+                result = program(x, 1.0)
         except Exception as error:  # noqa: BLE001 - any failure means: do not use it
             result, problem = MISS, f"{type(error).__name__}: {error}"
         else:
             problem = "its guards fail where they were recorded" if result is MISS else None
-        if problem is None and not _same(result[1], gradient):
-            problem = "its gradient differs from the engine's"
+        if problem is None and not _same(self._answer(result, program.out_shape, key[0]),
+                                         answer):
+            problem = f"its {what} differs from the engine's"
         if problem is not None:
-            warnings.warn(f"compile_grad: the compiled gradient of {_name(self.f)} at shape "
+            warnings.warn(f"compile: the compiled {what} of {_name(self.f)} at shape "
                           f"{key[0]} was not used ({problem}); the ordinary engine serves it",
                           RuntimeWarning, stacklevel=3)
             return None
@@ -497,8 +533,26 @@ def compile_grad(f: Callable) -> Callable[..., Any]:
     >>> g(np.array([0.0, 1.0]))
     array([0.        , 1.38177329])
     >>> g(np.array([1.0, 2.0]))       # compiled: no new tape
-    array([1.38177329, 0.07700479])
+    array([1.38177329, 0.07700375])
     >>> g.stats["recorded"], g.stats["compiled"]
     (1, 1)
     """
-    return CompiledGrad(f)
+    return CompiledReverse(f)
+
+
+def compile_jacrev(f: Callable) -> Callable[..., Any]:
+    """The Jacobian of ``f(x, xp)``, like :func:`~adbench.ad.jacrev` (shape
+    ``f(x).shape + x.shape``), compiled at the first call for each input shape:
+    later calls run one compiled forward sweep and one compiled reverse sweep
+    per output entry (m passes), recording again when the path changes.
+
+    >>> import numpy as np
+    >>> J = compile_jacrev(lambda x, xp: xp.stack([x[0] * x[1], xp.sin(x[0])]))
+    >>> J(np.array([0.0, 2.0]))
+    array([[2., 0.],
+           [1., 0.]])
+    >>> J(np.array([1.0, 2.0]))
+    array([[2.        , 1.        ],
+           [0.54030231, 0.        ]])
+    """
+    return CompiledReverse(f, jacobian=True)
