@@ -34,8 +34,8 @@ __all__ = ["method_style", "save_figure", "parse_size_label", "size_table", "var
 ZERO_FLOOR = 1e-18
 
 #: The methods of the n x m cost plots: the two AD modes and the finite differences.
-AD_FD_METHODS = ("ad-forward", "ad-reverse", "fd-forward", "fd-central", "fd-complex",
-                 "fd-richardson")
+AD_FD_METHODS = ("ad-forward", "ad-reverse", "ad-compiled", "fd-forward", "fd-central",
+                 "fd-complex", "fd-richardson")
 
 #: Sizes compared in the swell plot: column -> legend label.
 SWELL_COLUMNS = {
@@ -56,8 +56,9 @@ _KNOWN_STYLES = {
     "symbolic": ("#2ca02c", ":", "s"),
     "ad-forward": ("#1f77b4", "-", "o"),
     "ad-reverse": ("#17becf", "-", "*"),
+    "ad-compiled": ("#393b79", "-", "p"),
 }
-_SPARE_COLOURS = ["#e377c2", "#bcbd22", "#393b79", "#637939", "#8c6d31", "#843c39"]
+_SPARE_COLOURS = ["#e377c2", "#bcbd22", "#637939", "#8c6d31", "#843c39"]
 
 
 def method_style(method: str) -> dict:

@@ -24,8 +24,9 @@ from adbench.xp import numpy_xp
 
 REGISTRY = load_registry()
 
-#: The six differentiators every problem is checked with.
-SIX_METHODS = ("manual", "fd-forward", "fd-central", "symbolic", "ad-forward", "ad-reverse")
+#: The differentiators every problem is checked with.
+LIBRARY_METHODS = ("manual", "fd-forward", "fd-central", "symbolic", "ad-forward", "ad-reverse",
+                   "ad-compiled")
 
 #: The problems of this library, by file. Kept equal to the files' contents by a test.
 LIBRARY = {
@@ -84,7 +85,7 @@ def _cases():
         for inst in REGISTRY.get(name).instances():
             if inst.label in TOO_BIG:
                 continue
-            for method in SIX_METHODS:
+            for method in LIBRARY_METHODS:
                 marks = ()
                 if method == "symbolic" and inst.label in SYMBOLIC_TOO_SLOW:
                     marks = pytest.mark.skip(
@@ -102,8 +103,8 @@ def _reference(inst):
     return _REFERENCES[inst.label]
 
 
-def test_the_six_methods_are_registered():
-    assert set(SIX_METHODS) <= set(METHODS)
+def test_the_library_methods_are_registered():
+    assert set(LIBRARY_METHODS) <= set(METHODS)
 
 
 @pytest.mark.parametrize("inst,method", list(_cases()))

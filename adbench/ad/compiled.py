@@ -399,6 +399,7 @@ class CompiledReverse:
         self.jacobian = jacobian
         self.programs: dict = {}   # (shape, dtype) -> compiled function, or None: not compilable
         self.sources: dict = {}    # (shape, dtype) -> its source text
+        self.reasons: dict = {}    # (shape, dtype) -> why it was not compiled
         self.stats = {"calls": 0, "recorded": 0, "compiled": 0, "ordinary": 0}
 
     def __call__(self, x, xp=None):
@@ -464,8 +465,13 @@ class CompiledReverse:
             rows.append(adjoint_or_zero(backward(trace, y, seed), xv))
         answer = self._answer((None, rows), out_shape, key[0]) if self.jacobian else rows[0]
         program = None
-        if (type(y) is Var and y.trace is trace and not np.iscomplexobj(P.primal(y))
-                and not trace.opaque):
+        if not (type(y) is Var and y.trace is trace):
+            self.reasons[key] = "f does not depend on x"
+        elif np.iscomplexobj(P.primal(y)):
+            self.reasons[key] = "f is complex"
+        elif trace.opaque:
+            self.reasons[key] = trace.opaque
+        else:
             program = self._compile(trace, xv, y, x, seeds, answer, key)
         self.programs[key] = program
         return answer
@@ -475,7 +481,8 @@ class CompiledReverse:
         writer.namespace["SEEDS"] = seeds
         try:
             source = writer.write()
-        except _Uncompilable:
+        except _Uncompilable as why:
+            self.reasons[key] = str(why)
             return None
         namespace = writer.namespace
         what = "Jacobian" if self.jacobian else "gradient"
@@ -494,6 +501,7 @@ class CompiledReverse:
                                          answer):
             problem = f"its {what} differs from the engine's"
         if problem is not None:
+            self.reasons[key] = problem
             warnings.warn(f"compile: the compiled {what} of {_name(self.f)} at shape "
                           f"{key[0]} was not used ({problem}); the ordinary engine serves it",
                           RuntimeWarning, stacklevel=3)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from adbench.methods.autodiff import ADForward, ADReverse
+from adbench.methods.autodiff import ADCompiled, ADForward, ADReverse
 from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian
 from adbench.methods.complex_step import FDComplex
 from adbench.methods.finite import FDCentral, FDForward
@@ -18,7 +18,7 @@ __all__ = ["METHODS", "get_method", "Method", "Prepared", "Unsupported", "as_jac
 
 METHODS: dict[str, Method] = {
     m.name: m for m in (Manual(), FDForward(), FDCentral(), FDRichardson(), FDComplex(),
-                        Symbolic(), ADForward(), ADReverse())
+                        Symbolic(), ADForward(), ADReverse(), ADCompiled())
 }
 
 
