@@ -47,7 +47,9 @@ def engine_command(workloads, gmm_sizes, repeats, min_sample, no_autograd, clock
                    fmt):
     """Reverse-mode gradient time / plain evaluation time on the GMM objective
     (array code; target <= 2.5 and no slower than autograd) and on the
-    Helmholtz energy written with scalar loops (target <= 30).
+    Helmholtz energy written with scalar loops (target <= 30), for grad (a
+    tape recorded at every call) and compile_grad (the tape compiled to Python
+    at the first call), beside the hand-written gradient.
 
     Runs in a fresh Python process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
     MKL_NUM_THREADS set to 1, so that BLAS is single-threaded.
