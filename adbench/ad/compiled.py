@@ -1,7 +1,7 @@
 """Reverse mode, traced once and compiled: the tape turned into straight-line Python.
 
 :func:`~adbench.ad.grad` records a fresh tape on every call and interprets it
-backwards: define-by-run, as the survey calls PyTorch-like systems (p. 20),
+backwards: define-by-run, as the survey calls PyTorch-like systems (p. 18),
 and every call pays the bookkeeping of recording and of dispatching each entry
 to its rule. :func:`compile_grad` records the tape once per input shape and
 dtype, then writes it out as one Python function: a line per primitive for the
@@ -43,7 +43,7 @@ import numpy as np
 
 from adbench import primitives as P
 from adbench.ad.reverse import ReverseTrace, Var, adjoint_or_zero, backward, entry_parts
-from adbench.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, _trace_ids
+from adbench.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace
 from adbench.primitives import IDENTITY, NEGATE, TimesArg, getitem_p, shape_of
 from adbench.xp import numpy_xp
 
@@ -273,8 +273,7 @@ class _Writer:
         y = self.y_index
         lines.append(f"    g{y} = seed")
         started = {y}      # entries whose adjoint has a value
-        buffers: set = set()  # entries whose adjoint is an array of our own, for scatters
-        owned: set = set()    # entries whose adjoint is a fresh array nothing else refers to
+        owned: set = set()  # entries whose adjoint is a fresh array nothing else refers to
         for i in reversed(live):
             if i not in started or i == self.x_index:
                 continue
@@ -282,15 +281,13 @@ class _Writer:
             parents = [(k, j) for k, j in parents if k not in prim.nondiff]
             if prim is getitem_p and type(primals[0]) is np.ndarray \
                     and primals[0].dtype == np.float64:
-                self.scatter(i, parents[0][1], primals[0], params["idx"], started, buffers,
-                             owned)
+                self.scatter(i, parents[0][1], primals[0], params["idx"], started, owned)
                 continue
             for k, j, term, fresh in self.contributions(i, parents, i in owned):
                 if j in owned:  # ours alone, and the contribution has its shape
                     lines.append(f"    g{j} += {term}")
                 elif j in started:
                     lines.append(f"    g{j} = g{j} + {term}")
-                    buffers.discard(j)
                     owned.add(j)
                 else:
                     lines.append(f"    g{j} = {term}")
@@ -305,19 +302,16 @@ class _Writer:
             gx = "0.0" if shape == () else f"_zeros({shape!r})"
         lines.append(f"    return {self.var(y)}, {gx}")
 
-    def scatter(self, i: int, j: int, source: np.ndarray, idx, started: set, buffers: set,
-                owned: set):
-        """The cotangent of ``source[idx]`` added into one buffer for ``source``."""
+    def scatter(self, i: int, j: int, source: np.ndarray, idx, started: set, owned: set):
+        """The cotangent of ``source[idx]`` added, in place, into an adjoint of
+        ``source`` that is ours alone (O(n) for n reads, not n arrays)."""
         lines = self.lines
         if j not in started:
             lines.append(f"    g{j} = _zeros({source.shape!r})")
             started.add(j)
-            buffers.add(j)
-            owned.add(j)
-        elif j not in buffers and j not in owned:
+        elif j not in owned:
             lines.append(f"    g{j} = g{j} + _zeros({source.shape!r})")
-            buffers.add(j)
-            owned.add(j)
+        owned.add(j)
         if type(idx) is int:
             lines.append(f"    g{j}[{idx}] += g{i}")
         else:
@@ -451,7 +445,7 @@ class CompiledReverse:
         trace = GuardedTrace()
         xv = trace.input(x)
         y = _as_output(self.f(xv, numpy_xp))
-        if next(_trace_ids) != trace.id + 1:
+        if Trace().id != trace.id + 1:  # traces are numbered in order of creation
             # f differentiates something itself: rules run on its values then, and some
             # compare plain values (where the maximum is), unseen by the guards
             trace.opaque = "f differentiates inside"
