@@ -196,3 +196,21 @@ def test_the_docstring_examples_hold():
     import adbench.ad.compiled
     result = doctest.testmod(adbench.ad.compiled)
     assert result.attempted >= 8 and result.failed == 0
+
+
+def test_checkpointed_segments_stay_calls_in_the_compiled_code():
+    from adbench.ad import checkpoint
+    segment = checkpoint(REGISTRY.get("unrolled-loop").instance(steps=8).f)
+
+    def f(x, xp):
+        for _ in range(4):
+            x = segment(x, xp)
+        return xp.sum(x)
+    g = compile_grad(f)
+    g(np.array([1.0, 0.0]))
+    x = np.array([0.5, 0.2])
+    np.testing.assert_allclose(g(x), grad(f)(x), rtol=1e-13)
+    assert g.stats["compiled"] == 1
+    # four forward calls and four reverse calls of the segment: no unrolled steps
+    source = g.sources[((2,), np.dtype(float))]
+    assert source.count("fn=c0") == 8 and "sin" not in source
