@@ -474,6 +474,12 @@ def _matmul_vjp(k, g, args, out, **params):
     sa, sb = shape_of(a), shape_of(b)
     if len(sa) >= 2 and len(sb) >= 2:  # stacks of matrices: g has the output's shape
         if k == 0:
+            if len(sb) == 2 or builtins.all(d == 1 for d in sb[:-2]):
+                # one matrix b for every a: the rows of all of g times b^T, as one
+                # product of two matrices rather than a stack of small ones
+                gs = shape_of(g)
+                rows = matmul(reshape(g, (-1, gs[-1])), transpose(reshape(b, sb[-2:])))
+                return unbroadcast(reshape(rows, gs[:-1] + (sb[-2],)), sa)
             return unbroadcast(matmul(g, swapaxes(b, -1, -2)), sa)
         return unbroadcast(matmul(swapaxes(a, -1, -2), g), sb)
     a2 = a if len(sa) >= 2 else reshape(a, (1,) + sa)
