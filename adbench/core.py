@@ -73,10 +73,16 @@ class Primitive:
         What the VJP reads by value: argument positions, and ``"out"`` for the
         result. Other arguments matter by shape and dtype only, so reverse mode
         need not keep them alive on its tape. None: everything.
+    residual : tuple or None
+        ``(forward, vjp)``, optional: ``forward(*args, **params) -> (out, r)``
+        on plain values also returns what the VJP would otherwise recompute
+        (logsumexp: its softmax), and ``vjp(k, g, r, args, out, **params)``
+        equals ``vjp(k, g, args, out, **params)`` given it. Compiled reverse
+        mode (:mod:`adbench.ad.compiled`) uses it.
     """
 
     __slots__ = ("name", "impl", "scalar", "mp", "sym", "kind", "transcendental",
-                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff", "uses")
+                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff", "uses", "residual")
 
     def __init__(self, name: str, impl: Callable, *, scalar: Callable | None = None,
                  mp: Callable | None = None, sym: Callable | None = None,
@@ -84,7 +90,7 @@ class Primitive:
                  analytic: bool = True, lin: tuple | None = None,
                  jvp: Callable | None = None, vjp: tuple | None = None,
                  cost: Callable | None = None, nondiff: tuple = (),
-                 uses: tuple | None = None):
+                 uses: tuple | None = None, residual: tuple | None = None):
         self.name = name
         self.impl = impl
         self.scalar = scalar
@@ -99,6 +105,7 @@ class Primitive:
         self.cost = cost
         self.nondiff = nondiff  # argument positions that carry no derivative
         self.uses = uses
+        self.residual = residual
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

@@ -411,11 +411,16 @@ def _weighted_reduction_rules(weights):
         return sum(multiply(tangents[0], w), axis=axis, keepdims=keepdims)
 
     def vjp(k, g, args, out, axis=None, keepdims=False):
-        x = args[0]
-        if not keepdims:
-            g = reshape(g, _keepdims_shape(shape_of(x), axis))
-        return multiply(g, weights(x, out, axis, keepdims))  # w has x's shape
+        return _weighted_vjp(g, weights(args[0], out, axis, keepdims), axis, keepdims)
     return jvp, vjp
+
+
+def _weighted_vjp(g, w, axis, keepdims):
+    """g w, g broadcast back over the reduced axes of w (the reduction's
+    partial derivatives, of its argument's shape)."""
+    if not keepdims:
+        g = reshape(g, _keepdims_shape(shape_of(w), axis))
+    return multiply(g, w)
 
 
 amax_p = _register(Primitive("max", _max_impl, kind="reduction", analytic=False,
@@ -423,16 +428,38 @@ amax_p = _register(Primitive("max", _max_impl, kind="reduction", analytic=False,
 amax_p.jvp, amax_p.vjp = _weighted_reduction_rules(_amax_mask)
 
 
+def _logsumexp_parts(x, axis, keepdims):
+    """(logsumexp(x), e, sum e) for the shifted exponentials e = exp(x - m),
+    m = max x along ``axis`` (0 where a whole slice is -inf), none of which
+    overflows: logsumexp = m + log sum e."""
+    shift = max(x, axis=axis, keepdims=True)
+    if not np.isfinite(shift).all():
+        shift = np.where(np.isfinite(shift), shift, 0.0)
+    e = exp(subtract(x, shift))
+    total = sum(e, axis=axis, keepdims=keepdims)
+    out = log(total)
+    return add(out, shift if keepdims else np.reshape(shift, np.shape(out))), e, total
+
+
 def _logsumexp_impl(x, axis=None, keepdims=False):
     """log sum exp(x) along ``axis``, shifted by the maximum so that nothing
     overflows: m + log sum exp(x - m), m = max x (0 where a whole slice is
     -inf). Composed of the table's primitives, so that an op counter sees, and
     counts, each of them; it is only ever called on plain values."""
-    shift = max(x, axis=axis, keepdims=True)
-    if not np.isfinite(shift).all():
-        shift = np.where(np.isfinite(shift), shift, 0.0)
-    total = log(sum(exp(subtract(x, shift)), axis=axis, keepdims=keepdims))
-    return add(total, shift if keepdims else np.reshape(shift, np.shape(total)))
+    return _logsumexp_parts(x, axis, keepdims)[0]
+
+
+def _logsumexp_and_softmax(x, axis=None, keepdims=False):
+    """(logsumexp(x), softmax(x)) from one set of exponentials: the softmax
+    exp(x - logsumexp x) is e / sum e for the shifted e the value needs anyway."""
+    out, e, total = _logsumexp_parts(x, axis, keepdims)
+    if not keepdims:
+        total = reshape(total, _keepdims_shape(shape_of(x), axis))
+    return out, divide(e, total)
+
+
+def _logsumexp_softmax_vjp(k, g, w, args, out, axis=None, keepdims=False):
+    return _weighted_vjp(g, w, axis, keepdims)
 
 
 def _softmax_factor(x, out, axis, keepdims):
@@ -453,7 +480,8 @@ logsumexp_p = _register(Primitive(
     "logsumexp", _logsumexp_impl, kind="reduction", transcendental=True,
     mp=_object_logsumexp(_vec(mpmath.exp), _vec(mpmath.log)),
     sym=_object_logsumexp(_vec(sympy.exp), _vec(sympy.log)),
-    cost=_count_nothing, uses=(0, "out")))
+    cost=_count_nothing, uses=(0, "out"),
+    residual=(_logsumexp_and_softmax, _logsumexp_softmax_vjp)))
 logsumexp_p.jvp, logsumexp_p.vjp = _weighted_reduction_rules(_softmax_factor)
 
 

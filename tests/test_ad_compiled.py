@@ -214,3 +214,21 @@ def test_checkpointed_segments_stay_calls_in_the_compiled_code():
     # four forward calls and four reverse calls of the segment: no unrolled steps
     source = g.sources[((2,), np.dtype(float))]
     assert source.count("fn=c0") == 8 and "sin" not in source
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 1), False)])
+def test_residual_rules_give_the_tables_value_and_vjp(axis, keepdims):
+    # what compiled code computes in place of a primitive's impl and vjp
+    from adbench import primitives as P
+    with_residual = [p for p in P.PRIMITIVES.values() if p.residual is not None]
+    assert [p.name for p in with_residual] == ["logsumexp"]
+    x = np.random.default_rng(3).standard_normal((4, 6)) * 30
+    for prim in with_residual:
+        forward, vjp = prim.residual
+        out = prim.impl(x, axis=axis, keepdims=keepdims)
+        value, r = forward(x, axis=axis, keepdims=keepdims)
+        np.testing.assert_array_equal(value, out)
+        g = np.linspace(0.5, 1.5, np.size(out)).reshape(np.shape(out))
+        np.testing.assert_allclose(vjp(0, g, r, (x,), out, axis=axis, keepdims=keepdims),
+                                   prim.vjp(0, g, (x,), out, axis=axis, keepdims=keepdims),
+                                   rtol=1e-13, atol=1e-15)

@@ -56,7 +56,7 @@ _COMPARISONS = {operator.lt: "<", operator.le: "<=", operator.gt: ">", operator.
 
 #: Arrays at least this large (elements) are deleted after their last use.
 RELEASE_SIZE = 1 << 12
-_NAME = re.compile(r"\b[vg]\d+\b")
+_NAME = re.compile(r"\b[vgw]\d+\b")
 
 #: Returned by a compiled function whose guards do not hold at the new point.
 MISS = object()
@@ -199,6 +199,9 @@ class _Writer:
         large = {f"{p}{i}" for i, e in enumerate(self.entries)
                  if e is not None and type(e[3]) is np.ndarray and e[3].size >= RELEASE_SIZE
                  for p in "vg"}
+        large |= {f"w{i}" for i, e in enumerate(self.entries)  # residuals: x's shape
+                  if e is not None and e[0].residual is not None
+                  and type(e[2][0]) is np.ndarray and e[2][0].size >= RELEASE_SIZE}
         last: dict = {}
         for n, line in enumerate(lines):
             for name in _NAME.findall(line):
@@ -264,6 +267,10 @@ class _Writer:
             else:
                 fn = self.bind(f"s{i}", prim.scalar)
                 lines.append(f"    v{i} = {fn}({', '.join(args)})")
+            return
+        if prim.residual is not None:  # the value, and what its VJP would recompute
+            fn = self.bind(f"f{i}", prim.residual[0])
+            lines.append(f"    v{i}, w{i} = {fn}({', '.join(args)}{self.params(params)})")
             return
         fn = self.bind(f"f{i}", prim.impl)
         lines.append(f"    v{i} = {fn}({', '.join(args)}{self.params(params)})")
@@ -345,6 +352,10 @@ class _Writer:
         prim, parents, primals, out, params = self.entries[i]
         args = self.args(i)
         g = f"g{i}"
+        if prim.residual is not None:
+            fn = self.bind(f"b{i}", prim.residual[1])
+            return (f"{fn}({k}, {g}, w{i}, ({', '.join(args)},), v{i}{self.params(params)})",
+                    False)
         if prim.lin is None:
             fn = self.bind(f"b{i}", prim.vjp)
             return f"{fn}({k}, {g}, ({', '.join(args)},), v{i}{self.params(params)})", False
