@@ -232,3 +232,31 @@ def test_residual_rules_give_the_tables_value_and_vjp(axis, keepdims):
         np.testing.assert_allclose(vjp(0, g, r, (x,), out, axis=axis, keepdims=keepdims),
                                    prim.vjp(0, g, (x,), out, axis=axis, keepdims=keepdims),
                                    rtol=1e-13, atol=1e-15)
+
+
+def test_compiled_code_that_disagrees_with_the_engine_is_not_used(monkeypatch):
+    # a deliberately wrong code generator: every contribution doubled
+    from adbench.ad import compiled as C
+    right = C._Writer.contribution
+
+    def doubled(self, i, k, dying=False):
+        term, fresh = right(self, i, k, dying)
+        return f"2.0 * ({term})", False
+    monkeypatch.setattr(C._Writer, "contribution", doubled)
+    g = compile_grad(lambda x, xp: xp.sum(xp.sin(x) * x))
+    x = np.array([0.3, 1.2])
+    with pytest.warns(RuntimeWarning, match="differs from the engine's"):
+        first = g(x)
+    np.testing.assert_allclose(first, np.sin(x) + x * np.cos(x))
+    np.testing.assert_allclose(g(x * 2), np.sin(2 * x) + 2 * x * np.cos(2 * x))
+    assert g.stats["compiled"] == 0 and g.stats["ordinary"] == 1
+    assert "differs" in g.reasons[((2,), np.dtype(float))]
+
+
+def test_agreement_allows_rounding_and_not_errors():
+    from adbench.ad.compiled import _same
+    b = np.array([1000.0, 1e-3, np.nan, np.inf])
+    assert _same(b + np.array([1e-9, 1e-9, 0.0, 0.0]), b)   # rounding of the large terms
+    assert not _same(b * np.array([1.0, 1.5, 1.0, 1.0]), b)  # a wrong small entry
+    assert not _same(np.array([1000.0, 1e-3, 0.0, np.inf]), b)
+    assert not _same(b[:3], b)
