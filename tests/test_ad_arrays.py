@@ -5,6 +5,7 @@ against the hand-written derivative."""
 import numpy as np
 import pytest
 
+from adbench import primitives as P
 from adbench.ad import grad, jacfwd, jacrev, jvp, vjp
 from adbench.xp import numpy_xp as xp_numpy
 
@@ -371,3 +372,19 @@ def test_a_private_adjoint_is_added_to_in_place_and_a_shared_one_is_not():
     _add_to(adjoints, 1, 2.5)
     _add_to(adjoints, 1, 0.5)
     assert adjoints[1] == 3.0
+
+
+@pytest.mark.parametrize("b_shape", [(1, 8, 128), (8, 128)])
+def test_matmul_vjp_of_a_stack_times_one_large_matrix(b_shape):
+    # from GEMM_SIZE cotangent entries the VJP is one product of two matrices:
+    # it must equal the stacked products, summed where b was broadcast
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((40, 8, 8))
+    b = rng.standard_normal(b_shape)
+    g = rng.standard_normal((40, 8, 128))
+    assert g.size >= P.GEMM_SIZE
+    expected = np.matmul(g, np.swapaxes(b.reshape(1, 8, 128), -1, -2))
+    np.testing.assert_allclose(P.matmul_p.vjp(0, g, (a, b), None), expected, rtol=1e-12)
+    stacked_b = np.einsum("kij,kil->jl", a, g).reshape(b_shape)
+    np.testing.assert_allclose(P.matmul_p.vjp(1, g, (a, b), None), stacked_b, rtol=1e-12,
+                               atol=1e-11)
