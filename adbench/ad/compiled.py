@@ -538,7 +538,8 @@ def _same(a, b) -> bool:
         return False
     finite = np.isfinite(b)
     scale = max(1.0, float(np.max(np.abs(b[finite]), initial=0.0)))
-    close = np.abs(a - b) <= AGREEMENT * scale
+    with np.errstate(invalid="ignore"):  # inf - inf where b is infinite: judged below
+        close = np.abs(a - b) <= AGREEMENT * scale
     return bool(np.all(np.where(finite, close, (a == b) | (np.isnan(a) & np.isnan(b)))))
 
 
