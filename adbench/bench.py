@@ -59,6 +59,7 @@ from typing import Callable
 import numpy as np
 
 from adbench import primitives as P
+from adbench.accuracy import rho
 from adbench.ad import compile_grad, grad
 from adbench.registry import load_registry
 from adbench.xp import XP_FUNCTIONS, numpy_xp
@@ -155,8 +156,8 @@ def median_times(fns: dict, repeats: int, min_sample: float, clock) -> dict:
 
 
 def _rel_diff(a, b) -> float:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a) + np.abs(b))))
+    """The largest rho between two gradients."""
+    return float(np.max(rho(a, b)))
 
 
 @dataclass

@@ -256,7 +256,24 @@ def test_compiled_code_that_disagrees_with_the_engine_is_not_used(monkeypatch):
 def test_agreement_allows_rounding_and_not_errors():
     from adbench.ad.compiled import _same
     b = np.array([1000.0, 1e-3, np.nan, np.inf])
-    assert _same(b + np.array([1e-9, 1e-9, 0.0, 0.0]), b)   # rounding of the large terms
+    assert _same(b + np.array([1e-9, 1e-10, 0.0, 0.0]), b)  # rounding of the large terms
+    assert not _same(b + np.array([1e-9, 1e-8, 0.0, 0.0]), b)
     assert not _same(b * np.array([1.0, 1.5, 1.0, 1.0]), b)  # a wrong small entry
     assert not _same(np.array([1000.0, 1e-3, 0.0, np.inf]), b)
     assert not _same(b[:3], b)
+
+
+def test_the_ad_compiled_method_says_when_the_engine_serves_it():
+    from adbench.methods import METHODS
+    from adbench.problem import Problem
+
+    def nested(x, xp):  # differentiates inside: left to the engine
+        return xp.reshape(grad(lambda y, xp: xp.sum(y * y * x[0]))(x), (2,))
+    inst = Problem(nested, name="nested", n=2, m=2, x0=[1.0, 2.0], source="<test>").instance()
+    prepared = METHODS["ad-compiled"].prepare(inst)
+    assert prepared.info == {"message": "not compiled (f differentiates inside): "
+                                        "the ordinary engine serves it"}
+    # d/dx of 2 x x0 (with x0 also differentiated): [[4 x0, 0], [2 x1, 2 x0]]
+    np.testing.assert_allclose(prepared.jacobian(np.array([1.0, 2.0])), [[4.0, 0.0], [4.0, 2.0]])
+    compiled = METHODS["ad-compiled"].prepare(REGISTRY.get("rosenbrock").instance(n=2))
+    assert compiled.info == {}

@@ -182,17 +182,29 @@ def jacrev(f: Function) -> Function:
     """
     def jacrev_f(x, xp=None):
         trace, xv, y = record(f, x)
-        out_shape = P.shape_of(y)
-        m = int(np.prod(out_shape, dtype=int))
-        rows = []
-        for j in range(m):
-            PASSES["reverse"] += 1
-            adjoints = backward(trace, y, _unit(out_shape, j))
-            rows.append(adjoint_or_zero(adjoints, xv))
-        if out_shape == ():
-            return rows[0]
-        return P.reshape(P.stack(rows, axis=0), out_shape + P.shape_of(xv))
+        return _from_rows(_reverse_rows(trace, xv, y), P.shape_of(y), P.shape_of(xv))
     return jacrev_f
+
+
+def _seeds(out_shape: tuple) -> list:
+    """The unit cotangents, one per entry of an output of ``out_shape``."""
+    return [_unit(out_shape, j) for j in range(int(np.prod(out_shape, dtype=int)))]
+
+
+def _reverse_rows(trace: ReverseTrace, xv: Var, y) -> list:
+    """``e_j^T J`` for every output entry j: one reverse pass each over the tape."""
+    rows = []
+    for seed in _seeds(P.shape_of(y)):
+        PASSES["reverse"] += 1
+        rows.append(adjoint_or_zero(backward(trace, y, seed), xv))
+    return rows
+
+
+def _from_rows(rows: list, out_shape: tuple, in_shape: tuple):
+    """The Jacobian, shape ``out_shape + in_shape``, from its rows ``e_j^T J``."""
+    if out_shape == ():
+        return rows[0]
+    return P.reshape(P.stack(rows, axis=0), out_shape + in_shape)
 
 
 def grad(f: Function) -> Function:
