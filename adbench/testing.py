@@ -8,7 +8,7 @@
         assert_jacobian_close("rosenbrock", "ad-reverse", rtol=1e-12)
 
 The Jacobian of the method at the problem's point is compared entry by entry
-with the 80-digit mpmath reference (:mod:`adbench.reference`) using the
+with the 80-digit mpmath reference (:mod:`adbench.measure.reference`) using the
 project's error rho(a, b) = |a - b| / max(1, |a| + |b|): relative for large
 entries, absolute for small ones. When entries are off, the AssertionError
 lists the worst of them with their indices, values, reference values and
@@ -134,9 +134,9 @@ def jacobian_errors(problem, method, *, sizes: Mapping | None = None,
     Raises :class:`~adbench.methods.Unsupported` if the method cannot handle
     the problem, and whatever the method or the reference raise.
     """
-    from adbench.accuracy import rho
+    from adbench.measure.accuracy import rho
+    from adbench.measure.reference import reference_jacobian
     from adbench.methods import Method, get_method
-    from adbench.reference import reference_jacobian
 
     meth = method if isinstance(method, Method) else get_method(method)
     tol = meth.tolerance if rtol is None else float(rtol)

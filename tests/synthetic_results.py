@@ -9,7 +9,7 @@ can be checked against known answers. Deterministic (fixed seed).
 import numpy as np
 import pandas as pd
 
-from adbench.harness import BASE_COLUMNS
+from adbench.measure.harness import BASE_COLUMNS
 
 MEASUREMENT_COLUMNS = [
     "ops_f", "ops_derivative", "ops_ratio", "ops_f_transcendental",

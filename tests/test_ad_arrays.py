@@ -5,9 +5,9 @@ against the hand-written derivative."""
 import numpy as np
 import pytest
 
-from adbench import primitives as P
 from adbench.ad import grad, jacfwd, jacrev, jvp, vjp
-from adbench.xp import numpy_xp as xp_numpy
+from adbench.interpret import primitives as P
+from adbench.interpret.xp import numpy_xp as xp_numpy
 
 RNG = np.random.default_rng(20180153)
 
@@ -144,7 +144,7 @@ def test_dot(sa, sb):
 
 
 def test_dot_refuses_what_it_would_compute_differently_from_numpy():
-    from adbench import primitives as P
+    from adbench.interpret import primitives as P
     with pytest.raises(ValueError, match="dot"):
         P.dot(np.ones((2, 3)), np.ones((2, 3, 4)))
 
@@ -296,7 +296,7 @@ def test_gaussian_mixture_log_likelihood_without_scalar_loops():
     # from EINSUM_SIZE elements on, the one-pass einsum
     ((64, 32, 17), (64, 32, 17), (64, 32, 1)), ((64, 32, 17), (32, 1), (1, 32, 17))])
 def test_product_unbroadcast_is_unbroadcast_of_the_product(gs, fs, ts):
-    from adbench.primitives import product_unbroadcast, unbroadcast
+    from adbench.interpret.primitives import product_unbroadcast, unbroadcast
     g, f = RNG.random(gs), RNG.random(fs)
     fused = product_unbroadcast(g, f, ts)
     assert np.shape(fused) == ts

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from test_cli import invoke
 
-from adbench.bench import TARGETS, format_table, namespace_over, run_engine_bench
+from adbench.studies.bench import TARGETS, format_table, namespace_over, run_engine_bench
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_bench_engine_rejects_a_bad_size():
 def test_autograd_differentiates_the_same_gmm_with_its_own_logsumexp(registry):
     pytest.importorskip("autograd")
     from adbench.ad import grad
-    from adbench.bench import autograd_grad
+    from adbench.studies.bench import autograd_grad
     inst = registry.get("gmm").instance(D=3, K=4, N=20)
     theirs = autograd_grad(inst.f)(inst.x0)
     np.testing.assert_allclose(theirs, grad(inst.f)(inst.x0), rtol=1e-12, atol=1e-12)

@@ -3,17 +3,17 @@ wrong rules.
 
 CASES holds, for each primitive name, functions that exercise it at points
 inside its domain (away from kinks, where central differences are valid). The
-test is driven by the table: a primitive added to adbench.primitives without a
+test is driven by the table: a primitive added to adbench.interpret.primitives without a
 case here fails ``test_check_grads_on_every_primitive``.
 """
 
 import numpy as np
 import pytest
 
-from adbench import primitives as P
 from adbench.ad import Dual, ForwardTrace, checkpoint, reverse
 from adbench.ad.check import GradCheckError, check_grads
-from adbench.xp import numpy_xp
+from adbench.interpret import primitives as P
+from adbench.interpret.xp import numpy_xp
 
 RNG = np.random.default_rng(7)
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from adbench.ad import checkpoint, grad, hessian, jacfwd, jacrev, record
-from adbench.counting import count_ops
-from adbench.metrics.memory import peak_bytes
+from adbench.interpret.counting import count_ops
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.metrics.memory import peak_bytes
 from adbench.registry import load_registry
-from adbench.xp import numpy_xp
 
 REGISTRY = load_registry()
 #: One segment: 32 symplectic-Euler steps of the pendulum, (q, p) -> (q, p) (the
@@ -79,7 +79,7 @@ def test_a_closure_over_an_enclosing_derivative_is_nesting():
 
 
 def test_a_problem_that_checkpoints_its_loop_runs_under_every_method(tmp_path):
-    from adbench import harness
+    from adbench.measure import harness
     from adbench.methods import METHODS
     folder = tmp_path / "mine"
     folder.mkdir()

@@ -6,9 +6,9 @@ import warnings
 import numpy as np
 import pytest
 
-from adbench import fuzz as F
 from adbench.ad import PASSES, compile_grad, compile_jacrev, grad, jacrev
 from adbench.registry import load_registry
+from adbench.studies import fuzz as F
 
 REGISTRY = load_registry()
 
@@ -219,7 +219,7 @@ def test_checkpointed_segments_stay_calls_in_the_compiled_code():
 @pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 1), False)])
 def test_residual_rules_give_the_tables_value_and_vjp(axis, keepdims):
     # what compiled code computes in place of a primitive's impl and vjp
-    from adbench import primitives as P
+    from adbench.interpret import primitives as P
     with_residual = [p for p in P.PRIMITIVES.values() if p.residual is not None]
     assert [p.name for p in with_residual] == ["logsumexp"]
     x = np.random.default_rng(3).standard_normal((4, 6)) * 30

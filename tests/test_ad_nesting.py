@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from adbench import primitives as P
 from adbench.ad import PASSES, grad, hessian, hvp, jacfwd, jacrev, jvp, vjp
+from adbench.interpret import primitives as P
 from adbench.registry import load_registry
 
 MODES = ("fwd", "rev")

@@ -9,7 +9,7 @@ import pytest
 from test_cli import invoke
 
 from adbench.ad import grad
-from adbench.evaltrace import forward_trace, reverse_trace
+from adbench.studies.evaltrace import forward_trace, reverse_trace
 
 Y = math.log(2) + 10 - math.sin(5)  # 11.652071455223084
 

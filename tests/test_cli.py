@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from adbench.cli import main
-from adbench.harness import BASE_COLUMNS
+from adbench.measure.harness import BASE_COLUMNS
 from adbench.methods import METHODS
 
 
@@ -126,8 +126,8 @@ def test_list_md_is_a_catalogue_with_every_problem(registry):
 
 
 def test_catalogue_support_is_measured():
-    from adbench.catalogue import support
     from adbench.registry import load_registry
+    from adbench.report.catalogue import support
 
     sup = support(load_registry().get("piecewise"), timeout=30)
     assert sup["ad-reverse"] == "yes" and sup["fd-central"] == "yes"

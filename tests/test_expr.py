@@ -6,12 +6,17 @@ import math
 import numpy as np
 import pytest
 import sympy
-
-from adbench.expr import (ExpressionError, differentiate, expression_problem, parse_expression,
-                          parse_point)
-from adbench.methods import METHODS
-from adbench.xp import mpmath_xp, numpy_xp, sympy_xp
 from test_cli import invoke
+
+from adbench.interpret.xp import mpmath_xp, numpy_xp, sympy_xp
+from adbench.methods import METHODS
+from adbench.studies.expr import (
+    ExpressionError,
+    differentiate,
+    expression_problem,
+    parse_expression,
+    parse_point,
+)
 
 
 @pytest.mark.parametrize("text,point,expected", [
@@ -169,7 +174,7 @@ def test_outside_the_domain_there_is_no_reference_but_no_crash():
 
 
 def test_op_counts_are_shown_when_measured_and_timing_is_not_run(monkeypatch):
-    from adbench import harness
+    from adbench.measure import harness
 
     def ops(ctx):
         return {"ops_f": 5, "ops_derivative": 10 * ctx.inst.n, "ops_ratio": 2.0 * ctx.inst.n,

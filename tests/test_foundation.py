@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from adbench.accuracy import compare, rho
+from adbench.interpret.xp import mpmath_xp, numpy_xp
+from adbench.measure.accuracy import compare, rho
+from adbench.measure.reference import reference_jacobian
 from adbench.methods import METHODS, Unsupported
-from adbench.reference import reference_jacobian
 from adbench.registry import load_registry
-from adbench.xp import mpmath_xp, numpy_xp
 
 REGISTRY = load_registry()
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import sympy
 from hypothesis import HealthCheck, given, settings
+from test_cli import invoke
 
-from adbench import fuzz as F
-from adbench import primitives as P
-from adbench.fuzz import Node, Program, check_program, generate, programs, shrink
+from adbench.interpret import primitives as P
 from adbench.methods import METHODS
 from adbench.registry import load_problem_file
-from test_cli import invoke
+from adbench.studies import fuzz as F
+from adbench.studies.fuzz import Node, Program, check_program, generate, programs, shrink
 
 
 def test_every_primitive_is_generated_or_excluded_with_a_reason():
@@ -91,7 +91,7 @@ def test_a_wrong_forward_rule_is_caught(monkeypatch):
 
 
 def test_a_wrong_sympy_implementation_is_caught(monkeypatch):
-    from adbench.xp import sympy_xp
+    from adbench.interpret.xp import sympy_xp
     monkeypatch.setattr(sympy_xp, "sin", P._vec(sympy.cos))
     kinds = _kinds(SIN, skip=["second-order", "fd"])
     assert {"ad-forward != symbolic", "symbolic != reference"} <= kinds
@@ -215,6 +215,7 @@ def test_the_derivative_of_a_max_compiles_without_piecewise_logic():
     # conditions and simplified them: ~4 s per Jacobian entry, 24 s for xp.amax(x)
     # with n = 4 (found by the fuzzer); now Heaviside(u) compiles as (sign(u) + 1) / 2.
     import inspect
+
     from adbench.methods.symbolic import _printable
     xs = sympy.symbols("x0:4", real=True)
     entry = sympy.diff(sympy.Max(*xs), xs[0])

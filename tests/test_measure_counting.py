@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from adbench import primitives as P
 from adbench.ad import jacrev, jvp
-from adbench.counting import count_ops
+from adbench.interpret import primitives as P
+from adbench.interpret.counting import count_ops
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.metrics.memory import tape_memory
 from adbench.methods import METHODS
-from adbench.metrics.memory import tape_memory
 from adbench.registry import load_registry
-from adbench.xp import numpy_xp
 
 REGISTRY = load_registry()
 
@@ -52,7 +52,7 @@ def test_forward_mode_tangent_through_a_constant_matrix_is_counted():
 
 
 def test_counting_leaves_values_unchanged_and_removes_its_hook():
-    from adbench.core import EVALUATION_HOOKS
+    from adbench.interpret.core import EVALUATION_HOOKS
     inst = REGISTRY.get("rosenbrock").instance(n=5)
     prepared = METHODS["ad-reverse"].prepare(inst)
     plain = prepared.jacobian(inst.x0.copy())
@@ -101,7 +101,7 @@ def test_fd_central_makes_exactly_2n_evaluations_of_f(inst):
 def test_peak_bytes_sees_numpy_arrays_and_the_running_trace():
     import tracemalloc
 
-    from adbench.metrics.memory import peak_bytes
+    from adbench.measure.metrics.memory import peak_bytes
     big = peak_bytes(lambda: np.ones(1_000_000).sum())  # 8 MB at once, freed at the end
     assert 8_000_000 <= big < 8_100_000
     assert peak_bytes(lambda: None) < 1_000
@@ -128,9 +128,9 @@ def test_tape_length_grows_linearly_with_logistic_map_depth():
 
 
 def test_peak_memory_is_skipped_where_tracing_could_outlast_the_timeout():
-    from adbench.harness import Context
+    from adbench.measure.harness import Context
+    from adbench.measure.metrics.memory import peak_columns
     from adbench.methods.base import Unsupported
-    from adbench.metrics.memory import peak_columns
     inst = REGISTRY.get("rosenbrock").instance(n=3)
     prepared = METHODS["ad-reverse"].prepare(inst)
     J = prepared.jacobian(inst.x0.copy())

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from adbench import crossover as C
+from adbench.measure import crossover as C
 
 
 def _synthetic(forward, reverse, sizes=(1, 2, 4, 8, 16)):
@@ -55,8 +55,8 @@ def test_missing_metric_or_rows_are_clear_errors():
 
 
 def test_measured_ops_on_a_tanh_layer_cross_where_the_survey_says():
-    from adbench import harness
-    from adbench.metrics import timing
+    from adbench.measure import harness
+    from adbench.measure.metrics import timing
 
     saved = timing.settings()["budget_s"]
     timing.configure(budget_s=0)

@@ -5,9 +5,15 @@ import math
 import pandas as pd
 import pytest
 
-from adbench.fdsweep import (HRangeError, parse_h_range, plot_sweep, step_grid, summarise,
-                             sweep)
 from adbench.registry import load_registry
+from adbench.studies.fdsweep import (
+    HRangeError,
+    parse_h_range,
+    plot_sweep,
+    step_grid,
+    summarise,
+    sweep,
+)
 from tests.test_cli import invoke
 
 REGISTRY = load_registry()
@@ -42,7 +48,7 @@ def test_round_off_makes_an_interior_best_step(figure_3):
 
 
 def test_the_sweep_figure_is_the_reports_with_fit_bands(figure_3, tmp_path):
-    from adbench.plots import fd_error_vs_step
+    from adbench.report.plots import fd_error_vs_step
 
     table, _, results = figure_3
     fig = fd_error_vs_step(table, fits=list(results.values()))

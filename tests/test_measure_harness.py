@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from adbench import harness
-from adbench.metrics import timing
-from adbench.metrics.timing import time_callable
+from adbench.measure import harness
+from adbench.measure.metrics import timing
+from adbench.measure.metrics.timing import time_callable
 from adbench.methods import METHODS
 
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from adbench import problem
-from adbench.accuracy import compare
+from adbench.measure.accuracy import compare
+from adbench.measure.reference import reference_jacobian
 from adbench.methods import METHODS, Unsupported
 from adbench.methods.richardson import NUM_STEPS
-from adbench.reference import reference_jacobian
 from adbench.registry import load_registry
 
 REGISTRY = load_registry()

@@ -5,7 +5,7 @@ import sympy
 
 from adbench.methods.symbolic import derive
 from adbench.registry import load_registry
-from adbench.swell import expression_sizes, simplify_entries, swell_row
+from adbench.studies.swell import expression_sizes, simplify_entries, swell_row
 
 LOGISTIC = load_registry().get("logistic-map")
 
@@ -66,8 +66,8 @@ def test_swell_row_of_an_input_dependent_branch_is_unsupported():
 
 @pytest.mark.parametrize("budget", [0.5])
 def test_symbolic_rows_of_a_run_carry_swell_and_compiled_size(budget):
-    from adbench import harness
-    from adbench.metrics import timing
+    from adbench.measure import harness
+    from adbench.measure.metrics import timing
 
     saved = timing.settings()["budget_s"]
     timing.configure(budget_s=0)

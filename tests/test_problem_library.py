@@ -1,7 +1,7 @@
 """The problem library: every problem x default size x method against the reference.
 
 Each method is held to its tolerance (rho against the 80-digit reference of
-adbench.reference); the pairs that cannot work, or that are too slow for a unit
+adbench.measure.reference); the pairs that cannot work, or that are too slow for a unit
 test, are listed below with their reasons. The GMM objective is checked against
 an independent density-by-density implementation, and the Helmholtz energy
 against a direct numpy formula.
@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adbench.accuracy import compare
 from adbench.ad import hessian
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.accuracy import compare
+from adbench.measure.reference import reference_jacobian
 from adbench.methods import METHODS, Unsupported
 from adbench.methods.symbolic import run_on_symbols
-from adbench.reference import reference_jacobian
 from adbench.registry import load_registry
-from adbench.xp import numpy_xp
 
 REGISTRY = load_registry()
 

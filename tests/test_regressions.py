@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from adbench.accuracy import compare
-from adbench.counting import count_ops
+from adbench.interpret.counting import count_ops
+from adbench.measure.accuracy import compare
+from adbench.measure.reference import reference_jacobian
 from adbench.methods import METHODS
-from adbench.reference import reference_jacobian
 from adbench.registry import load_registry
 
 REGISTRY = load_registry()

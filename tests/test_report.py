@@ -6,14 +6,21 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic_results import MEASUREMENT_COLUMNS, synthetic_fd_sweep, synthetic_results
 
 import adbench
-from adbench import plots as P
-from adbench.harness import BASE_COLUMNS, read_results
+from adbench.measure.harness import BASE_COLUMNS, read_results
 from adbench.methods import METHODS
-from adbench.report import (compare_runs, find_fd_sweeps, format_table, render_diff,
-                            render_report, summary_table, write_report)
-from synthetic_results import MEASUREMENT_COLUMNS, synthetic_fd_sweep, synthetic_results
+from adbench.report import (
+    compare_runs,
+    find_fd_sweeps,
+    format_table,
+    render_diff,
+    render_report,
+    summary_table,
+    write_report,
+)
+from adbench.report import plots as P
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -98,7 +105,7 @@ def test_report_states_the_measured_crossover(full_report):
 
 
 def test_the_plotted_crossover_is_the_measurements_one():
-    from adbench import crossover as C
+    from adbench.measure import crossover as C
 
     tidy = synthetic_results()
     tidy = tidy[tidy["problem"] == "tanh-layer"]

@@ -4,11 +4,11 @@ progress display of ``adbench run``."""
 import io
 
 import pytest
-
-from adbench.cli.run import _Progress
-from adbench.harness import BASE_COLUMNS
 from synthetic_results import synthetic_results
 from test_cli import invoke
+
+from adbench.cli.run import _Progress
+from adbench.measure.harness import BASE_COLUMNS
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from adbench.reproduce import CLAIMS, Evidence, render, reproduce
+from adbench.studies.reproduce import CLAIMS, Evidence, render, reproduce
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from adbench import harness
-from adbench.methods import METHODS
-from adbench.harness import read_results
 from test_cli import invoke
+
+from adbench.measure import harness
+from adbench.measure.harness import read_results
+from adbench.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,8 +51,8 @@ ROWS_BEFORE_HOLD = len(METHODS) + list(METHODS).index("symbolic")
 def timing_columns(df: pd.DataFrame) -> list[str]:
     """Columns that may differ between identical runs: times, what a time budget cut,
     and peak memory."""
-    from adbench.metrics.memory import PEAK_COLUMNS
-    from adbench.swell import TIME_BUDGETED_COLUMNS
+    from adbench.measure.metrics.memory import PEAK_COLUMNS
+    from adbench.studies.swell import TIME_BUDGETED_COLUMNS
     return [c for c in df.columns if c.endswith("_s") or "time" in c or "setup" in c
             or c in TIME_BUDGETED_COLUMNS or c in PEAK_COLUMNS]
 

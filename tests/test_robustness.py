@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from adbench import harness
-from adbench.harness import ResultsCSVError, read_results
-from adbench.isolation import run_isolated
 from test_cli import invoke
+
+from adbench.measure import harness
+from adbench.measure.harness import ResultsCSVError, read_results
+from adbench.measure.isolation import run_isolated
 
 #: A hang inside C code: the regex engine holds the GIL and checks no signal.
 HANG = 're.match(r"(a+)+$", "a" * 64 + "b")'

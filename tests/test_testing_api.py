@@ -1,10 +1,10 @@
 """adbench.testing: assert_jacobian_close for a user's own tests, and the pytest plugin."""
 
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from adbench import problem
 from adbench.testing import assert_jacobian_close, jacobian_errors

@@ -2,7 +2,7 @@
 
 Functions are written as problems are, ``f(x, xp)``: ``x`` a float or an
 array, ``xp`` the numpy-like namespace (the engine passes
-:data:`adbench.xp.numpy_xp`, whose functions dispatch on traced values).
+:data:`adbench.interpret.xp.numpy_xp`, whose functions dispatch on traced values).
 Every transformation returns a function of the same form, ``g(x, xp=None)``,
 so they compose in every order::
 
@@ -51,11 +51,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adbench import primitives as P
 from adbench.ad.forward import Dual, ForwardTrace
 from adbench.ad.reverse import ReverseTrace, Var, adjoint_or_zero, backward
-from adbench.core import BoxBase, apply
-from adbench.xp import numpy_xp
+from adbench.interpret import primitives as P
+from adbench.interpret.core import BoxBase, apply
+from adbench.interpret.xp import numpy_xp
 
 __all__ = ["grad", "jacfwd", "jacrev", "jvp", "vjp", "hessian", "hvp", "checkpoint",
            "compile_grad", "compile_jacrev", "PASSES",
@@ -232,7 +232,7 @@ def checkpoint(f: Function) -> Function:
     checkpointed, holds k entries plus one segment's tape at a time instead of
     every operation, for one more evaluation of each segment. Forward mode
     evaluates f twice (its value, then its JVP); nested derivatives work as
-    anywhere else. Given another ``xp`` than :data:`adbench.xp.numpy_xp` (a
+    anywhere else. Given another ``xp`` than :data:`adbench.interpret.xp.numpy_xp` (a
     problem run on SymPy symbols or mpmath numbers), it is simply f(x, xp), so
     a problem may checkpoint its loops and still run under every method.
 

@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from adbench.ad import jvp, vjp
-from adbench.xp import numpy_xp
+from adbench.interpret.xp import numpy_xp
 
 __all__ = ["check_grads", "GradCheckError"]
 

@@ -41,15 +41,23 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adbench import primitives as P
-from adbench.accuracy import rho
 # adbench.ad imports this module last, when everything below is defined
-from adbench.ad import (PASSES, _as_input, _as_output, _from_rows, _reverse_rows, _seeds, grad,
-                        jacrev)
+from adbench.ad import (
+    PASSES,
+    _as_input,
+    _as_output,
+    _from_rows,
+    _reverse_rows,
+    _seeds,
+    grad,
+    jacrev,
+)
 from adbench.ad.reverse import _INFIX, ReverseTrace, Var, entry_parts
-from adbench.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace
-from adbench.primitives import IDENTITY, NEGATE, TimesArg, getitem_p, shape_of
-from adbench.xp import numpy_xp
+from adbench.interpret import primitives as P
+from adbench.interpret.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace
+from adbench.interpret.primitives import IDENTITY, NEGATE, TimesArg, getitem_p, shape_of
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.accuracy import rho
 
 __all__ = ["compile_grad", "compile_jacrev", "CompiledReverse"]
 
@@ -511,7 +519,7 @@ def _name(f) -> str:
 
 
 #: The compiled derivative must agree with the engine's to this rho (the project's one
-#: measure of agreement, adbench.accuracy): rounding may differ (a rule's residual, an
+#: measure of agreement, adbench.measure.accuracy): rounding may differ (a rule's residual, an
 #: order of summation), and an entry that is a small difference of large terms carries
 #: the terms' rounding (rho up to 1.6e-11 on GMM D=64).
 AGREEMENT = 1e-9

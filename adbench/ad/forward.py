@@ -14,9 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from adbench.core import DOMAIN_ERRORS, BoxBase, Trace, apply
-from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, install_operators,
-                                multiply, negative)
+from adbench.interpret.core import DOMAIN_ERRORS, BoxBase, Trace, apply
+from adbench.interpret.primitives import (
+    IDENTITY,
+    NEGATE,
+    Box,
+    TimesArg,
+    add,
+    install_operators,
+    multiply,
+    negative,
+)
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -40,7 +48,7 @@ def _float_operator(prim, dunder: str, reflected: bool):
     output tangent is the sum of the primitive's ``lin`` rules applied to the
     argument tangents, as :meth:`ForwardTrace.process` computes it. Anything
     else, and any trace with an observer, goes through
-    :func:`~adbench.core.apply`."""
+    :func:`~adbench.interpret.core.apply`."""
     scalar = prim.scalar
 
     def method(self, other):
@@ -114,7 +122,7 @@ class ForwardTrace(Trace):
     ``observer(prim, args, params, result)``, if given, is called after every
     operation of this trace with the arguments as passed (boxes included) and
     the result (a :class:`Dual`, or a plain value when no tangent flows): the
-    evaluation-trace printer (:mod:`adbench.evaltrace`) is built on it.
+    evaluation-trace printer (:mod:`adbench.studies.evaltrace`) is built on it.
     """
 
     __slots__ = ("observer",)

@@ -40,10 +40,23 @@ from sys import getrefcount
 
 import numpy as np
 
-from adbench.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace, apply
-from adbench.primitives import (IDENTITY, NEGATE, Box, TimesArg, add, getitem_p,
-                                install_operators, multiply, negative, product_unbroadcast,
-                                scatter_add, shape_of, unbroadcast, zeros_like)
+from adbench.interpret.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace, apply
+from adbench.interpret.primitives import (
+    IDENTITY,
+    NEGATE,
+    Box,
+    TimesArg,
+    add,
+    getitem_p,
+    install_operators,
+    multiply,
+    negative,
+    product_unbroadcast,
+    scatter_add,
+    shape_of,
+    unbroadcast,
+    zeros_like,
+)
 
 __all__ = ["Var", "ReverseTrace", "backward", "adjoint_or_zero", "entry_parts"]
 
@@ -145,7 +158,7 @@ def _float_operator(prim, dunder: str, reflected: bool):
     derivatives the table's ``lin`` markers stand for (1, -1, the other
     argument), so that the backward sweep multiplies instead of interpreting
     the rule; anything else (arrays, nesting, domain errors) goes the generic
-    way through :func:`~adbench.core.apply`.
+    way through :func:`~adbench.interpret.core.apply`.
 
     The method is generated from a template, as :mod:`dataclasses` generates
     ``__init__``: with the operator and the checks inline, recording Helmholtz

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from adbench import __version__
-from adbench.harness import ResultsCSVError, ResultsWriteError, SizesError
+from adbench.measure.harness import ResultsCSVError, ResultsWriteError, SizesError
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 

@@ -54,9 +54,9 @@ def engine_command(workloads, gmm_sizes, repeats, min_sample, no_autograd, clock
     Runs in a fresh Python process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
     MKL_NUM_THREADS set to 1, so that BLAS is single-threaded.
     """
-    from adbench.bench import BLAS_ENV, RETAIN_MEMORY_ENV
+    from adbench.studies.bench import BLAS_ENV, RETAIN_MEMORY_ENV
 
-    args = [sys.executable, "-m", "adbench.bench", "--repeats", str(repeats),
+    args = [sys.executable, "-m", "adbench.studies.bench", "--repeats", str(repeats),
             "--min-sample", str(min_sample), "--clock", clock, "--format", fmt]
     for w in workloads:
         args += ["--workload", w]

@@ -7,7 +7,7 @@ import math
 import click
 
 from adbench.cli.base import UserError, cli
-from adbench.harness import DEFAULT_TIMEOUT
+from adbench.measure.harness import DEFAULT_TIMEOUT
 
 
 def _value(v) -> str:
@@ -44,7 +44,7 @@ def diff_command(expression, at, methods, timeout, fmt):
 
         adbench diff 'log(x) + x*y - sin(y)' --at x=2,y=5
     """
-    from adbench.expr import ExpressionError, differentiate
+    from adbench.studies.expr import ExpressionError, differentiate
 
     try:
         table, info = differentiate(expression, at, methods, timeout)

@@ -10,7 +10,7 @@ import click
 import pandas as pd
 
 from adbench.cli.base import UserError, cli, problems_dir_option
-from adbench.harness import parse_sizes
+from adbench.measure.harness import parse_sizes
 from adbench.registry import load_registry
 
 
@@ -75,7 +75,14 @@ def fd_sweep_command(problem_name, sizes, at, h_range, per_decade, exact_steps, 
 
         adbench fd-sweep logistic-map --sizes depth=4 --at 0.2
     """
-    from adbench.fdsweep import HRangeError, parse_h_range, plot_sweep, step_grid, summarise, sweep
+    from adbench.studies.fdsweep import (
+        HRangeError,
+        parse_h_range,
+        plot_sweep,
+        step_grid,
+        summarise,
+        sweep,
+    )
 
     problem = load_registry(problems_dirs).get(problem_name)
     inst = single_instance(problem, sizes, "fd-sweep")

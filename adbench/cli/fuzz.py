@@ -1,4 +1,4 @@
-"""``adbench fuzz``: differential fuzzing of the differentiators (adbench.fuzz)."""
+"""``adbench fuzz``: differential fuzzing of the differentiators (adbench.studies.fuzz)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 import click
 
 from adbench.cli.base import UserError, cli
-from adbench.fuzz import CHECKS
+from adbench.studies.fuzz import CHECKS
 
 
 def _isolated_check(timeout, skip):
     """check_program in a killable worker: a hang or crash is a finding too."""
-    from adbench.fuzz import Finding, _checked
-    from adbench.isolation import run_isolated
+    from adbench.measure.isolation import run_isolated
+    from adbench.studies.fuzz import Finding, _checked
 
     def check(program):
         outcome = run_isolated(_checked, (program, tuple(skip)), timeout)
@@ -55,7 +55,7 @@ def fuzz_command(examples, seed, first, max_nodes, timeout, skip, no_shrink, sav
     printed as a problem file (usable with --problems-dir). Exit code 1 if
     anything disagrees.
     """
-    from adbench.fuzz import fuzz
+    from adbench.studies.fuzz import fuzz
 
     if save is not None:
         try:
@@ -80,7 +80,7 @@ def fuzz_command(examples, seed, first, max_nodes, timeout, skip, no_shrink, sav
                f"{report.failing} with disagreements")
     covered = sorted(report.by_primitive.items(), key=lambda kv: (-kv[1], kv[0]))
     click.echo("operations per primitive: " + ", ".join(f"{k} {v}" for k, v in covered))
-    from adbench.fuzz import KNOWN_LIMITATIONS, shrink
+    from adbench.studies.fuzz import KNOWN_LIMITATIONS, shrink
     for kind, why in KNOWN_LIMITATIONS.items():
         if kind in report.counts:
             click.echo(f"known limitation, {kind}: {report.counts[kind]} programs ({why})")

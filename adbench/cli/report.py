@@ -41,9 +41,15 @@ def report_command(results, out, title, no_plots, check):
     RESULTS may also be a run folder holding results.csv. fd-sweep tables
     (CSV files with columns h, scheme, error) in the same folder are plotted.
     """
-    from adbench.harness import read_results
-    from adbench.report import (compare_runs, diff_summary, find_fd_sweeps, render_diff,
-                                write_report, atomic_write)
+    from adbench.measure.harness import read_results
+    from adbench.report import (
+        atomic_write,
+        compare_runs,
+        diff_summary,
+        find_fd_sweeps,
+        render_diff,
+        write_report,
+    )
 
     if len(results) > 2:
         raise UserError("give one results.csv (its report) or two (their differences), "

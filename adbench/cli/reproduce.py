@@ -22,7 +22,7 @@ def reproduce_command(paper, out, claims):
 
     Exits with code 1 if any claim fails.
     """
-    from adbench.reproduce import CLAIMS, reproduce
+    from adbench.studies.reproduce import CLAIMS, reproduce
 
     known = {c.key for c in CLAIMS}
     for key in claims:

@@ -16,10 +16,9 @@ import click
 import pandas as pd
 
 from adbench.cli.base import UserError, cli, problems_dir_option
-from adbench.harness import DEFAULT_TIMEOUT, ResultsWriteError, parse_sizes
+from adbench.measure.harness import DEFAULT_TIMEOUT, ResultsWriteError, parse_sizes
 from adbench.methods import METHODS
 from adbench.registry import load_registry
-
 
 # --------------------------------------------------------------------------
 # list
@@ -34,7 +33,7 @@ from adbench.registry import load_registry
                    "(on its smallest size; takes a minute or two).")
 def list_command(problems_dirs, fmt, support):
     """List problems (name, n, m, tags, description), methods and suites."""
-    from adbench.catalogue import catalogue_markdown, problem_table
+    from adbench.report.catalogue import catalogue_markdown, problem_table
 
     reg = load_registry(problems_dirs)
     problems = problem_table(reg)
@@ -143,8 +142,8 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     An output file that cannot be written is a one-line error: exit code 2 if
     nothing was measured yet, else 1 (the finished rows are kept for --resume).
     """
-    from adbench.harness import read_run_info, run
-    from adbench.metrics import timing
+    from adbench.measure.harness import read_run_info, run
+    from adbench.measure.metrics import timing
 
     timing.configure(budget_s=time_budget)
 

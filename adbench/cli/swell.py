@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from adbench.cli.base import cli, problems_dir_option
-from adbench.harness import parse_sizes
+from adbench.measure.harness import parse_sizes
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import load_registry
 
@@ -38,7 +38,7 @@ def swell_command(problem_name, sizes, timeout, simplify_budget, out, problems_d
     length of the AD tape. Prints the table, writes swell.csv and a log-scale
     plot swell.png.
     """
-    from adbench.swell import plot_swell, swell_table
+    from adbench.studies.swell import plot_swell, swell_table
 
     problem = load_registry(problems_dirs).get(problem_name)
     parsed = parse_sizes(sizes)

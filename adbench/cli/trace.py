@@ -47,8 +47,8 @@ def trace_command(problem, mode, at, wrt, output, sizes, fmt, digits, problems_d
     """Print the evaluation trace of PROBLEM: primal variables v_i with their
     operations and values, and the tangents (forward) or adjoints (reverse)
     computed by the engine, in the layout of Baydin et al. (2018), Tables 2 and 3."""
-    from adbench.evaltrace import forward_trace, render, reverse_trace
-    from adbench.harness import parse_sizes
+    from adbench.measure.harness import parse_sizes
+    from adbench.studies.evaltrace import forward_trace, render, reverse_trace
 
     prob = load_registry(problems_dirs).get(problem)
     chosen = parse_sizes(sizes)

@@ -5,8 +5,8 @@ forward sweep and m compiled reverse sweeps per Jacobian)."""
 
 from __future__ import annotations
 
-from adbench import primitives as P
 from adbench.ad import compile_jacrev, jacfwd, jacrev
+from adbench.interpret import primitives as P
 from adbench.methods.base import Method, Prepared, as_jacobian
 
 

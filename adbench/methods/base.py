@@ -44,7 +44,7 @@ class Method:
 
     name: str = ""
     description: str = ""
-    #: Largest accepted relative error (rho, see adbench.accuracy) in the tests.
+    #: Largest accepted relative error (rho, see adbench.measure.accuracy) in the tests.
     tolerance: float = 1e-12
     #: Whether the method's error comes from approximation (finite differences).
     approximate: bool = False

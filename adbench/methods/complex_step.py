@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from adbench import primitives as P
-from adbench.core import Trace, apply, primal
+from adbench.interpret import primitives as P
+from adbench.interpret.core import Trace, apply, primal
+from adbench.interpret.primitives import Box
+from adbench.interpret.xp import numpy_xp
 from adbench.methods.base import Unsupported
 from adbench.methods.finite import _FiniteDifference, perturb
-from adbench.primitives import Box
-from adbench.xp import numpy_xp
 
 __all__ = ["FDComplex", "ComplexStepTrace", "ComplexValue", "NotAnalytic",
            "complex_step_column", "STEP"]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from adbench import primitives as P
-from adbench.core import primal
+from adbench.interpret import primitives as P
+from adbench.interpret.core import primal
+from adbench.interpret.xp import numpy_xp
 from adbench.methods.base import Method, Prepared, as_jacobian
-from adbench.xp import numpy_xp
 
 EPS = float(np.finfo(float).eps)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from adbench import primitives as P
+from adbench.interpret import primitives as P
+from adbench.interpret.xp import numpy_xp
 from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian
-from adbench.xp import numpy_xp
 
 
 class Manual(Method):

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from adbench import primitives as P
-from adbench.core import primal
+from adbench.interpret import primitives as P
+from adbench.interpret.core import primal
 from adbench.methods.finite import EPS, _FiniteDifference, central_difference, exact_step
 
 __all__ = ["FDRichardson", "richardson_column", "BASE_STEP", "RATIO", "NUM_STEPS"]
@@ -98,7 +98,7 @@ class FDRichardson(_FiniteDifference):
             cols.append(col)
             errors.append(err)
         J = np.abs(np.stack([np.asarray(primal(c), dtype=float) for c in cols], axis=1))
-        # On the scale of rho (adbench.accuracy), the measure of max_rel_error.
+        # On the scale of rho (adbench.measure.accuracy), the measure of max_rel_error.
         info["error_estimate"] = float(np.max(np.stack(errors, axis=1)
                                               / np.maximum(1.0, 2.0 * J)))
         return cols

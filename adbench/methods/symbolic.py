@@ -17,10 +17,10 @@ import time
 import numpy as np
 import sympy
 
-from adbench import primitives as P
-from adbench.core import primal
+from adbench.interpret import primitives as P
+from adbench.interpret.core import primal
+from adbench.interpret.xp import numpy_xp, sympy_xp
 from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian
-from adbench.xp import numpy_xp, sympy_xp
 
 __all__ = ["Symbolic", "derive", "tree_size", "evaluate_xp", "SIZE_BUDGET"]
 

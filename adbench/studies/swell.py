@@ -22,7 +22,7 @@ measures, each with its own budget:
 * ``tape_length``: the operations reverse-mode AD records for f (array
   operations: a vectorised f has a short tape whatever n);
 * ``ops_f``, ``ops_reverse``: scalar operations executed by f and by its
-  reverse-mode Jacobian (:mod:`adbench.counting`), the DAG counterparts of
+  reverse-mode Jacobian (:mod:`adbench.interpret.counting`), the DAG counterparts of
   ``f_ops_tree`` and ``expr_ops``.
 
 :func:`swell_table` runs this over a family's sizes, each size in a killable
@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import sympy
 
-from adbench.isolation import one_line, run_isolated
+from adbench.measure.isolation import one_line, run_isolated
 from adbench.methods.base import Unsupported
 from adbench.methods.symbolic import derive, tree_size
 from adbench.problem import Instance, Problem
@@ -175,9 +175,9 @@ def executed_ops(inst: Instance) -> dict:
     """Scalar operations executed (op counter): ``ops_f`` for f (the program as
     a DAG, the counterpart of ``f_ops_tree``) and ``ops_reverse`` for its
     Jacobian by reverse-mode AD (the counterpart of ``expr_ops``)."""
-    from adbench.counting import count_ops
+    from adbench.interpret.counting import count_ops
+    from adbench.interpret.xp import numpy_xp
     from adbench.methods import METHODS
-    from adbench.xp import numpy_xp
 
     x = inst.x0.copy()
     with np.errstate(all="ignore"):

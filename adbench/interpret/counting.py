@@ -1,7 +1,7 @@
 """Op counting: one more interpretation of the primitive table.
 
 Running a function on :class:`Counted` inputs counts the scalar operations it
-executes, with the cost each primitive declares in :mod:`adbench.primitives`:
+executes, with the cost each primitive declares in :mod:`adbench.interpret.primitives`:
 an elementwise operation over k elements counts k, a reduction of k elements
 to one k - 1, a matrix product (n x k)(k x m) 2nkm, indexing and reshaping 0.
 Transcendental operations (exp, log, sin, ..., and ``pow`` unless its exponent
@@ -13,7 +13,7 @@ Two mechanisms work together:
   ``x @ A``) on the input and everything computed from it to the primitive
   table, exactly as forward mode's :class:`~adbench.ad.forward.Dual` does;
 * the count itself is taken at the bottom of the dispatch, through
-  :data:`adbench.core.EVALUATION_HOOKS`, where every primitive evaluated on
+  :data:`adbench.interpret.core.EVALUATION_HOOKS`, where every primitive evaluated on
   plain values passes exactly once, however many interpretations (forward,
   reverse, complex step) are stacked above it. This also counts operations on
   constants alone that a derivative executes: a reverse pass starts from a
@@ -26,7 +26,7 @@ primitive is not counted: Python arithmetic on plain floats outside the table
 apart in :attr:`OpCount.comparisons`). A complex operation (complex step)
 counts as one, like a real one.
 
->>> from adbench.counting import count_ops
+>>> from adbench.interpret.counting import count_ops
 >>> count_ops(lambda x: x[0] * x[1] + 1.0, [2.0, 3.0]).ops
 2
 """
@@ -39,9 +39,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from adbench import primitives as P
-from adbench.core import EVALUATION_HOOKS, Primitive, Trace, apply, primal
-from adbench.primitives import Box, checkpoint_p
+from adbench.interpret import primitives as P
+from adbench.interpret.core import EVALUATION_HOOKS, Primitive, Trace, apply, primal
+from adbench.interpret.primitives import Box, checkpoint_p
 
 __all__ = ["Counted", "CountTrace", "OpCount", "count_ops", "is_transcendental"]
 

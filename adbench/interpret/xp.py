@@ -5,7 +5,7 @@ functions it uses. The same function object runs under each of:
 
 * :data:`numpy_xp`: float64 (and complex) numpy, and every boxed
   interpretation (forward and reverse AD, op counting, complex step), since
-  boxes dispatch through :func:`adbench.core.apply`;
+  boxes dispatch through :func:`adbench.interpret.core.apply`;
 * :data:`mpmath_xp`: numpy object arrays of mpmath numbers, for the
   high-precision reference;
 * :data:`sympy_xp`: numpy object arrays of SymPy expressions, for symbolic
@@ -21,7 +21,7 @@ import mpmath
 import numpy as np
 import sympy
 
-from adbench import primitives as P
+from adbench.interpret import primitives as P
 
 __all__ = ["numpy_xp", "mpmath_xp", "sympy_xp", "XP_FUNCTIONS"]
 

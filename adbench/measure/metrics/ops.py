@@ -2,7 +2,7 @@
 
 Every differentiator is counted the same way: its ``Prepared.traceable`` (the
 same computation as its Jacobian, written with the primitive table) is run on
-a :class:`~adbench.counting.Counted` x0, so the count is what it executes:
+a :class:`~adbench.interpret.counting.Counted` x0, so the count is what it executes:
 manual its own code, fd-* every evaluation of f they make plus the
 differences, symbolic the CSE'd derivative as evaluated, ad-forward its n
 passes, ad-reverse the recording sweep plus its m reverse sweeps. ``passes``
@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from adbench.ad import PASSES
-from adbench.counting import count_ops
-from adbench.harness import Context, Metric
+from adbench.interpret.counting import count_ops
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.context import Context, Metric
 from adbench.methods.base import Unsupported
-from adbench.xp import numpy_xp
 
 __all__ = ["OPS", "ops_columns"]
 

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 
 from adbench import ad
-from adbench.accuracy import rho
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.accuracy import rho
+from adbench.measure.reference import reference_jacobian
 from adbench.methods import METHODS
 from adbench.problem import Problem
-from adbench.reference import reference_jacobian
 from adbench.registry import Registry, load_registry
 from adbench.report import atomic_write
-from adbench.xp import numpy_xp
 
 __all__ = ["Claim", "Evidence", "CLAIMS", "reproduce"]
 
@@ -276,7 +276,7 @@ def _table_1_swell(reg: Registry, out: Path) -> Evidence:
     import sympy
 
     from adbench.methods.symbolic import derive
-    from adbench.swell import plot_swell, swell_table
+    from adbench.studies.swell import plot_swell, swell_table
 
     prob = reg.get("logistic-map")
     forms = []
@@ -322,7 +322,7 @@ def _table_1_swell(reg: Registry, out: Path) -> Evidence:
 
 
 def _figure_3_fd_error(reg: Registry, out: Path) -> Evidence:
-    from adbench.fdsweep import plot_sweep, summarise, sweep
+    from adbench.studies.fdsweep import plot_sweep, summarise, sweep
 
     inst = reg.get("logistic-map").instance(depth=4)
     table, notes = sweep(inst, [0.2])
@@ -361,7 +361,7 @@ def _figure_3_fd_error(reg: Registry, out: Path) -> Evidence:
 def _m1_instances(reg: Registry):
     """``(instance, ops(f))``: each registered problem with m = 1 at its smallest
     size where f does any work."""
-    from adbench.counting import count_ops
+    from adbench.interpret.counting import count_ops
 
     for prob in reg.problems.values():
         for inst in prob.instances():
@@ -376,7 +376,7 @@ def _m1_instances(reg: Registry):
 
 def _reverse_gradient_is_cheap(reg: Registry, out: Path) -> Evidence:
     from adbench.ad import jvp
-    from adbench.counting import count_ops
+    from adbench.interpret.counting import count_ops
 
     rows = []
     for inst, f_ops in _m1_instances(reg):
@@ -407,8 +407,8 @@ def _reverse_gradient_is_cheap(reg: Registry, out: Path) -> Evidence:
 
 
 def _reverse_memory_grows_with_ops(reg: Registry, out: Path) -> Evidence:
-    from adbench.counting import count_ops
-    from adbench.metrics.memory import peak_bytes
+    from adbench.interpret.counting import count_ops
+    from adbench.measure.metrics.memory import peak_bytes
 
     loops = {"logistic-map": "depth", "unrolled-loop": "steps"}  # problem: its length
     rows = []
@@ -470,8 +470,8 @@ def _checkpointing_trade(reg: Registry, segments: int = 32, steps: int = 32) -> 
     """Peak memory and op count of the gradient of ``segments * steps`` pendulum steps
     (the registry's unrolled-loop, whose derivatives stay bounded), without and with
     each segment of ``steps`` checkpointed."""
-    from adbench.counting import count_ops
-    from adbench.metrics.memory import peak_bytes
+    from adbench.interpret.counting import count_ops
+    from adbench.measure.metrics.memory import peak_bytes
 
     segment = reg.get("unrolled-loop").instance(steps=steps).f  # (q, p) -> (q, p)
 
@@ -496,9 +496,9 @@ def _checkpointing_trade(reg: Registry, segments: int = 32, steps: int = 32) -> 
 
 
 def _crossover(reg: Registry, out: Path) -> Evidence:
-    from adbench.counting import count_ops
-    from adbench.crossover import agreement, crossovers
-    from adbench.plots import dimension_sweep, save_figure
+    from adbench.interpret.counting import count_ops
+    from adbench.measure.crossover import agreement, crossovers
+    from adbench.report.plots import dimension_sweep, save_figure
 
     prob = reg.get("tanh-layer")
     grid = (1, 2, 4, 8, 16, 32, 64)
@@ -562,7 +562,7 @@ def _compare_trace(trace, expected: dict) -> pd.DataFrame:
 
 
 def _table_2_forward_trace(reg: Registry, out: Path) -> Evidence:
-    from adbench.evaltrace import forward_trace, render
+    from adbench.studies.evaltrace import forward_trace, render
 
     inst = reg.get("survey-example").instance()
     trace = forward_trace(inst.f, [2.0, 5.0], wrt=0)
@@ -576,7 +576,7 @@ def _table_2_forward_trace(reg: Registry, out: Path) -> Evidence:
 
 
 def _table_3_reverse_trace(reg: Registry, out: Path) -> Evidence:
-    from adbench.evaltrace import render, reverse_trace
+    from adbench.studies.evaltrace import render, reverse_trace
 
     inst = reg.get("survey-example").instance()
     trace = reverse_trace(inst.f, [2.0, 5.0])

@@ -6,7 +6,7 @@ reference), so the two columns can be compared directly.
 
 from __future__ import annotations
 
-from adbench.harness import Context, Metric
+from adbench.measure.context import Context, Metric
 
 __all__ = ["ESTIMATE"]
 

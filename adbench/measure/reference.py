@@ -1,6 +1,6 @@
 """The reference Jacobian, at high precision and independent of the float64 paths.
 
-The problem is evaluated with mpmath numbers (:data:`adbench.xp.mpmath_xp`)
+The problem is evaluated with mpmath numbers (:data:`adbench.interpret.xp.mpmath_xp`)
 at ``WORKING_DPS`` decimal digits, and each column is a central difference
 with a tiny step h: the truncation error is about |f'''| h^2 / 6 (~1e-40 for
 h = 1e-20) and the rounding error about 10^-WORKING_DPS / h (~1e-60). Neither
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import mpmath
 import numpy as np
 
+from adbench.interpret.xp import mpmath_xp
 from adbench.problem import Instance
-from adbench.xp import mpmath_xp
 
 __all__ = ["Reference", "reference_jacobian", "WORKING_DPS", "STEP"]
 

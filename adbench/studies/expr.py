@@ -4,7 +4,7 @@ The text is parsed by Python's :mod:`ast` (parsing only: nothing is ever
 compiled or evaluated by Python) and every node is checked against a strict
 whitelist: numbers, variable names, the binary operators ``+ - * / **``,
 unary ``-`` and ``+``, parentheses and calls of the known functions of
-:mod:`adbench.xp` with positional arguments. Anything else (attributes,
+:mod:`adbench.interpret.xp` with positional arguments. Anything else (attributes,
 subscripts, calls of unknown names, keyword arguments, lambdas, strings,
 comparisons, conditional expressions...) raises :class:`ExpressionError`
 with a one-line message naming the construct and its column.
@@ -24,8 +24,8 @@ import operator
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+from adbench.interpret.xp import ELEMENTWISE
 from adbench.problem import Problem
-from adbench.xp import ELEMENTWISE
 
 __all__ = ["Expression", "ExpressionError", "parse_expression", "parse_point",
            "expression_problem", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH"]
@@ -330,8 +330,8 @@ def _one_method(inst, method, reference):
     the op-count columns (only the metrics that produce them, not timing)."""
     import numpy as np
 
-    from adbench.accuracy import compare
-    from adbench.harness import METRICS, Context
+    from adbench.measure.accuracy import compare
+    from adbench.measure.harness import METRICS, Context
     from adbench.methods import Unsupported
 
     try:
@@ -376,10 +376,10 @@ def differentiate(text: str, at, methods: Sequence[str] = (), timeout: float | N
     import numpy as np
     import pandas as pd
 
-    from adbench.isolation import run_isolated
+    from adbench.interpret.xp import numpy_xp
+    from adbench.measure.isolation import run_isolated
+    from adbench.measure.reference import WORKING_DPS, reference_jacobian
     from adbench.methods import METHODS, get_method
-    from adbench.reference import WORKING_DPS, reference_jacobian
-    from adbench.xp import numpy_xp
 
     prob = expression_problem(text, at)
     inst = prob.instance()

@@ -33,10 +33,10 @@ import numpy as np
 
 from adbench.ad import record
 from adbench.ad.reverse import entry_parts
-from adbench.core import BoxBase
-from adbench.harness import Context, Metric
+from adbench.interpret.core import BoxBase
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.context import Context, Metric
 from adbench.methods.base import Unsupported
-from adbench.xp import numpy_xp
 
 __all__ = ["PEAK", "PEAK_COLUMNS", "TAPE", "COMPILED", "peak_bytes", "tape_memory"]
 

@@ -3,7 +3,7 @@
 Everything here is computed from the results DataFrame alone (plus any
 fd-sweep tables found beside it), so that ``adbench report results.csv``
 regenerates the report without rerunning anything. Tables are built with
-pandas and rendered by tabulate; plots come from :mod:`adbench.plots` and are
+pandas and rendered by tabulate; plots come from :mod:`adbench.report.plots` and are
 written to ``plots/`` beside ``report.md``. Columns that a run did not
 measure are simply left out. Files are written atomically (write, then
 rename), so an interrupted report never leaves half a file.
@@ -16,7 +16,6 @@ by more than a threshold.
 from __future__ import annotations
 
 import json
-
 import math
 import os
 import re
@@ -245,7 +244,7 @@ class _Plots:
     def add(self, name: str, alt: str, make) -> list[str]:
         if self.folder is None:
             return []
-        from adbench.plots import save_figure
+        from adbench.report.plots import save_figure
 
         try:
             fig = make()
@@ -269,7 +268,7 @@ def _intro(df: pd.DataFrame) -> str:
 
 def _problem_section(problem: str, sub: pd.DataFrame, plots: _Plots,
                      sweeps: list[tuple[str, pd.DataFrame]]) -> list[str]:
-    from adbench import plots as P
+    from adbench.report import plots as P
 
     parts = [f"## {problem}", ""]
     facts = []
@@ -349,7 +348,7 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
     scheme, error); each is plotted in its problem's section (found from a
     ``problem`` column or the name), or in a section of its own.
     """
-    from adbench import plots as P
+    from adbench.report import plots as P
 
     plots = _Plots(Path(out) if out is not None else None)
     problems = list(dict.fromkeys(df["problem"]))

@@ -5,7 +5,7 @@ A *program* is a small random DAG of operations over the inputs x (length n),
 ending in m outputs. Each node is one Python expression over earlier values,
 spelled as a problem file spells it (``xp.log(v2)``, ``v1 @ v3``, ``v4[::-1]``,
 ``2.5 ** v1``...), and exercising one entry of
-:data:`adbench.primitives.PRIMITIVES` (:data:`OPS` says which; every entry of
+:data:`adbench.interpret.primitives.PRIMITIVES` (:data:`OPS` says which; every entry of
 the table is either generated or listed in :data:`EXCLUDED` with the reason).
 A program becomes an ordinary :class:`~adbench.problem.Problem` whose ``f``
 walks the DAG with ``xp``, so it runs under every interpretation, and prints
@@ -52,15 +52,15 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from adbench import primitives as P
-from adbench.accuracy import rho
 from adbench.ad import jacfwd, jacrev, jvp
-from adbench.isolation import one_line, run_isolated
+from adbench.interpret import primitives as P
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.accuracy import rho
+from adbench.measure.isolation import one_line, run_isolated
+from adbench.measure.reference import reference_jacobian
 from adbench.methods import METHODS, Unsupported
 from adbench.methods.finite import EPS, default_step
 from adbench.problem import Problem
-from adbench.reference import reference_jacobian
-from adbench.xp import numpy_xp
 
 __all__ = ["Node", "Program", "Finding", "OPS", "EXCLUDED", "generate", "programs",
            "check_program", "shrink", "fuzz", "RandomChoices", "TOLERANCE", "EXTRA_CHECKS",
@@ -70,7 +70,7 @@ __all__ = ["Node", "Program", "Finding", "OPS", "EXCLUDED", "generate", "program
 BOUND = 50.0
 #: Least distance of an argument from a domain boundary or a kink, at x0.
 MARGIN = 0.05
-#: Agreement demanded of the exact methods (rho, see adbench.accuracy).
+#: Agreement demanded of the exact methods (rho, see adbench.measure.accuracy).
 TOLERANCE = 1e-10
 #: Largest size of a node's value, and of the output.
 MAX_SIZE = 16
@@ -814,11 +814,11 @@ MIN_OPS_FOR_BOUND = 10
 
 def op_count_bounds(ev: Evaluation) -> list[Finding]:
     """The op-count bounds of the measurements issue, by the op counter
-    (:mod:`adbench.counting`): one JVP and one reverse pass (recording included)
+    (:mod:`adbench.interpret.counting`): one JVP and one reverse pass (recording included)
     each cost under 6 ops(f); the Jacobians by ad-forward and ad-reverse under
     6 n ops(f) and 6 m ops(f); fd-central evaluates f exactly 2n times. Programs
     with fewer than MIN_OPS_FOR_BOUND operations are skipped (see there)."""
-    from adbench.counting import count_ops
+    from adbench.interpret.counting import count_ops
 
     inst = ev.inst
     x0 = np.array(ev.program.x0, dtype=float)

@@ -9,7 +9,7 @@ with the 80-digit reference:
   subtractive cancellation (only where f is complex-analytic).
 
 The error of a Jacobian is max_ij |J_ij(h) - J_ij|, the survey's E(h) for a
-scalar function; ``rel_error`` is the same with rho (adbench.accuracy). The
+scalar function; ``rel_error`` is the same with rho (adbench.measure.accuracy). The
 difference formulas are those of the fd methods (:mod:`adbench.methods.finite`,
 :mod:`adbench.methods.complex_step`). By default h is used as written, as in
 the survey; with ``exact_steps`` it is first made exactly representable at
@@ -33,13 +33,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from adbench import primitives as P
-from adbench.accuracy import rho
+from adbench.interpret import primitives as P
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.accuracy import rho
+from adbench.measure.reference import reference_jacobian
 from adbench.methods.complex_step import NotAnalytic, complex_step_column
 from adbench.methods.finite import EPS, central_difference, exact_step, forward_difference
 from adbench.problem import Instance
-from adbench.reference import reference_jacobian
-from adbench.xp import numpy_xp
 
 __all__ = ["SCHEMES", "ORDERS", "parse_h_range", "step_grid", "sweep", "summarise",
            "plot_sweep", "SweepResult"]
@@ -187,10 +187,10 @@ def summarise(table: pd.DataFrame, x0: Sequence[float] | None = None) -> list[Sw
 def plot_sweep(table: pd.DataFrame, results: Sequence[SweepResult], path: str | Path,
                title: str | None = None) -> Path | None:
     """Write the report's figure of error against step
-    (:func:`adbench.plots.fd_error_vs_step`) with each scheme's fitted
+    (:func:`adbench.report.plots.fd_error_vs_step`) with each scheme's fitted
     truncation line drawn as a band, as a PNG at ``path``; None (nothing
     written) if no step gave a finite error."""
-    from adbench.plots import fd_error_vs_step, save_figure
+    from adbench.report.plots import fd_error_vs_step, save_figure
 
     fig = fd_error_vs_step(table, title=title, fits=results)
     return None if fig is None else save_figure(fig, path)

@@ -17,7 +17,7 @@ plain, ...), each sample runs the call enough times to last about
 does), and the figure is the median over ``repeats`` samples; each round's own
 ratio (ours / plain of the same round) is kept too, and their range shows how
 steady the machine was. BLAS runs
-single-threaded: ``python -m adbench.bench`` must be started with
+single-threaded: ``python -m adbench.studies.bench`` must be started with
 OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = 1 (``adbench bench
 engine`` does so in a fresh process, since the thread count is fixed when
 numpy loads); it refuses to run otherwise.
@@ -58,11 +58,11 @@ from typing import Callable
 
 import numpy as np
 
-from adbench import primitives as P
-from adbench.accuracy import rho
 from adbench.ad import compile_grad, grad
+from adbench.interpret import primitives as P
+from adbench.interpret.xp import XP_FUNCTIONS, numpy_xp
+from adbench.measure.accuracy import rho
 from adbench.registry import load_registry
-from adbench.xp import XP_FUNCTIONS, numpy_xp
 
 __all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow",
            "run_engine_bench", "main"]
@@ -332,8 +332,9 @@ def format_table(rows: list[BenchRow], fmt: str = "text") -> str:
 
 
 def main(argv=None) -> int:
-    """``python -m adbench.bench``: the measurement process behind ``adbench bench engine``."""
-    parser = argparse.ArgumentParser(prog="python -m adbench.bench")
+    """``python -m adbench.studies.bench``: the measurement process behind
+    ``adbench bench engine``."""
+    parser = argparse.ArgumentParser(prog="python -m adbench.studies.bench")
     parser.add_argument("--workload", action="append", choices=["gmm", "helmholtz"])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--min-sample", type=float, default=0.05)
@@ -344,7 +345,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     unset = [k for k, v in BLAS_ENV.items() if os.environ.get(k) != v]
     if unset:
-        print(f"adbench.bench: error: set {', '.join(f'{k}=1' for k in unset)} before starting "
+        print(f"adbench.studies.bench: error: set {', '.join(f'{k}=1' for k in unset)} "
+              "before starting "
               "(adbench bench engine does)", file=sys.stderr)
         return 2
     sizes = GMM_SIZES

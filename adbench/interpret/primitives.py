@@ -32,8 +32,15 @@ import mpmath
 import numpy as np
 import sympy
 
-from adbench.core import (DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Primitive, apply, primal,
-                          top_trace)
+from adbench.interpret.core import (
+    DOMAIN_ERRORS,
+    EVALUATION_HOOKS,
+    BoxBase,
+    Primitive,
+    apply,
+    primal,
+    top_trace,
+)
 
 
 class LinMarker:
@@ -895,7 +902,7 @@ class Box(BoxBase):
     """Base class of every traced value; gives it numpy-like syntax.
 
     ``x + y``, ``x[i]``, ``x @ A``, ``x.T``, ``x.shape``... all become
-    primitives applied through :func:`adbench.core.apply`.
+    primitives applied through :func:`adbench.interpret.core.apply`.
     """
 
     __slots__ = ()

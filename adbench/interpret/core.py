@@ -13,7 +13,7 @@ other boxes as constants. This is what prevents perturbation confusion
 (Siskind and Pearlmutter 2005): two derivative invocations never share a box.
 
 This module knows nothing about particular primitives or modes; the table of
-primitives lives in :mod:`adbench.primitives`, the modes in :mod:`adbench.ad`.
+primitives lives in :mod:`adbench.interpret.primitives`, the modes in :mod:`adbench.ad`.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def top_trace(args) -> Trace | None:
 #: Called as ``hook(prim, args, params, out)`` after every evaluation of a
 #: primitive on plain values, i.e. at the bottom of every interpretation, where
 #: each operation really executed passes exactly once. Op counting
-#: (:mod:`adbench.counting`) installs one: a box only sees operations that
+#: (:mod:`adbench.interpret.counting`) installs one: a box only sees operations that
 #: involve it, not those on constants alone (a reverse-mode seed, ``W @ t``
 #: for a constant W and a forward-mode seed t), which are executed all the same.
 EVALUATION_HOOKS: list = []

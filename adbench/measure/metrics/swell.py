@@ -1,15 +1,15 @@
-"""Expression swell of the symbolic method, per row (see :mod:`adbench.swell`).
+"""Expression swell of the symbolic method, per row (see :mod:`adbench.studies.swell`).
 
 The sizes come from the expressions the symbolic method built while preparing
 (f on symbols, the Jacobian entries as differentiated, their CSE); simplify
-runs under :data:`adbench.swell.SIMPLIFY_BUDGET_S`. The time of each stage is
+runs under :data:`adbench.studies.swell.SIMPLIFY_BUDGET_S`. The time of each stage is
 a ``setup_*_s`` column.
 """
 
 from __future__ import annotations
 
-from adbench import swell
-from adbench.harness import Context, Metric
+from adbench.measure.context import Context, Metric
+from adbench.studies import swell
 
 __all__ = ["SWELL"]
 

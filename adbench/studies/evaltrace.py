@@ -33,9 +33,9 @@ import numpy as np
 from adbench.ad import record
 from adbench.ad.forward import Dual, ForwardTrace
 from adbench.ad.reverse import Var, backward, entry_parts
-from adbench.core import primal
-from adbench.primitives import getitem_p, shape_of
-from adbench.xp import numpy_xp
+from adbench.interpret.core import primal
+from adbench.interpret.primitives import getitem_p, shape_of
+from adbench.interpret.xp import numpy_xp
 
 __all__ = ["EvaluationTrace", "Row", "forward_trace", "reverse_trace", "render", "format_value"]
 
@@ -217,7 +217,7 @@ def forward_trace(f: Callable, x, wrt: int = 0, digits: int = 3) -> EvaluationTr
     names[id(xbox)] = "x"
     y = f(xbox, numpy_xp)
     if isinstance(y, (list, tuple)):
-        from adbench.primitives import array
+        from adbench.interpret.primitives import array
         y = array(y)
     name = names.get(id(y), namer.constant(y))
     _, t = trace.tangent_of(y)

@@ -399,9 +399,9 @@ def _slices(tidy: pd.DataFrame, along: str) -> list:
 
 
 def _crossover(data: pd.DataFrame, metric: str, along: str, value) -> Crossover | None:
-    """The crossover marked on the plots, as :mod:`adbench.crossover` measures
+    """The crossover marked on the plots, as :mod:`adbench.measure.crossover` measures
     it (the one definition), with the sentence the report prints."""
-    from adbench import crossover as measured
+    from adbench.measure import crossover as measured
 
     try:
         c = measured.crossover(data, along, int(value), metric)
@@ -426,7 +426,7 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
     ``tidy`` has columns n, m, method and the ``metrics`` (rows of results.csv
     will do). ``crossovers`` may map ``(metric, along)`` to a precomputed
     :class:`Crossover`; otherwise the crossover comes from
-    :mod:`adbench.crossover`. Returns ``(figure, [Crossover...])``, or
+    :mod:`adbench.measure.crossover`. Returns ``(figure, [Crossover...])``, or
     ``(None, [])`` when neither n nor m varies or no metric is present.
     """
     data = tidy[tidy["method"].isin(methods)]
@@ -502,7 +502,7 @@ def _as_method(scheme: str) -> str:
 
 def _best_step(sub: pd.DataFrame) -> pd.Series:
     """The row of the smallest error; among ties (a flat floor of rounding
-    errors, or zeros) the largest step, as :func:`adbench.fdsweep.summarise`
+    errors, or zeros) the largest step, as :func:`adbench.studies.fdsweep.summarise`
     chooses it."""
     return sub[sub["error"] <= sub["error"].min()].iloc[-1]
 
@@ -515,7 +515,7 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None, fits: Sequen
     ``sweep`` has columns ``h``, ``scheme`` and ``error``; ``problem``,
     ``sizes`` and ``at`` columns, if present, name the title. ``fits`` are
     fitted truncation lines, error = coefficient h^expected_slope over [fit_lo,
-    fit_hi] (:class:`adbench.fdsweep.SweepResult`), each drawn as a wide
+    fit_hi] (:class:`adbench.studies.fdsweep.SweepResult`), each drawn as a wide
     translucent band behind its scheme's curve; those with fewer than 3 points
     are left out. Returns None without the columns or without a finite error.
     """

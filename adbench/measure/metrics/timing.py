@@ -37,8 +37,8 @@ from typing import Callable
 
 import numpy as np
 
-from adbench.harness import Context, Metric
-from adbench.xp import numpy_xp
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.context import Context, Metric
 
 __all__ = ["TIMING", "Timing", "time_callable", "configure", "settings"]
 

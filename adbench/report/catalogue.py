@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from adbench.isolation import run_isolated
+from adbench.measure.isolation import run_isolated
 from adbench.methods import METHODS, Unsupported
 from adbench.problem import Instance, Problem
 from adbench.registry import Registry

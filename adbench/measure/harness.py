@@ -1,7 +1,7 @@
 """The harness: problems x sizes x methods -> rows of ``results.csv``.
 
 One measurement is one (problem instance, method) pair. It runs in a worker
-process with a hard time limit (:mod:`adbench.isolation`); whatever happens
+process with a hard time limit (:mod:`adbench.measure.isolation`); whatever happens
 becomes a row with a ``status`` (``ok``, ``unsupported``, ``nonfinite``,
 ``timeout``, ``error``) and a one-line ``message``. Rows are appended to the
 CSV and flushed as each measurement finishes, so an interrupted run keeps
@@ -30,13 +30,15 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from adbench.accuracy import compare
-from adbench.isolation import one_line, run_isolated
-from adbench.methods import METHODS, Method, Prepared, Unsupported, get_method
+from adbench.interpret.xp import numpy_xp
+from adbench.measure.accuracy import compare
+from adbench.measure.context import Context, Metric
+from adbench.measure.isolation import one_line, run_isolated
+from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
+from adbench.measure.reference import Reference, reference_jacobian
+from adbench.methods import METHODS, Method, Unsupported, get_method
 from adbench.problem import Instance, ProblemDefinitionError
-from adbench.reference import Reference, reference_jacobian
 from adbench.registry import Registry, load_registry
-from adbench.xp import numpy_xp
 
 __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "columns",
            "select", "parse_sizes", "SizesError", "DEFAULT_TIMEOUT", "STATUSES", "ResultsCSVError",
@@ -87,31 +89,6 @@ def _writing(path: str | Path, measured: int = 0):
         raise ResultsWriteError(exc.filename2 or exc.filename or path, exc, measured) from exc
 
 
-@dataclass
-class Context:
-    """What a metric sees: the instance, the method and its prepared form."""
-
-    inst: Instance
-    method: Method
-    prepared: Prepared
-    reference: Reference | None
-    jacobian: np.ndarray
-    x: np.ndarray
-    timeout: float | None = None
-    jacobian_s: float | None = None  # seconds of the first Jacobian call (lazy set-up too)
-
-
-@dataclass
-class Metric:
-    """A measurement adding ``columns`` to a row: ``compute(ctx) -> dict``."""
-
-    name: str
-    columns: list
-    compute: Callable[[Context], dict]
-    methods: tuple = ()  # restrict to these methods (empty: all)
-
-
-from adbench.metrics import METRICS  # noqa: E402  the metrics run after the Jacobian, in order
 
 
 def columns() -> list[str]:
@@ -589,7 +566,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     isolate : run each measurement in a killable worker process.
     progress : called as ``progress(done, total, label)`` before each measurement.
     memory_limit : address-space limit of a worker in bytes (default:
-        :data:`adbench.isolation.MEMORY_LIMIT_BYTES`; 0: none).
+        :data:`adbench.measure.isolation.MEMORY_LIMIT_BYTES`; 0: none).
     warn : called with a one-line warning (a resume that measures rows again);
         default: :func:`warnings.warn`.
 

@@ -1,0 +1,9 @@
+"""Interpretations of one problem function.
+
+A problem is written once against an ``xp`` namespace. This stage holds what
+gives that one function its meanings: the kernel of boxes and traces
+(:mod:`~adbench.interpret.core`), the one table of primitives
+(:mod:`~adbench.interpret.primitives`), the ``xp`` namespaces built from it
+(float64 numpy, mpmath, SymPy; :mod:`~adbench.interpret.xp`) and op counting
+(:mod:`~adbench.interpret.counting`).
+"""
