@@ -1,0 +1,251 @@
+"""Indexing and shape: getitem and its transpose untake, reshape, transpose,
+swapaxes, broadcast_to, concatenate, stack; the imaginary part; checkpointed
+calls; and the constructors (array, asarray, zeros_like...) that pack boxes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from adbench.interpret.core import (
+    EVALUATION_HOOKS,
+    BoxBase,
+    Primitive,
+    apply,
+    primal,
+    top_trace,
+)
+from adbench.interpret.primitives.elementwise import multiply
+from adbench.interpret.primitives.rules import (
+    _count_nothing,
+    _register,
+    linear,
+    shape_of,
+    size_of,
+    unbroadcast,
+)
+
+
+def is_basic_index(idx) -> bool:
+    """True for numpy "basic" indices (ints, slices, Ellipsis, None and tuples of
+    them): they select each element at most once, so a cotangent can be
+    scattered back by assignment. Integer arrays and masks ("advanced"
+    indices) may repeat elements and need an unbuffered ``np.add.at``."""
+    if type(idx) is tuple:
+        for i in idx:
+            if not (isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis):
+                return False
+        return True
+    return isinstance(idx, (int, np.integer, slice)) or idx is None or idx is Ellipsis
+
+
+def _getitem_impl(x, idx):
+    out = x[idx]
+    # A float64 element becomes a Python float, so that scalar code read out
+    # of an array runs on the float fast paths.
+    return float(out) if type(out) is np.float64 else out
+
+
+def _getitem_transpose(k, g, args, out, idx):
+    return untake(g, idx=idx, shape=shape_of(args[0]))
+
+
+def scatter_add(buffer: np.ndarray, idx, g) -> None:
+    """``buffer[idx] += g`` in place, correct for repeated advanced indices."""
+    if is_basic_index(idx):
+        buffer[idx] += g
+    else:
+        np.add.at(buffer, idx, g)
+
+
+def _untake_impl(g, idx, shape):
+    z = np.zeros(shape, dtype=np.result_type(g, float))
+    scatter_add(z, idx, g)
+    return z
+
+
+def _untake_transpose(k, g, args, out, idx, shape):
+    return getitem(g, idx=idx)
+
+
+getitem_p = linear("getitem", _getitem_impl, transpose=_getitem_transpose)
+untake_p = linear("untake", _untake_impl, transpose=_untake_transpose)
+
+
+def _reshape_transpose(k, g, args, out, shape):
+    return reshape(g, shape_of(args[0]))
+
+
+def _transpose_transpose(k, g, args, out, axes=None):
+    if axes is None:
+        return transpose(g)
+    return transpose(g, axes=tuple(np.argsort(axes)))
+
+
+def _broadcast_transpose(k, g, args, out, shape):
+    return unbroadcast(g, shape_of(args[0]))
+
+
+def _swapaxes_transpose(k, g, args, out, axis1, axis2):
+    return swapaxes(g, axis1, axis2)
+
+
+def _imag_transpose(k, g, args, out):
+    # In the engine's holomorphic convention (VJPs multiply by the derivative, not
+    # its conjugate), Im z = (z - conj z) / 2i transposes to -i g.
+    return multiply(g, -1j)
+
+
+#: The imaginary part: the complex-step method reads f'(x) h from Im f(x + ih).
+imag_p = linear("imag", np.imag, transpose=_imag_transpose)
+imag_p.analytic = False  # Im z is real-linear but not complex-analytic
+
+
+def _reshape_impl(x, shape):
+    return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
+
+
+reshape_p = linear("reshape", _reshape_impl, transpose=_reshape_transpose)
+transpose_p = linear("transpose", lambda x, axes=None: np.transpose(x, axes),
+                     transpose=_transpose_transpose)
+swapaxes_p = linear("swapaxes", lambda x, axis1, axis2: np.swapaxes(x, axis1, axis2),
+                    transpose=_swapaxes_transpose)
+broadcast_to_p = linear("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                        transpose=_broadcast_transpose)
+
+
+def _concat_transpose(k, g, args, out, axis=0):
+    ax = axis % len(shape_of(out))
+    start = builtins.sum(shape_of(a)[ax] for a in args[:k])
+    idx = (slice(None),) * ax + (slice(start, start + shape_of(args[k])[ax]),)
+    return getitem(g, idx=idx)
+
+
+def _stack_transpose(k, g, args, out, axis=0):
+    ax = axis % len(shape_of(out))
+    return getitem(g, idx=(slice(None),) * ax + (k,))
+
+
+concatenate_p = linear("concatenate", lambda *xs, axis=0: np.concatenate(xs, axis=axis),
+                       transpose=_concat_transpose, nargs=-1)
+stack_p = linear("stack", lambda *xs, axis=0: np.stack(xs, axis=axis),
+                 transpose=_stack_transpose, nargs=-1)
+
+
+def _call_impl(x, fn):
+    """``fn(x)`` on plain values: its operations reach the table one by one (an
+    op counter sees each); the call itself costs nothing."""
+    return fn(x)
+
+
+#: ``fn(x)`` for a function ``fn`` of one value (``params["fn"]``), recorded by reverse
+#: mode as one entry that keeps x alone: its VJP runs fn again, on a tape of its own,
+#: during the backward sweep (checkpointing: :func:`adbench.ad.checkpoint`). Its JVP
+#: and VJP are the engine's own passes over fn, so :mod:`adbench.ad` attaches them.
+checkpoint_p = _register(Primitive("checkpoint", _call_impl, kind="structural",
+                                   cost=_count_nothing, uses=(0,)))
+
+
+def getitem(x, idx):
+    return apply(getitem_p, x, idx=idx)
+
+
+def untake(g, idx, shape):
+    return apply(untake_p, g, idx=idx, shape=tuple(shape))
+
+
+def imag(x):
+    return apply(imag_p, x)
+
+
+def reshape(x, shape):
+    """x with a new shape (one entry may be -1), as numpy.reshape."""
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if -1 in shape:
+        known = int(math.prod(n for n in shape if n != -1))
+        size = size_of(x)
+        if known == 0 or size % known:
+            raise ValueError(f"cannot reshape an array of size {size} into shape {shape}")
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    if shape == shape_of(x):
+        return x
+    if type(x) is np.ndarray:  # a plain array: no dispatch
+        return x.reshape(shape)
+    if type(x) is float or type(x) is np.float64:
+        return np.reshape(x, shape)
+    return apply(reshape_p, x, shape=shape)
+
+
+def ravel(x):
+    return reshape(x, (-1,))
+
+
+def transpose(x, axes=None):
+    return apply(transpose_p, x, axes=None if axes is None else tuple(axes))
+
+
+def swapaxes(x, axis1, axis2):
+    return apply(swapaxes_p, x, axis1=axis1, axis2=axis2)
+
+
+def broadcast_to(x, shape):
+    shape = tuple(shape)
+    if shape == shape_of(x):
+        return x
+    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # a plain array: no dispatch
+        return np.broadcast_to(x, shape)
+    return apply(broadcast_to_p, x, shape=shape)
+
+
+def concatenate(xs, axis=0):
+    xs = [asarray(x) for x in xs]
+    return apply(concatenate_p, *xs, axis=axis)
+
+
+def stack(xs, axis=0):
+    xs = [asarray(x) for x in xs]
+    return apply(stack_p, *xs, axis=axis)
+
+
+def _contains_box(obj) -> bool:
+    if isinstance(obj, BoxBase):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return builtins.any(_contains_box(o) for o in obj)
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
+        return builtins.any(_contains_box(o) for o in obj.flat)
+    return False
+
+
+def array(obj, dtype=None):
+    """numpy.array that also packs lists of boxes into one boxed array."""
+    if isinstance(obj, BoxBase):
+        return obj
+    if isinstance(obj, np.ndarray) and obj.dtype == object and _contains_box(obj):
+        obj = obj.tolist()
+    if isinstance(obj, (list, tuple)) and _contains_box(obj):
+        return stack([array(o) for o in obj])
+    return np.array(obj, dtype=dtype)
+
+
+def asarray(obj):
+    if isinstance(obj, (BoxBase, np.ndarray)):
+        return obj
+    return array(obj)
+
+
+def zeros_like(x):
+    return np.zeros(shape_of(x), dtype=np.result_type(primal(x), float))
+
+
+def ones_like(x):
+    return np.ones(shape_of(x), dtype=np.result_type(primal(x), float))
+
+
+def traced_trace(args):
+    """The innermost trace among ``args`` (for code that must branch on it)."""
+    return top_trace(args)
+
