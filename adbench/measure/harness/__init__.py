@@ -1,0 +1,40 @@
+"""The harness: problems x sizes x methods -> rows of ``results.csv``.
+
+Three parts, each a module of this package:
+
+* :mod:`.selection`: which instances run (``--sizes``, suites, named problems);
+* :mod:`.results`: results.csv and run.json (columns, writing rows as they
+  finish, reading back, salvaging an interrupted file for ``--resume``);
+* :mod:`.loop`: the run itself (:func:`run`, one :func:`measure`, the check of
+  f at x0 before any method, :func:`check_output`).
+
+Every name is re-exported here, so ``from adbench.measure.harness import X``
+is the import to use. Setting a name on this package (``monkeypatch.setattr``
+in a test) sets it in the parts that use it as well, so that patching
+``harness.METRICS`` or ``harness.open`` changes what the harness does.
+"""
+
+from __future__ import annotations
+
+from adbench._parts import act_as_one_module
+from adbench.measure.context import Context, Metric
+from adbench.measure.harness import loop as _loop
+from adbench.measure.harness import results as _results
+from adbench.measure.harness import selection as _selection
+from adbench.measure.harness.loop import (  # noqa: F401 - re-exported, privates too
+    _base_row, _check_instance, _first_floating_point_error, _join, _measure_one,
+    _nonfinite_reason, _reference_for, _short, _Skipper, _values_of, check_output, measure, run)
+from adbench.measure.harness.results import (  # noqa: F401
+    BASE_COLUMNS, KEY, METRICS, NUMERIC_COLUMNS, RUN_INFO_KEYS, STATUSES, ResultsCSVError,
+    ResultsWriter, ResultsWriteError, _check_header, _csv_value, _flat, _parse_rows,
+    _read_text, _salvage, _stale_message, _write_run_info, _writing, columns, read_results,
+    read_run_info)
+from adbench.measure.harness.selection import (  # noqa: F401
+    _number, DEFAULT_SUITE, DEFAULT_TIMEOUT, SizesError, parse_sizes, select)
+
+__all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "columns",
+           "select", "parse_sizes", "SizesError", "DEFAULT_TIMEOUT", "STATUSES", "ResultsCSVError",
+           "ResultsWriteError", "check_output", "read_results", "read_run_info",
+           "ResultsWriter", "KEY", "DEFAULT_SUITE", "NUMERIC_COLUMNS", "RUN_INFO_KEYS"]
+
+act_as_one_module(__name__, (_selection, _results, _loop))

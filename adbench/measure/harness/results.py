@@ -1,0 +1,324 @@
+"""results.csv and run.json: the columns of a row, writing rows as they finish,
+reading a file back, and salvaging an interrupted one for ``--resume``.
+
+Rows are appended one line at a time and flushed, so an interruption can only
+tear the last line; reading drops it. Every OSError while writing is a
+:class:`ResultsWriteError` naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from adbench.measure.isolation import one_line
+from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
+
+STATUSES = ("ok", "unsupported", "nonfinite", "timeout", "error")
+
+BASE_COLUMNS = [
+    "problem", "sizes", "n", "m", "method", "status",
+    "max_rel_error", "mean_rel_error", "n_over_tol", "tolerance", "reference_digits",
+    "setup_s", "message", "version",
+]
+
+KEY = ("problem", "sizes", "method")
+
+
+class ResultsCSVError(ValueError):
+    """A results.csv that cannot be read back (corrupt, or not adbench's)."""
+
+
+class ResultsWriteError(Exception):
+    """An output file of a run could not be written: ``cannot write PATH: REASON``.
+
+    ``measured`` is the number of rows the run had written to results.csv when
+    it happened (0: it failed before measuring anything); those rows are kept.
+    """
+
+    def __init__(self, path: str | Path, error: OSError, measured: int = 0):
+        self.path = Path(path)
+        self.reason = error.strerror or one_line(error)
+        self.measured = measured
+        super().__init__(f"cannot write {self.path}: {self.reason}")
+
+
+@contextmanager
+def _writing(path: str | Path, measured: int = 0):
+    """Turn an OSError of the block into a ResultsWriteError naming ``path``, or
+    the file the error names (the destination of a failed rename)."""
+    try:
+        yield
+    except OSError as exc:
+        raise ResultsWriteError(exc.filename2 or exc.filename or path, exc, measured) from exc
+
+
+
+
+def columns() -> list[str]:
+    """Every column of results.csv, in order."""
+    cols = list(BASE_COLUMNS)
+    for metric in METRICS:
+        cols.extend(c for c in metric.columns if c not in cols)
+    return cols
+
+
+def _flat(text: str) -> str:
+    """A message on one line (rows are one CSV line each; see _salvage)."""
+    return " ".join(str(text).split())
+
+
+
+class ResultsWriter:
+    """Appends rows to results.csv, one flushed line per finished measurement.
+
+    Every OSError (a full disk, a file made read-only) is a ResultsWriteError
+    naming the file, with the number of rows written before it. A row whose
+    write failed may be left as a torn last line, which reading drops.
+    """
+
+    def __init__(self, path: Path, cols: list[str]):
+        self.path = path
+        self.cols = cols
+        self.written = 0  # rows written by this writer
+        self.failed = False
+        with self._writing():
+            new = not path.exists() or path.stat().st_size == 0
+            self.file = open(path, "a", newline="")
+        self.writer = csv.DictWriter(self.file, fieldnames=cols, extrasaction="ignore")
+        if new:
+            try:
+                with self._writing():
+                    self.writer.writeheader()
+                    self.file.flush()
+            except ResultsWriteError:
+                self.close()
+                raise
+
+    def write(self, row: dict) -> None:
+        with self._writing():
+            self.writer.writerow({c: _csv_value(row.get(c)) for c in self.cols})
+            self.file.flush()
+        self.written += 1
+
+    def close(self) -> None:
+        """Close the file. After a failed write the error of closing (the same
+        unwritable data, flushed again) is not raised a second time."""
+        try:
+            self.file.close()
+        except OSError as exc:
+            if not self.failed:
+                raise ResultsWriteError(self.path, exc, self.written) from exc
+
+    @contextmanager
+    def _writing(self):
+        try:
+            with _writing(self.path, self.written):
+                yield
+        except ResultsWriteError:
+            self.failed = True
+            raise
+
+
+def _csv_value(v):
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return _flat(v)  # one row, one line: what makes a torn write detectable
+    if isinstance(v, float):
+        return "" if math.isnan(v) else repr(v)
+    return v
+
+
+#: Columns that must hold numbers (or be empty) in a results.csv.
+NUMERIC_COLUMNS = ("n", "m", "max_rel_error", "mean_rel_error", "n_over_tol", "tolerance",
+                   "reference_digits", "setup_s")
+
+
+def _read_text(path: Path) -> str:
+    """The complete lines of a results.csv.
+
+    Rows are appended one line at a time, so an interruption (kill -9, power
+    loss) can only tear the *last* line; a line is complete when its newline
+    was written, and an unterminated last line is dropped here. Anything else
+    that is wrong is corruption: ResultsCSVError naming the file.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ResultsCSVError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ResultsCSVError(f"{path}: is a folder, not a results.csv") from None
+    except OSError as exc:
+        raise ResultsCSVError(f"{path}: cannot be read ({exc.strerror})") from None
+    if b"\x00" in data:
+        raise ResultsCSVError(f"{path}: not a results.csv (it contains NUL bytes: a binary "
+                              "or corrupt file)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsCSVError(f"{path}: not a results.csv (not UTF-8 text at byte "
+                              f"{exc.start})") from None
+    if text and not text.endswith("\n"):
+        text = text[:text.rfind("\n") + 1]  # a torn last row: never a finished one
+    return text
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    missing = [c for c in BASE_COLUMNS if c not in header]
+    if missing:
+        raise ResultsCSVError(f"{path}: not an adbench results file (missing columns "
+                              f"{', '.join(missing)})")
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a results.csv written by adbench; ResultsCSVError if it is not one.
+
+    A torn last line (an interrupted write) is dropped; every other defect (a
+    row with the wrong number of fields, an unknown status, a non-numeric
+    number column) is an error naming the file and the line.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    if not text.strip():
+        raise ResultsCSVError(f"{path}: empty (no header line)")
+    rows = _parse_rows(path, text)
+    _check_header(path, rows[0])
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype={"sizes": str, "message": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
+    bad = ~df["status"].isin(STATUSES)
+    if bad.any():
+        raise ResultsCSVError(f"{path}: line {int(bad.to_numpy().argmax()) + 2} has an unknown "
+                              f"status {df['status'][bad].iloc[0]!r}")
+    for col in NUMERIC_COLUMNS:
+        if col in df.columns:
+            numbers = pd.to_numeric(df[col], errors="coerce")
+            wrong = numbers.isna() & df[col].notna()
+            if wrong.any():
+                line = int(wrong.to_numpy().argmax()) + 2
+                raise ResultsCSVError(f"{path}: line {line}: column {col} holds "
+                                      f"{df[col][wrong].iloc[0]!r}, not a number")
+            df[col] = numbers
+    df["sizes"] = df["sizes"].fillna("")
+    df["message"] = df["message"].fillna("")
+    return df
+
+
+def _parse_rows(path: Path, text: str) -> list[list[str]]:
+    """CSV rows of ``text`` (header first); each data row must have the
+    header's number of fields."""
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        raise ResultsCSVError(f"{path}: not a readable CSV ({exc})") from None
+    if not rows:
+        raise ResultsCSVError(f"{path}: empty (no header line)")
+    width = len(rows[0])
+    for lineno, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise ResultsCSVError(f"{path}: line {lineno} has {len(row)} fields, the header "
+                                  f"{width} (a corrupt or hand-edited file)")
+    return rows
+
+
+def _salvage(path: Path, cols: list[str],
+             versions: Mapping[str, str] | None = None) -> tuple[dict, dict]:
+    """Prepare an interrupted results.csv for ``--resume``.
+
+    Keeps its complete rows measured with the current definition of their
+    problem: a torn last line is dropped, and so are the rows of a problem
+    whose ``version`` differs from ``versions[problem]`` (its definition was
+    edited since), so that no problem mixes rows of two definitions. The file
+    is rewritten atomically without them. Returns ``({(problem, sizes,
+    method): status}`` of the rows kept, ``{problem: rows dropped}`` of the
+    changed problems). ResultsCSVError if the file is corrupt or written with
+    other columns.
+    """
+    text = _read_text(path)
+    if not text.strip():
+        return {}, {}
+    rows = _parse_rows(path, text)
+    header, good = rows[0], rows[1:]
+    _check_header(path, header)
+    if header != cols:
+        raise ResultsCSVError(f"{path}: written with other columns than this version "
+                              "of adbench writes; start a new run")
+    status = header.index("status")
+    for lineno, r in enumerate(good, start=2):
+        if r[status] not in STATUSES:
+            raise ResultsCSVError(f"{path}: line {lineno} has an unknown status {r[status]!r}")
+    problem, version = header.index("problem"), header.index("version")
+    kept, stale = [], {}
+    for r in good:
+        current = (versions or {}).get(r[problem])
+        if current is not None and r[version] != current:
+            stale[r[problem]] = stale.get(r[problem], 0) + 1
+        else:
+            kept.append(r)
+    tmp = path.with_name(path.name + ".tmp")
+    with _writing(tmp):
+        with open(tmp, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            w.writerows(kept)
+        os.replace(tmp, path)
+    idx = [header.index(k) for k in KEY]
+    return {tuple(r[i] for i in idx): r[status] for r in kept}, stale
+
+
+def _stale_message(stale: Mapping[str, int]) -> str:
+    """The warning of a resume that measures the rows of edited problems again."""
+    names = ", ".join(repr(name) for name in stale)
+    rows = sum(stale.values())
+    rows_text = f"{rows} row" + ("s" if rows != 1 else "")
+    if len(stale) == 1:
+        return (f"the definition of problem {names} changed since its rows were measured: "
+                f"its {rows_text} are measured again")
+    return (f"the definitions of problems {names} changed since their rows were measured: "
+            f"their {rows_text} are measured again")
+
+
+def _write_run_info(out: Path, problems, methods, sizes, suite, timeout,
+                    problems_dirs) -> None:
+    """What was asked for, so that ``--resume`` can finish the same run."""
+    info = {"problems": list(problems), "methods": list(methods), "sizes": dict(sizes or {}),
+            "suite": suite, "timeout": timeout,
+            "problems_dirs": [str(Path(d).resolve()) for d in problems_dirs]}
+    tmp = out / "run.json.tmp"
+    with _writing(tmp):
+        tmp.write_text(json.dumps(info, indent=2))
+        os.replace(tmp, out / "run.json")
+
+
+#: What run.json must hold (see _write_run_info), with the accepted types.
+RUN_INFO_KEYS = {"problems": list, "methods": list, "sizes": dict,
+                 "suite": (str, type(None)), "timeout": (int, float, type(None))}
+
+
+def read_run_info(out: str | Path) -> dict:
+    """The selection of the run in ``out`` (``{}`` if it has no run.json);
+    ResultsCSVError if run.json is not one written by adbench."""
+    path = Path(out) / "run.json"
+    if not path.exists():
+        return {}
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsCSVError(f"{path}: unreadable ({one_line(exc)})") from None
+    if not isinstance(info, dict):
+        raise ResultsCSVError(f"{path}: not an adbench run description")
+    for key, kind in RUN_INFO_KEYS.items():
+        if key not in info or not isinstance(info[key], kind):
+            raise ResultsCSVError(f"{path}: not an adbench run description "
+                                  f"({key!r} missing or of the wrong type)")
+    return info

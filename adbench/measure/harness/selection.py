@@ -1,0 +1,70 @@
+"""Which instances a run measures: ``--sizes`` parsing and the selection of
+problems (named, or a suite) with their sizes."""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+from adbench.problem import Instance, ProblemDefinitionError
+from adbench.registry import Registry
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_SUITE = "quick"
+
+
+class SizesError(ValueError):
+    """A malformed ``--sizes`` option."""
+
+
+
+def _number(text: str):
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def parse_sizes(specs: Iterable[str]) -> dict[str, list]:
+    """``["n=1,2,4", "m=8"]`` -> ``{"n": [1, 2, 4], "m": [8]}``; ValueError if malformed."""
+    out: dict[str, list] = {}
+    for spec in specs:
+        name, eq, values = spec.partition("=")
+        name = name.strip()
+        if not eq or not name.isidentifier() or not values.strip():
+            raise SizesError(f"malformed --sizes {spec!r}: expected NAME=V1,V2,... "
+                             "such as n=1,2,4")
+        try:
+            parsed = [_number(v) for v in values.split(",")]
+        except ValueError:
+            raise SizesError(f"malformed --sizes {spec!r}: values must be numbers") from None
+        out.setdefault(name, []).extend(parsed)
+    return out
+
+
+def select(registry: Registry, suite: str | None = None, problems: Sequence[str] = (),
+           sizes: Mapping[str, Sequence] | None = None) -> list[Instance]:
+    """The instances to run: named problems (with ``sizes`` overriding their
+    defaults) or else a suite (default ``quick``)."""
+    sizes = dict(sizes or {})
+    if problems:
+        chosen = [registry.get(name) for name in problems]
+        unused = set(sizes) - {k for p in chosen for k in p.sizes}
+        if unused:
+            raise ProblemDefinitionError(
+                f"--sizes {', '.join(sorted(unused))}: no selected problem has this size "
+                "parameter (" + "; ".join(f"{p.name}: {', '.join(p.sizes) or 'none'}"
+                                          for p in chosen) + ")")
+        pairs = [(p, {k: v for k, v in sizes.items() if k in p.sizes}) for p in chosen]
+    else:
+        pairs = registry.expand(registry.suite(suite or DEFAULT_SUITE))
+        if sizes:
+            unused = set(sizes) - {k for p, _ in pairs for k in p.sizes}
+            if unused:
+                raise ProblemDefinitionError(
+                    f"--sizes {', '.join(sorted(unused))}: no problem of the suite has this "
+                    "size parameter")
+            pairs = [(p, {**s, **{k: v for k, v in sizes.items() if k in p.sizes}})
+                     for p, s in pairs]
+    return registry.instances(pairs)
+
