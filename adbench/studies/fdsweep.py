@@ -41,7 +41,7 @@ from adbench.methods.complex_step import NotAnalytic, complex_step_column
 from adbench.methods.finite import EPS, central_difference, exact_step, forward_difference
 from adbench.problem import Instance
 
-__all__ = ["SCHEMES", "ORDERS", "parse_h_range", "step_grid", "sweep", "summarise",
+__all__ = ["SCHEMES", "ORDERS", "parse_h_range", "step_grid", "sweep", "summarise", "best_step",
            "plot_sweep", "SweepResult"]
 
 SCHEMES = ("forward", "central", "complex")
@@ -155,6 +155,13 @@ class SweepResult:
     fit_points: int
 
 
+def best_step(sub: pd.DataFrame) -> pd.Series:
+    """The row of one scheme's smallest error (``sub`` sorted by h); among ties (a
+    flat floor of rounding errors, or zeros) the largest step. The one rule for
+    the best step: the summary and the plot's star both use it."""
+    return sub[sub["error"] <= sub["error"].min()].iloc[-1]
+
+
 def summarise(table: pd.DataFrame, x0: Sequence[float] | None = None) -> list[SweepResult]:
     """Best step, best error and fitted truncation slope of each scheme."""
     scale = max(1.0, float(np.max(np.abs(x0)))) if x0 is not None else 1.0
@@ -165,9 +172,8 @@ def summarise(table: pd.DataFrame, x0: Sequence[float] | None = None) -> list[Sw
         sub = sub.dropna(subset=["error"]).sort_values("h")
         if sub.empty:
             continue
-        best_err = float(sub["error"].min())
-        # Ties (a flat floor of rounding errors, or zeros): the largest such step.
-        best = sub[sub["error"] <= best_err].iloc[-1]
+        best = best_step(sub)
+        best_err = float(best["error"])
         floor = max(best_err, EPS * jscale)
         window = sub[(sub["h"] > best["h"]) & (sub["error"] > 100 * floor)
                      & (sub["h"] <= 1e-2 * scale)]

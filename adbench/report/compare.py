@@ -1,0 +1,187 @@
+"""The regression view of two runs: rows added and removed, status changes, and
+errors or ratios that moved by more than a threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from adbench.report.tables import format_table
+
+__all__ = ["compare_runs", "render_diff", "diff_summary", "RunDiff", "ChangeRule",
+           "CHANGE_RULES", "KEY"]
+
+KEY = ["problem", "sizes", "method"]
+
+
+@dataclass(frozen=True)
+class ChangeRule:
+    """When a column counts as changed between two runs.
+
+    Values below ``floor`` are raised to it (errors at rounding level all
+    count as equal); a change is reported when the larger value over the
+    smaller is at least ``factor``. Lower is better for every column here.
+    """
+
+    floor: float
+    factor: float
+
+
+#: The compared columns: errors by a factor of 2 above 1e-15; op counts and
+#: sizes (deterministic) on any change; time ratios by 25% (timing noise); peak
+#: memory ratios by 25% (allocator and interpreter details move them a little).
+CHANGE_RULES: dict[str, ChangeRule] = {
+    "max_rel_error": ChangeRule(1e-15, 2.0),
+    "mean_rel_error": ChangeRule(1e-15, 2.0),
+    "error_estimate": ChangeRule(1e-15, 2.0),
+    "ops_ratio": ChangeRule(0.0, 1 + 1e-9),
+    "ops_f": ChangeRule(0.0, 1 + 1e-9),
+    "ops_derivative": ChangeRule(0.0, 1 + 1e-9),
+    "passes": ChangeRule(0.0, 1 + 1e-9),
+    "expr_ops": ChangeRule(0.0, 1 + 1e-9),
+    "expr_ops_cse": ChangeRule(0.0, 1 + 1e-9),
+    "tape_length": ChangeRule(0.0, 1 + 1e-9),
+    "time_ratio": ChangeRule(0.0, 1.25),
+    "mem_ratio": ChangeRule(0.0, 1.25),
+}
+
+
+@dataclass
+class RunDiff:
+    """The differences between two runs, keyed by (problem, sizes, method)."""
+
+    added: pd.DataFrame
+    removed: pd.DataFrame
+    status: pd.DataFrame       # key, old status, new status, new message
+    changes: pd.DataFrame      # key, column, old, new, change, direction
+    versions: pd.DataFrame     # problems whose definition hash changed
+    compared: int              # rows present in both
+
+    @property
+    def worse(self) -> int:
+        return int((self.changes["direction"] == "worse").sum()) if len(self.changes) else 0
+
+    @property
+    def better(self) -> int:
+        return int((self.changes["direction"] == "better").sum()) if len(self.changes) else 0
+
+    def empty(self) -> bool:
+        return not (len(self.added) or len(self.removed) or len(self.status)
+                    or len(self.changes) or len(self.versions))
+
+
+def _keyed(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df["sizes"] = df["sizes"].fillna("").astype(str)
+    return df.drop_duplicates(KEY, keep="last").set_index(KEY)
+
+
+def _factor_text(old: float, new: float, rule: ChangeRule) -> str:
+    a, b = max(old, rule.floor), max(new, rule.floor)
+    if a == 0 or b == 0:
+        return f"{old:.3g} -> {new:.3g}"
+    ratio = b / a
+    return f"x{ratio:.3g}" if ratio >= 1 else f"/{1 / ratio:.3g}"
+
+
+def compare_runs(old: pd.DataFrame, new: pd.DataFrame,
+                 rules: dict[str, ChangeRule] | None = None) -> RunDiff:
+    """Rows added and removed, status changes, and for rows ok in both runs the
+    columns of ``rules`` (default :data:`CHANGE_RULES`) that moved by at least
+    their factor. Columns absent from either run are not compared."""
+    rules = CHANGE_RULES if rules is None else rules
+    a, b = _keyed(old), _keyed(new)
+    added = b.index.difference(a.index, sort=False)
+    removed = a.index.difference(b.index, sort=False)
+    common = a.index.intersection(b.index, sort=False)
+    both = a.loc[common].merge(b.loc[common], left_index=True, right_index=True,
+                               suffixes=(" old", " new")).reset_index()
+    moved = both["status old"] != both["status new"]
+    status = both[moved].rename(columns={"status old": "old status",
+                                         "status new": "new status"})
+    status = status.assign(message=status.get("message new", "")).reindex(
+        columns=[*KEY, "old status", "new status", "message"])
+    ok = both[~moved & (both["status new"] == "ok")]
+    changes = []
+    for column, rule in rules.items():
+        if column not in a.columns or column not in b.columns:
+            continue
+        va = pd.to_numeric(ok[f"{column} old"], errors="coerce")
+        vb = pd.to_numeric(ok[f"{column} new"], errors="coerce")
+        fa, fb = va.clip(lower=rule.floor), vb.clip(lower=rule.floor)
+        lo, hi = np.minimum(fa, fb), np.maximum(fa, fb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = hi / lo
+        changed = va.notna() & vb.notna() & (hi > lo) & ((lo == 0) | (factor >= rule.factor))
+        appeared, gone = va.isna() & vb.notna(), va.notna() & vb.isna()
+        for mask, direction in ((changed & (fb > fa), "worse"), (changed & (fb < fa), "better"),
+                                (appeared, "new"), (gone, "gone")):
+            rows = ok[mask]
+            if rows.empty:
+                continue
+            if direction in ("worse", "better"):
+                text = [_factor_text(x, y, rule) for x, y in zip(va[mask], vb[mask],
+                                                                  strict=True)]
+            else:
+                text = ["now measured" if direction == "new" else "no longer measured"] * len(rows)
+            changes.append(pd.DataFrame({**{k: rows[k].to_numpy() for k in KEY},
+                                         "column": column, "old": va[mask].to_numpy(),
+                                         "new": vb[mask].to_numpy(), "change": text,
+                                         "direction": direction}))
+    change_cols = [*KEY, "column", "old", "new", "change", "direction"]
+    changes = (pd.concat(changes, ignore_index=True) if changes
+               else pd.DataFrame(columns=change_cols))
+    versions = pd.DataFrame(columns=["problem", "old version", "new version"])
+    if "version" in a.columns and "version" in b.columns:
+        va = a["version"].groupby(level="problem").first()
+        vb = b["version"].groupby(level="problem").first()
+        shared = va.index.intersection(vb.index, sort=False)
+        differ = [p for p in shared if va[p] != vb[p]]
+        versions = pd.DataFrame({"problem": differ, "old version": [va[p] for p in differ],
+                                 "new version": [vb[p] for p in differ]})
+    return RunDiff(added=b.loc[added, ["status"]].reset_index(),
+                   removed=a.loc[removed, ["status"]].reset_index(),
+                   status=status.reset_index(drop=True), changes=changes,
+                   versions=versions, compared=len(common))
+
+
+def diff_summary(diff: RunDiff) -> str:
+    """One line: how many rows were compared and what changed."""
+    if diff.empty():
+        return f"no differences ({diff.compared} rows compared)"
+    parts = [f"{diff.compared} rows compared", f"{diff.worse} values worse",
+             f"{diff.better} better", f"{len(diff.status)} status changes",
+             f"{len(diff.added)} rows added", f"{len(diff.removed)} removed"]
+    if len(diff.versions):
+        parts.append(f"{len(diff.versions)} problem definitions changed")
+    return ", ".join(parts)
+
+
+def render_diff(diff: RunDiff, old_name: str = "old", new_name: str = "new") -> str:
+    """The regression view as markdown."""
+    parts = [f"# Changes from {old_name} to {new_name}", "", diff_summary(diff) + ".", ""]
+    rules = ", ".join(f"{c} (x{r.factor:g}" + (f", floor {r.floor:g})" if r.floor else ")")
+                      for c, r in CHANGE_RULES.items() if r.factor >= 1.01)
+    parts += [f"Compared for rows ok in both runs: errors and ratios; a change is listed when "
+              f"the value moved by at least its factor: {rules}; op counts and sizes on any "
+              "change. Lower is better for each.", ""]
+    if len(diff.changes):
+        for direction, title in (("worse", "Worse"), ("better", "Better"),
+                                 ("new", "Newly measured"), ("gone", "No longer measured")):
+            sub = diff.changes[diff.changes["direction"] == direction].drop(columns="direction")
+            if len(sub):
+                parts += [f"## {title}", "", format_table(sub), ""]
+    if len(diff.status):
+        parts += ["## Status changes", "", format_table(diff.status), ""]
+    if len(diff.added):
+        parts += ["## Rows added", "", format_table(diff.added), ""]
+    if len(diff.removed):
+        parts += ["## Rows removed", "", format_table(diff.removed), ""]
+    if len(diff.versions):
+        parts += ["## Problem definitions changed", "",
+                  "The rows of these problems come from different definitions: compare them "
+                  "with care.", "", format_table(diff.versions), ""]
+    return "\n".join(parts).rstrip() + "\n"
