@@ -40,6 +40,15 @@ import numpy as np
 __all__ = ["problem", "Problem", "Instance", "ProblemDefinitionError", "definition_text"]
 
 
+def _is_count(value) -> bool:
+    """Whether ``value`` is a size parameter's value: a positive integer (3 or 3.0, not True)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return value >= 1
+    return isinstance(value, (float, np.floating)) and float(value).is_integer() and value >= 1
+
+
 class ProblemDefinitionError(ValueError):
     """A problem is declared inconsistently (bad sizes, x0 of the wrong length...)."""
 
@@ -173,7 +182,12 @@ class Problem:
             raise ProblemDefinitionError(
                 f"problem {self.name!r} has no size parameter {', '.join(sorted(unknown))} "
                 f"(its size parameters: {known})")
-        full = {k: sizes.get(k, v[0]) for k, v in self.sizes.items()}
+        for key, value in sizes.items():
+            if not _is_count(value):
+                raise ProblemDefinitionError(
+                    f"problem {self.name!r}: size parameter {key}={value!r} is not allowed: "
+                    "sizes are counts, positive integers (such as 1, 4, 16)")
+        full = {k: int(sizes[k]) if k in sizes else v[0] for k, v in self.sizes.items()}
         key = tuple(full.items())
         if key not in self._cache:
             self._cache[key] = self._build(full)

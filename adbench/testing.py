@@ -140,6 +140,9 @@ def jacobian_errors(problem, method, *, sizes: Mapping | None = None,
 
     meth = method if isinstance(method, Method) else get_method(method)
     tol = meth.tolerance if rtol is None else float(rtol)
+    if not tol >= 0 or tol == float("inf"):
+        raise ValueError(f"rtol={rtol!r} is not allowed: the accepted error is a finite "
+                         "number >= 0 (such as 1e-12)")
     checks = []
     for inst in _instances(problem, sizes, problems_dirs):
         point = inst.x0.copy() if x is None else np.asarray(x, dtype=float).reshape(-1)

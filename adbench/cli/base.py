@@ -18,7 +18,7 @@ from adbench.measure.harness import ResultsCSVError, ResultsWriteError, SizesErr
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 
-__all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS"]
+__all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS", "dated_folder"]
 
 
 class UserError(click.ClickException):
@@ -28,6 +28,15 @@ class UserError(click.ClickException):
 
 
 #: Exceptions that mean "the input is wrong", reported in one line with exit code 2.
+def dated_folder(kind: str) -> Path:
+    """The default output folder of a command: ``results/KIND-YYYYMMDD-HHMMSS``, new at
+    each call and ignored by git (``.gitignore``), so that no command overwrites a
+    committed report unless its ``--out`` names it."""
+    from datetime import datetime
+
+    return Path("results") / datetime.now().strftime(f"{kind}-%Y%m%d-%H%M%S")
+
+
 USER_ERRORS = (UnknownNameError, ProblemFileError, ProblemDefinitionError, ResultsCSVError,
                ResultsWriteError, FileExistsError, NotADirectoryError, PermissionError,
                SizesError)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from pathlib import Path
 
 import click
 import pandas as pd
 
-from adbench.cli.base import UserError, cli, problems_dir_option
+from adbench.cli.base import UserError, cli, dated_folder, problems_dir_option
 from adbench.measure.harness import parse_sizes
 from adbench.registry import load_registry
 
@@ -91,7 +90,7 @@ def fd_sweep_command(problem_name, sizes, at, h_range, per_decade, exact_steps, 
         lo, hi = parse_h_range(h_range)
     except HRangeError as exc:
         raise UserError(str(exc)) from None
-    out = out or Path("results") / datetime.now().strftime("fd-sweep-%Y%m%d-%H%M%S")
+    out = out or dated_folder("fd-sweep")
     out.mkdir(parents=True, exist_ok=True)
 
     table, notes = sweep(inst, x0, step_grid(lo, hi, per_decade), exact_steps=exact_steps)

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import click
 
-from adbench.cli.base import UserError, cli
+from adbench.cli.base import UserError, cli, dated_folder
 
 
 @cli.command("reproduce")
 @click.argument("paper", type=click.Choice(["survey"]))
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("results/survey"), show_default=True,
-              help="Folder for REPORT.md and its plots.")
+              default=None,
+              help="Folder for REPORT.md and its plots [default: results/survey-DATE; the "
+                   "committed report is made with --out results/survey].")
 @click.option("--claim", "claims", multiple=True, metavar="KEY",
               help="Check only this claim (repeatable); default: all.")
 def reproduce_command(paper, out, claims):
@@ -28,7 +29,7 @@ def reproduce_command(paper, out, claims):
     for key in claims:
         if key not in known:
             raise UserError(f"unknown claim {key!r}; known: {', '.join(sorted(known))}")
-    path, results = reproduce(out, only=list(claims) or None)
+    path, results = reproduce(out or dated_folder("survey"), only=list(claims) or None)
     for claim, ev in results:
         click.echo(f"{'PASS' if ev.passed else 'FAIL'}  {claim.key:24s} {claim.title}")
     failed = sum(not ev.passed for _, ev in results)

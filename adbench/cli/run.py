@@ -9,13 +9,12 @@ import sys
 import threading
 import time
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from pathlib import Path
 
 import click
 import pandas as pd
 
-from adbench.cli.base import UserError, cli, problems_dir_option
+from adbench.cli.base import UserError, cli, dated_folder, problems_dir_option
 from adbench.measure.harness import DEFAULT_TIMEOUT, ResultsWriteError, parse_sizes
 from adbench.methods import METHODS
 from adbench.registry import load_registry
@@ -58,7 +57,7 @@ def list_command(problems_dirs, fmt, support):
 # --------------------------------------------------------------------------
 
 def _default_out() -> Path:
-    return Path("results") / datetime.now().strftime("run-%Y%m%d-%H%M%S")
+    return dated_folder("run")
 
 
 def _duration(seconds: float) -> str:

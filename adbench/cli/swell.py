@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import click
 import pandas as pd
 
-from adbench.cli.base import cli, problems_dir_option
+from adbench.cli.base import cli, dated_folder, problems_dir_option
 from adbench.measure.harness import parse_sizes
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import load_registry
@@ -47,7 +46,7 @@ def swell_command(problem_name, sizes, timeout, simplify_budget, out, problems_d
         raise ProblemDefinitionError(
             f"--sizes {', '.join(sorted(unknown))}: {problem.name} has no such size parameter "
             f"(its size parameters: {', '.join(problem.sizes) or 'none'})")
-    out = out or Path("results") / datetime.now().strftime("swell-%Y%m%d-%H%M%S")
+    out = out or dated_folder("swell")
     out.mkdir(parents=True, exist_ok=True)
 
     def progress(inst):

@@ -25,7 +25,7 @@ from adbench.measure.context import Context
 from adbench.measure.harness.results import (
     ResultsWriter, _flat, _salvage, _stale_message, _write_run_info, _writing, columns,
     read_results)
-from adbench.measure.harness.selection import DEFAULT_TIMEOUT, select
+from adbench.measure.harness.selection import DEFAULT_TIMEOUT, problem_names, select
 from adbench.measure.isolation import one_line, run_isolated
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
 from adbench.measure.reference import Reference, reference_jacobian
@@ -108,6 +108,8 @@ def _nonfinite_reason(inst: Instance) -> str:
 def _values_of(y) -> np.ndarray:
     """f's output as a flat float64 array; TypeError saying what it was if it
     is not numeric."""
+    if y is None:  # numpy would read it as nan, and the row would say "nonfinite"
+        raise TypeError("returned None (does f lack a return statement?)")
     try:
         arr = np.asarray(y)
     except Exception as exc:  # noqa: BLE001 - ragged lists and the like
@@ -214,7 +216,9 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
 
     Parameters
     ----------
-    problems : problem names; empty means the suite (default ``quick``).
+    problems : problem names, :class:`~adbench.problem.Problem` objects (such as one
+        defined in the calling script) or :class:`~adbench.problem.Instance` objects;
+        one of them alone, or a sequence; empty means the suite (default ``quick``).
     methods : method names; empty means all (or the suite's list).
     sizes : ``{size parameter: [values]}`` overriding the defaults.
     out : folder for ``results.csv`` and ``report.md``; None writes nothing.
@@ -239,6 +243,8 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     """
     registry = registry or load_registry(problems_dirs)
     instances = select(registry, suite, problems, sizes)
+    if isinstance(methods, str):
+        methods = [methods]
     if methods:
         chosen = [get_method(name) for name in methods]
     elif not problems and suite and registry.suite(suite).methods:
@@ -264,8 +270,8 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
                                   "choose another --out")
         writer = ResultsWriter(csv_path, cols)
         if not resume:
-            _write_run_info(out, problems, [m.name for m in chosen], sizes, suite, timeout,
-                            problems_dirs)
+            _write_run_info(out, problem_names(problems), [m.name for m in chosen], sizes, suite,
+                            timeout, problems_dirs)
     rows = []
     skipper = _Skipper()
     total = len(instances) * len(chosen)

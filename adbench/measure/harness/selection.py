@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from adbench.problem import Instance, ProblemDefinitionError
+from adbench.problem import Instance, Problem, ProblemDefinitionError
 from adbench.registry import Registry
 
 DEFAULT_TIMEOUT = 60.0
@@ -42,13 +42,41 @@ def parse_sizes(specs: Iterable[str]) -> dict[str, list]:
     return out
 
 
-def select(registry: Registry, suite: str | None = None, problems: Sequence[str] = (),
+def as_problem_list(problems) -> list:
+    """``problems`` as a list: one name, :class:`Problem` or :class:`Instance`, or a
+    sequence of them (a Problem defined in the caller's own script needs no registry)."""
+    if isinstance(problems, (str, Problem, Instance)):
+        return [problems]
+    items = list(problems or ())
+    for item in items:
+        if not isinstance(item, (str, Problem, Instance)):
+            raise TypeError(f"problems: expected names, Problems or Instances, not "
+                            f"{type(item).__name__} ({item!r})")
+    return items
+
+
+def problem_names(problems) -> list[str]:
+    """The names of a selection of problems, as run.json records them."""
+    return [p if isinstance(p, str) else p.name for p in as_problem_list(problems)]
+
+
+def select(registry: Registry, suite: str | None = None, problems: Sequence = (),
            sizes: Mapping[str, Sequence] | None = None) -> list[Instance]:
-    """The instances to run: named problems (with ``sizes`` overriding their
-    defaults) or else a suite (default ``quick``)."""
+    """The instances to run: the given problems (names looked up in ``registry``,
+    :class:`Problem` objects, or :class:`Instance` objects taken as they are), with
+    ``sizes`` overriding their defaults, or else a suite (default ``quick``)."""
     sizes = dict(sizes or {})
+    problems = as_problem_list(problems)
+    given = [p for p in problems if isinstance(p, Instance)]
+    if given and sizes:
+        raise ProblemDefinitionError("sizes cannot be combined with an Instance (it has its sizes)")
+    if given and len(given) == len(problems):
+        return given
+    if given:
+        raise ProblemDefinitionError("problems: give either Instances or names and Problems, "
+                                     "not both")
     if problems:
-        chosen = [registry.get(name) for name in problems]
+        chosen = [registry.get(p) if isinstance(p, str) else p for p in problems]
         unused = set(sizes) - {k for p in chosen for k in p.sizes}
         if unused:
             raise ProblemDefinitionError(
