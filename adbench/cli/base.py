@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from adbench import __version__
-from adbench.measure.harness import ResultsCSVError, ResultsWriteError, SizesError
+from adbench.measure.harness import (FolderInUseError, ResultsCSVError, ResultsWriteError,
+                                     SizesError, FolderInUseError)
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 
@@ -30,7 +31,7 @@ class UserError(click.ClickException):
 #: Exceptions that mean "the input is wrong", reported in one line with exit code 2.
 USER_ERRORS = (UnknownNameError, ProblemFileError, ProblemDefinitionError, ResultsCSVError,
                ResultsWriteError, FileExistsError, NotADirectoryError, PermissionError,
-               SizesError)
+               SizesError, FolderInUseError)
 
 
 def problems_dir_option(f):

@@ -25,6 +25,7 @@ from adbench.measure.context import Context
 from adbench.measure.harness.results import (
     ResultsWriter, _flat, _salvage, _stale_message, _write_run_info, _writing, columns,
     read_results)
+from adbench.measure.harness.lock import FolderLock
 from adbench.measure.harness.selection import DEFAULT_TIMEOUT, select
 from adbench.measure.isolation import one_line, run_isolated
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
@@ -249,11 +250,26 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     # Each definition's version, computed now: the rows are labelled with the
     # definition loaded, even if its file is edited during the run.
     versions = {inst.name: inst.problem.version for inst in instances}
-    writer, done = None, {}
+    lock = None
     if out is not None:
         out = Path(out)
         with _writing(out):
             out.mkdir(parents=True, exist_ok=True)
+        lock = FolderLock(out)  # held until the report is written (see .lock)
+    try:
+        return _run_locked(instances, chosen, cols, versions, registry, problems, sizes, suite,
+                           out, timeout, problems_dirs, resume, isolate, progress, memory_limit,
+                           warn)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run_locked(instances, chosen, cols, versions, registry, problems, sizes, suite, out,
+                timeout, problems_dirs, resume, isolate, progress, memory_limit, warn):
+    """The body of :func:`run`, with the run folder (if any) locked."""
+    writer, done = None, {}
+    if out is not None:
         csv_path = out / "results.csv"
         if resume and csv_path.exists():
             done, stale = _salvage(csv_path, cols, versions)
