@@ -44,3 +44,113 @@ def test_a_second_process_in_a_held_run_folder_is_refused_naming_the_holder(held
     df = read_results(out / "results.csv")
     assert len(df) == 3 * len(METHODS)  # every row of the first run, each once
     assert not df.duplicated(list(harness.KEY)).any()
+
+
+# --------------------------------------------------------------------------
+# Descendants of a measurement
+# --------------------------------------------------------------------------
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _spawns_descendants(folder: str):
+    """A problem's code that leaves a subprocess and a setsid daemon behind."""
+    sleeper = subprocess.Popen(["sleep", "60"])
+    Path(folder, "popen.pid").write_text(str(sleeper.pid))
+    if os.fork() == 0:  # a daemon: fork, setsid, fork again
+        os.setsid()
+        if os.fork() == 0:
+            Path(folder, "daemon.pid").write_text(str(os.getpid()))
+            time.sleep(60)
+        os._exit(0)
+    deadline = time.monotonic() + 10
+    while not Path(folder, "daemon.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return 42
+
+
+def _exits_leaving_a_pipe_holder(folder: str):
+    if os.fork() == 0:  # inherits the worker's end of the result pipe
+        os.setsid()
+        time.sleep(60)
+        os._exit(0)
+    os._exit(7)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and prctl")
+def test_descendants_of_a_measurement_do_not_outlive_it(tmp_path):
+    from adbench.measure.isolation import run_isolated
+    outcome = run_isolated(_spawns_descendants, (str(tmp_path),), timeout=30)
+    assert outcome.status == "ok" and outcome.value == 42
+    for name in ("popen.pid", "daemon.pid"):
+        pid = int((tmp_path / name).read_text())
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _alive(pid), f"the {name[:-4]} process outlived its measurement"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and prctl")
+def test_a_worker_exit_is_its_answer_whatever_a_descendant_holds_open(tmp_path):
+    from adbench.measure.isolation import run_isolated
+    outcome = run_isolated(_exits_leaving_a_pipe_holder, (str(tmp_path),), timeout=15)
+    assert (outcome.status, outcome.message) == (
+        "error", "worker died without an answer (exit code 7)")
+
+
+# --------------------------------------------------------------------------
+# Signals at every moment
+# --------------------------------------------------------------------------
+
+def _measure_until_interrupted(ready_fd: int) -> None:
+    """In a forked child: measure a trivial function in workers, over and over
+    (so that most of the time is spent forking), as a run does; exit as the CLI
+    does on Ctrl-C or SIGTERM."""
+    from adbench.cli.run import Terminated, _sigterm_as_interrupt
+    from adbench.measure.isolation import run_isolated
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        with _sigterm_as_interrupt():
+            os.write(ready_fd, b"r")
+            while True:
+                run_isolated(abs, (-1,), timeout=10)
+    except Terminated as exc:
+        code = 128 + exc.signum
+    except KeyboardInterrupt:
+        code = 128 + signal.SIGINT
+    finally:
+        os._exit(code)
+
+
+def test_a_signal_at_any_moment_of_a_run_is_never_lost():
+    import random
+    rng = random.Random(8)
+    codes = []
+    for trial in range(48):
+        signum = (signal.SIGTERM, signal.SIGINT)[trial % 2]
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            _measure_until_interrupted(w)
+        os.close(w)
+        assert os.read(r, 1) == b"r"
+        os.close(r)
+        time.sleep(rng.uniform(0.0, 0.02))
+        os.kill(pid, signum)
+        deadline = time.monotonic() + 3
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if done[0] == 0:  # the signal was lost: the child goes on measuring
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            codes.append((signum, "ignored"))
+        else:
+            codes.append((signum, os.waitstatus_to_exitcode(done[1])))
+    assert all(code == 128 + signum for signum, code in codes), codes
