@@ -14,11 +14,19 @@ from pathlib import Path
 
 import pytest
 from test_cli import invoke
-from test_resume import ROOT, _start_held_run, held_dir  # noqa: F401 - a fixture
+from test_resume import HELD, ROOT, _start_held_run
 
 from adbench.measure import harness
 from adbench.measure.harness import read_results
 from adbench.methods import METHODS
+
+
+@pytest.fixture
+def held_dir(tmp_path):
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    (folder / "held.py").write_text(HELD)
+    return folder
 
 
 def test_a_second_process_in_a_held_run_folder_is_refused_naming_the_holder(held_dir, tmp_path):
@@ -154,3 +162,75 @@ def test_a_signal_at_any_moment_of_a_run_is_never_lost():
         else:
             codes.append((signum, os.waitstatus_to_exitcode(done[1])))
     assert all(code == 128 + signum for signum, code in codes), codes
+
+
+# --------------------------------------------------------------------------
+# Problem files that exit or hang at import
+# --------------------------------------------------------------------------
+
+OK_PROBLEM = '''
+from adbench import problem
+
+@problem(name="fine", n=1, m=1, x0=[0.5])
+def fine(x, xp):
+    return [xp.sin(x[0])]
+'''
+
+
+def _folder(tmp_path, text: str) -> Path:
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    (folder / "fine.py").write_text(OK_PROBLEM)
+    (folder / "bad.py").write_text(text)
+    return folder
+
+
+def test_a_problem_file_that_exits_at_import_is_one_line_exit_code_2(tmp_path):
+    folder = _folder(tmp_path, "import sys\nsys.exit(3)\n")
+    result = invoke(["run", "--problems-dir", str(folder), "--problem", "fine",
+                     "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"adbench: error: {folder / 'bad.py'}: import failed: it called sys.exit(3) (a problem "
+        "file must only define problems)"]
+
+
+def _adbench(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "adbench", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_loading_a_problems_folder_is_bounded_by_the_timeout(tmp_path):
+    folder = _folder(tmp_path, "while True:\n    pass\n")
+    proc = _adbench("run", "--problems-dir", str(folder), "--problem", "fine", "--timeout", "1",
+                    "--out", str(tmp_path / "run"), "--quiet")
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2
+    assert err.strip().splitlines() == [
+        f"adbench: error: loading the problem files of {folder} took longer than the time "
+        "limit of 1 s (a file that loops at import?)"]
+
+
+def test_an_interrupted_load_promises_no_rows(tmp_path):
+    folder = _folder(tmp_path, "import time\nfrom pathlib import Path\n"
+                               f"Path({str(tmp_path / 'loading')!r}).write_text('')\n"
+                               "time.sleep(60)\n")
+    out = tmp_path / "run"
+    proc = _adbench("run", "--problems-dir", str(folder), "--problem", "fine", "--out", str(out),
+                    "--quiet")
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "loading").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert err.strip().splitlines() == [
+        "adbench: interrupted by SIGTERM before any row was measured; nothing was written"]
+    assert not (out / "results.csv").exists()

@@ -15,7 +15,7 @@ import click
 
 from adbench import __version__
 from adbench.measure.harness import (FolderInUseError, ResultsCSVError, ResultsWriteError,
-                                     SizesError, FolderInUseError)
+                                     SizesError)
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 

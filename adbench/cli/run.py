@@ -172,9 +172,13 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
-        click.echo(f"\nadbench: interrupted{how}; the finished rows are in "
-                   f"{out / 'results.csv'}; complete the run with: adbench run --resume {out}",
-                   err=True)
+        if (out / "results.csv").exists():
+            click.echo(f"\nadbench: interrupted{how}; the finished rows are in "
+                       f"{out / 'results.csv'}; complete the run with: adbench run --resume "
+                       f"{out}", err=True)
+        else:
+            click.echo(f"\nadbench: interrupted{how} before any row was measured; nothing "
+                       "was written", err=True)
         sys.exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     except ResultsWriteError as exc:
         if not exc.measured:

@@ -32,7 +32,7 @@ from adbench.measure.metrics import METRICS  # the metrics run after the Jacobia
 from adbench.measure.reference import Reference, reference_jacobian
 from adbench.methods import METHODS, Method, Unsupported, get_method
 from adbench.problem import Instance
-from adbench.registry import Registry, load_registry
+from adbench.registry import ProblemFileError, Registry, load_registry
 
 
 def _base_row(inst: Instance, method: Method) -> dict:
@@ -238,7 +238,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     ResultsWriteError if a file in ``out`` cannot be written; the rows written
     before stay in results.csv, and ``resume`` completes them.
     """
-    registry = registry or load_registry(problems_dirs)
+    registry = registry or _load_bounded(problems_dirs, timeout, isolate)
     instances = select(registry, suite, problems, sizes)
     if methods:
         chosen = [get_method(name) for name in methods]
@@ -263,6 +263,25 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     finally:
         if lock is not None:
             lock.release()
+
+
+def _probe_load(problems_dirs) -> None:
+    load_registry(problems_dirs)
+
+
+def _load_bounded(problems_dirs, timeout, isolate) -> Registry:
+    """The registry with the problem files of ``problems_dirs``, their import
+    bounded by ``timeout``: the files are first imported in a worker, which is
+    killed if it takes longer (a file that loops at import), and only then here.
+    Any other failure is left to the import here, which reports it."""
+    if problems_dirs and isolate:
+        outcome = run_isolated(_probe_load, (tuple(problems_dirs),), timeout)
+        if outcome.status == "timeout":
+            dirs = ", ".join(str(d) for d in problems_dirs)
+            raise ProblemFileError(f"loading the problem files of {dirs} took longer than "
+                                   f"the time limit of {timeout:g} s (a file that loops "
+                                   "at import?)")
+    return load_registry(problems_dirs)
 
 
 def _run_locked(instances, chosen, cols, versions, registry, problems, sizes, suite, out,
