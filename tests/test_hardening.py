@@ -234,3 +234,37 @@ def test_an_interrupted_load_promises_no_rows(tmp_path):
     assert err.strip().splitlines() == [
         "adbench: interrupted by SIGTERM before any row was measured; nothing was written"]
     assert not (out / "results.csv").exists()
+
+
+# --------------------------------------------------------------------------
+# Limits: inf is none, nan is an error
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", [
+    ["run", "--problem", "survey-example", "--method", "manual"],
+    ["diff", "x*y", "--at", "x=1,y=2", "--method", "manual"],
+    ["swell", "survey-example", "--sizes", "l=1"],
+])
+@pytest.mark.parametrize("option", [["--timeout", "nan"], ["--timeout", "-1"],
+                                    ["--memory-limit", "nan"]])
+def test_a_nonsense_limit_is_one_line_and_exit_code_2(command, option, tmp_path):
+    if option[0] == "--memory-limit" and command[0] != "run":
+        pytest.skip("only run has --memory-limit")
+    out = ["--out", str(tmp_path / "run"), "--quiet"] if command[0] == "run" else []
+    result = invoke([*command, *option, *out])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("adbench: error: ")
+    assert option[0] in lines[0]
+    assert not (tmp_path / "run").exists()
+
+
+def test_inf_means_no_limit(tmp_path):
+    out = tmp_path / "run"
+    result = invoke(["run", "--problem", "survey-example", "--method", "manual", "--timeout",
+                     "inf", "--memory-limit", "inf", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    df = read_results(out / "results.csv")
+    assert len(df) == 1 and df.status.iloc[0] == "ok"
+    result = invoke(["diff", "x*y", "--at", "x=1,y=2", "--method", "manual", "--timeout", "inf"])
+    assert result.exit_code == 0, result.output

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from adbench.cli.base import UserError, cli, problems_dir_option
+from adbench.cli.base import GIB, SECONDS, UserError, cli, problems_dir_option
 from adbench.measure.harness import DEFAULT_TIMEOUT, ResultsWriteError, parse_sizes
 from adbench.methods import METHODS
 from adbench.registry import load_registry
@@ -120,13 +120,13 @@ class _Progress:
               help="Size values for a size parameter (repeatable, e.g. --sizes n=1,2,4).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for results.csv and report.md [default: results/run-DATE].")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", type=SECONDS,
               default=DEFAULT_TIMEOUT, show_default=True,
-              help="Hard time limit of each measurement, in seconds.")
+              help="Hard time limit of each measurement, in seconds (inf: none).")
 @click.option("--resume", type=click.Path(path_type=Path, file_okay=False), default=None,
               metavar="DIR", help="Complete an interrupted run in DIR.")
-@click.option("--memory-limit", type=click.FloatRange(min=0), default=None, metavar="GIB",
-              help="Address-space limit of each measurement's worker, in GiB (0: none) "
+@click.option("--memory-limit", type=GIB, default=None, metavar="GIB",
+              help="Address-space limit of each measurement's worker, in GiB (0 or inf: none) "
                    "[default: 16, or 3/4 of the memory if less].")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
