@@ -268,3 +268,41 @@ def test_inf_means_no_limit(tmp_path):
     assert len(df) == 1 and df.status.iloc[0] == "ok"
     result = invoke(["diff", "x*y", "--at", "x=1,y=2", "--method", "manual", "--timeout", "inf"])
     assert result.exit_code == 0, result.output
+
+
+# --------------------------------------------------------------------------
+# What a resume restores
+# --------------------------------------------------------------------------
+
+def test_resume_restores_every_setting_that_affects_rows_and_refuses_others(tmp_path,
+                                                                             monkeypatch):
+    from adbench.measure.harness import loop
+    from adbench.measure.metrics import timing
+    out = tmp_path / "run"
+    result = invoke(["run", "--problem", "survey-example", "--method", "manual", "--out",
+                     str(out), "--timeout", "7", "--memory-limit", "3", "--time-budget", "0",
+                     "--quiet"])
+    assert result.exit_code == 0, result.output
+    seen = {}
+
+    def recording(*args, **kwargs):
+        seen.update(timeout=kwargs["timeout"], memory_limit=kwargs["memory_limit"],
+                    budget=timing.settings()["budget_s"])
+        return real(*args, **kwargs)
+
+    real = loop.run
+    monkeypatch.setattr("adbench.measure.harness.run", recording)
+    monkeypatch.setattr(timing, "_settings", dict(timing._settings))
+    result = invoke(["run", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"timeout": 7.0, "memory_limit": 3 * 2**30, "budget": 0.0}
+    for option, value, stored in [("--timeout", "8", "--timeout 7"),
+                                  ("--memory-limit", "2", "--memory-limit 3"),
+                                  ("--time-budget", "0.5", "--time-budget 0")]:
+        result = invoke(["run", "--resume", str(out), option, value, "--quiet"])
+        assert result.exit_code == 2
+        assert result.output.strip().splitlines() == [
+            f"adbench: error: --resume {out}: the run was started with {stored}; give that or "
+            f"no {option}"]
+    result = invoke(["run", "--resume", str(out), "--timeout", "7", "--quiet"])
+    assert result.exit_code == 0, result.output

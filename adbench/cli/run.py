@@ -146,6 +146,7 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     from adbench.measure.metrics import timing
 
     timing.configure(budget_s=time_budget)
+    limit = None if memory_limit is None else int(memory_limit * 2**30)
 
     if resume is not None:
         if not (resume / "results.csv").exists():
@@ -158,12 +159,15 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
         suite, problems, methods = info["suite"], info["problems"], info["methods"]
         parsed, out = info["sizes"], resume
         problems_dirs = tuple(problems_dirs) + tuple(info.get("problems_dirs", ()))
-        timeout = info.get("timeout", timeout)
+        timeout, limit, budget = (
+            _restored(info, key, given, resume)
+            for key, given in (("timeout", timeout), ("memory_limit", limit),
+                               ("time_budget", time_budget)))
+        timing.configure(budget_s=budget)
     else:
         parsed = parse_sizes(sizes)
         out = out or _default_out()
     _check_writable(out)
-    limit = None if memory_limit is None else int(memory_limit * 2**30)
     try:
         with _sigterm_as_interrupt():
             df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
@@ -190,6 +194,27 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     click.echo(f"{len(df)} measurements ({summary})")
     click.echo(f"wrote {out / 'results.csv'}")
     click.echo(f"wrote {out / 'report.md'}")
+
+
+#: The option of each setting that run.json stores, and its unit there.
+_SETTINGS = {"timeout": ("--timeout", 1), "memory_limit": ("--memory-limit", 2**30),
+             "time_budget": ("--time-budget", 1)}
+
+
+def _restored(info: dict, key: str, given, folder: Path):
+    """The value of a setting for ``--resume``: the one the run was started with
+    (rows measured under other limits would not be comparable); a value given
+    on the command line must be that one. A run.json older than the setting has
+    no entry: then the given value (or default) holds."""
+    if key not in info:
+        return given
+    option, unit = _SETTINGS[key]
+    source = click.get_current_context().get_parameter_source(key)
+    if source is click.core.ParameterSource.COMMANDLINE and given != info[key]:
+        stored = "the default" if info[key] is None else f"{option} {info[key] / unit:g}"
+        raise UserError(f"--resume {folder}: the run was started with {stored}; give that "
+                        f"or no {option}")
+    return info[key]
 
 
 class RunCutShort(click.ClickException):

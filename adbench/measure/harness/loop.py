@@ -29,6 +29,7 @@ from adbench.measure.harness.lock import FolderLock
 from adbench.measure.harness.selection import DEFAULT_TIMEOUT, select
 from adbench.measure.isolation import one_line, run_isolated
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
+from adbench.measure.metrics import timing
 from adbench.measure.reference import Reference, reference_jacobian
 from adbench.methods import METHODS, Method, Unsupported, get_method
 from adbench.problem import Instance
@@ -300,7 +301,7 @@ def _run_locked(instances, chosen, cols, versions, registry, problems, sizes, su
         writer = ResultsWriter(csv_path, cols)
         if not resume:
             _write_run_info(out, problems, [m.name for m in chosen], sizes, suite, timeout,
-                            problems_dirs)
+                            problems_dirs, memory_limit, timing.settings()["budget_s"])
     rows = []
     skipper = _Skipper()
     total = len(instances) * len(chosen)

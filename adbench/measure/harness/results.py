@@ -289,11 +289,14 @@ def _stale_message(stale: Mapping[str, int]) -> str:
 
 
 def _write_run_info(out: Path, problems, methods, sizes, suite, timeout,
-                    problems_dirs) -> None:
-    """What was asked for, so that ``--resume`` can finish the same run."""
+                    problems_dirs, memory_limit=None, time_budget=None) -> None:
+    """What was asked for, so that ``--resume`` can finish the same run: the
+    selection and every setting that affects a row (the time limit, the memory
+    limit in bytes, None for the default, and the timing budget in seconds)."""
     info = {"problems": list(problems), "methods": list(methods), "sizes": dict(sizes or {}),
             "suite": suite, "timeout": timeout,
-            "problems_dirs": [str(Path(d).resolve()) for d in problems_dirs]}
+            "problems_dirs": [str(Path(d).resolve()) for d in problems_dirs],
+            "memory_limit": memory_limit, "time_budget": time_budget}
     tmp = out / "run.json.tmp"
     with _writing(tmp):
         tmp.write_text(json.dumps(info, indent=2))
