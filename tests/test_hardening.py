@@ -306,3 +306,57 @@ def test_resume_restores_every_setting_that_affects_rows_and_refuses_others(tmp_
             f"no {option}"]
     result = invoke(["run", "--resume", str(out), "--timeout", "7", "--quiet"])
     assert result.exit_code == 0, result.output
+
+
+# --------------------------------------------------------------------------
+# Damaged results.csv files
+# --------------------------------------------------------------------------
+
+def _finished_run(tmp_path) -> Path:
+    out = tmp_path / "run"
+    result = invoke(["run", "--problem", "survey-example", "--method", "manual", "--method",
+                     "fd-central", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n  \n", "problem,siz"])
+def test_resume_of_a_blank_or_torn_results_csv_rewrites_it_whole(tmp_path, text):
+    out = _finished_run(tmp_path)
+    (out / "results.csv").write_text(text)
+    result = invoke(["run", "--resume", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    df = read_results(out / "results.csv")
+    assert sorted(df.method) == ["fd-central", "manual"] and (df.status == "ok").all()
+
+
+def _edited(out: Path, edit) -> Path:
+    path = out / "results.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(edit(lines)))
+    return path
+
+
+@pytest.mark.parametrize("command", ["report", "resume"])
+def test_an_empty_problem_cell_is_one_line_naming_the_file_and_line(tmp_path, command):
+    out = _finished_run(tmp_path)
+    path = _edited(out, lambda lines: [lines[0], lines[1], "," + lines[2].split(",", 1)[1]])
+    args = (["report", str(path)] if command == "report" else
+            ["run", "--resume", str(out), "--quiet"])
+    result = invoke(args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"adbench: error: {path}: line 3: the problem cell is empty"]
+
+
+@pytest.mark.parametrize("command", ["report", "resume"])
+def test_a_duplicated_row_is_refused_naming_both_lines(tmp_path, command):
+    out = _finished_run(tmp_path)
+    path = _edited(out, lambda lines: [*lines, lines[1]])
+    args = (["report", str(path)] if command == "report" else
+            ["run", "--resume", str(out), "--quiet"])
+    result = invoke(args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"adbench: error: {path}: line 4 repeats the row of line 2 (problem 'survey-example', "
+        "sizes '', method 'manual'); remove one of them"]
