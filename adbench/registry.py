@@ -127,6 +127,10 @@ def load_problem_file(path: Path) -> list[Problem]:
     except SyntaxError as exc:
         sys.modules.pop(module_name, None)
         raise ProblemFileError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from exc
+    except SystemExit as exc:  # the file ended the interpreter: refused like any failure
+        sys.modules.pop(module_name, None)
+        raise ProblemFileError(f"{path}: import failed: it called sys.exit({exc.code!r}) "
+                               "(a problem file must only define problems)") from None
     except Exception as exc:
         sys.modules.pop(module_name, None)
         raise ProblemFileError(f"{path}: import failed: {type(exc).__name__}: {exc}") from exc

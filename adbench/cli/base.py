@@ -8,17 +8,20 @@ exit with code 2. ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import click
 
 from adbench import __version__
-from adbench.measure.harness import ResultsCSVError, ResultsWriteError, SizesError
+from adbench.measure.harness import (FolderInUseError, ResultsCSVError, ResultsWriteError,
+                                     SizesError)
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 
-__all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS", "dated_folder"]
+__all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS", "Limit", "SECONDS",
+           "GIB", "dated_folder"]
 
 
 class UserError(click.ClickException):
@@ -39,7 +42,38 @@ def dated_folder(kind: str) -> Path:
 
 USER_ERRORS = (UnknownNameError, ProblemFileError, ProblemDefinitionError, ResultsCSVError,
                ResultsWriteError, FileExistsError, NotADirectoryError, PermissionError,
-               SizesError)
+               SizesError, FolderInUseError)
+
+
+class Limit(click.ParamType):
+    """A limit given as a number: ``inf`` means no limit (converted to
+    ``unlimited``), ``nan`` and negative numbers are refused, and so is 0
+    unless ``zero_ok`` (where 0 also means no limit)."""
+
+    name = "number"
+
+    def __init__(self, unlimited, zero_ok: bool):
+        self.unlimited, self.zero_ok = unlimited, zero_ok
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if math.isnan(number):
+            self.fail("nan is not a limit (inf means none)", param, ctx)
+        if number < 0 or (number == 0 and not self.zero_ok):
+            self.fail(f"{value} is not a limit (it must be {'>=' if self.zero_ok else '>'} 0; "
+                      "inf means none)", param, ctx)
+        return self.unlimited if math.isinf(number) else number
+
+
+#: A time limit in seconds (inf: none, given as None).
+SECONDS = Limit(None, zero_ok=False)
+#: A memory limit in GiB (0 or inf: none, given as 0).
+GIB = Limit(0.0, zero_ok=True)
 
 
 def problems_dir_option(f):

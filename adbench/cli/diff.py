@@ -6,7 +6,7 @@ import math
 
 import click
 
-from adbench.cli.base import UserError, cli
+from adbench.cli.base import SECONDS, UserError, cli
 from adbench.measure.harness import DEFAULT_TIMEOUT
 
 
@@ -28,9 +28,9 @@ def _error(v) -> str:
                    "their order is the order of the gradient.")
 @click.option("--method", "methods", multiple=True, metavar="NAME",
               help="Only this method (repeatable); default: all.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", type=SECONDS,
               default=DEFAULT_TIMEOUT, show_default=True,
-              help="Time limit of each method, in seconds.")
+              help="Time limit of each method, in seconds (inf: none).")
 @click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text",
               show_default=True, help="A plain table, or markdown.")
 def diff_command(expression, at, methods, timeout, fmt):

@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from adbench.cli.base import UserError, cli, dated_folder, problems_dir_option
+from adbench.cli.base import (GIB, SECONDS, UserError, cli, dated_folder,
+                              problems_dir_option)
 from adbench.measure.harness import DEFAULT_TIMEOUT, ResultsWriteError, parse_sizes
 from adbench.methods import METHODS
 from adbench.registry import load_registry
@@ -119,13 +120,13 @@ class _Progress:
               help="Size values for a size parameter (repeatable, e.g. --sizes n=1,2,4).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for results.csv and report.md [default: results/run-DATE].")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", type=SECONDS,
               default=DEFAULT_TIMEOUT, show_default=True,
-              help="Hard time limit of each measurement, in seconds.")
+              help="Hard time limit of each measurement, in seconds (inf: none).")
 @click.option("--resume", type=click.Path(path_type=Path, file_okay=False), default=None,
               metavar="DIR", help="Complete an interrupted run in DIR.")
-@click.option("--memory-limit", type=click.FloatRange(min=0), default=None, metavar="GIB",
-              help="Address-space limit of each measurement's worker, in GiB (0: none) "
+@click.option("--memory-limit", type=GIB, default=None, metavar="GIB",
+              help="Address-space limit of each measurement's worker, in GiB (0 or inf: none) "
                    "[default: 16, or 3/4 of the memory if less].")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
@@ -145,6 +146,7 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     from adbench.measure.metrics import timing
 
     timing.configure(budget_s=time_budget)
+    limit = None if memory_limit is None else int(memory_limit * 2**30)
 
     if resume is not None:
         if not (resume / "results.csv").exists():
@@ -157,12 +159,15 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
         suite, problems, methods = info["suite"], info["problems"], info["methods"]
         parsed, out = info["sizes"], resume
         problems_dirs = tuple(problems_dirs) + tuple(info.get("problems_dirs", ()))
-        timeout = info.get("timeout", timeout)
+        timeout, limit, budget = (
+            _restored(info, key, given, resume)
+            for key, given in (("timeout", timeout), ("memory_limit", limit),
+                               ("time_budget", time_budget)))
+        timing.configure(budget_s=budget)
     else:
         parsed = parse_sizes(sizes)
         out = out or _default_out()
     _check_writable(out)
-    limit = None if memory_limit is None else int(memory_limit * 2**30)
     try:
         with _sigterm_as_interrupt():
             df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
@@ -171,9 +176,13 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
-        click.echo(f"\nadbench: interrupted{how}; the finished rows are in "
-                   f"{out / 'results.csv'}; complete the run with: adbench run --resume {out}",
-                   err=True)
+        if (out / "results.csv").exists():
+            click.echo(f"\nadbench: interrupted{how}; the finished rows are in "
+                       f"{out / 'results.csv'}; complete the run with: adbench run --resume "
+                       f"{out}", err=True)
+        else:
+            click.echo(f"\nadbench: interrupted{how} before any row was measured; nothing "
+                       "was written", err=True)
         sys.exit(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     except ResultsWriteError as exc:
         if not exc.measured:
@@ -185,6 +194,27 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     click.echo(f"{len(df)} measurements ({summary})")
     click.echo(f"wrote {out / 'results.csv'}")
     click.echo(f"wrote {out / 'report.md'}")
+
+
+#: The option of each setting that run.json stores, and its unit there.
+_SETTINGS = {"timeout": ("--timeout", 1), "memory_limit": ("--memory-limit", 2**30),
+             "time_budget": ("--time-budget", 1)}
+
+
+def _restored(info: dict, key: str, given, folder: Path):
+    """The value of a setting for ``--resume``: the one the run was started with
+    (rows measured under other limits would not be comparable); a value given
+    on the command line must be that one. A run.json older than the setting has
+    no entry: then the given value (or default) holds."""
+    if key not in info:
+        return given
+    option, unit = _SETTINGS[key]
+    source = click.get_current_context().get_parameter_source(key)
+    if source is click.core.ParameterSource.COMMANDLINE and given != info[key]:
+        stored = "the default" if info[key] is None else f"{option} {info[key] / unit:g}"
+        raise UserError(f"--resume {folder}: the run was started with {stored}; give that "
+                        f"or no {option}")
+    return info[key]
 
 
 class RunCutShort(click.ClickException):

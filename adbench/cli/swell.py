@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from adbench.cli.base import cli, dated_folder, problems_dir_option
+from adbench.cli.base import SECONDS, cli, dated_folder, problems_dir_option
 from adbench.measure.harness import parse_sizes
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import load_registry
@@ -20,9 +20,9 @@ SHOWN = ["expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse", "expr_ops_s
 @click.argument("problem_name", metavar="PROBLEM")
 @click.option("--sizes", "sizes", multiple=True, metavar="NAME=V1,V2,...",
               help="Sizes to run (repeatable) [default: the problem's default sizes].")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
-              show_default=True, help="Hard time limit per size, in seconds; larger sizes "
-                                      "are skipped after a timeout.")
+@click.option("--timeout", type=SECONDS, default=60.0,
+              show_default=True, help="Hard time limit per size, in seconds (inf: none); "
+                                      "larger sizes are skipped after a timeout.")
 @click.option("--simplify-budget", type=click.FloatRange(min=0), default=10.0,
               show_default=True, help="Seconds simplify may take per size (0: skip it).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,

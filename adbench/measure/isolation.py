@@ -19,6 +19,15 @@ Guarantees of :func:`run_isolated` (with ``isolate=True``):
 * no orphans: a worker is killed when the caller leaves (Ctrl-C, SIGTERM
   turned into an exception, any other exception) and, on Linux, when the
   calling process itself dies, even by SIGKILL (``PR_SET_PDEATHSIG``);
+* no descendants left: each worker leads a process group of its own, killed
+  when the measurement ends; a descendant that left that group (``setsid``)
+  is reparented to the calling process, a child subreaper on Linux
+  (``PR_SET_CHILD_SUBREAPER``), which kills and reaps it then too;
+* a worker's exit is its answer: the caller waits for the worker's result or
+  its death, never for a pipe that a descendant still holds open;
+* signals are never lost at the fork: SIGINT and SIGTERM are blocked while the
+  worker is forked, so that the caller's handler runs after the fork, in plain
+  code, rather than inside an at-fork hook that would discard its exception;
 * the caller decides about interruptions: a worker ignores SIGINT and SIGTERM,
   which a terminal (Ctrl-C) or a service manager (stop) sends to the whole
   process group, so that an interrupted run is not left with a row saying its
@@ -27,13 +36,16 @@ Guarantees of :func:`run_isolated` (with ``isolate=True``):
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing as mp
+import multiprocessing.connection as mpc
 import os
 import resource
 import signal
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -63,6 +75,9 @@ def default_memory_limit() -> int:
 MEMORY_LIMIT_BYTES = default_memory_limit()
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+#: Signals held back while a worker is forked (see the module docstring).
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
 
 
 @dataclass
@@ -87,17 +102,118 @@ def _die_with_parent() -> None:
     if not sys.platform.startswith("linux"):
         return
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # pragma: no cover - exotic libc
         pass
 
 
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+_SUBREAPER: dict[int, bool] = {}  # by pid: a forked worker is not a subreaper
+
+
+def _become_subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux >= 3.4).
+
+    A problem may fork a daemon that calls setsid: it leaves the worker's process
+    group, so killing the group misses it, and when the worker dies it would be
+    adopted by init and outlive the run. As a subreaper this process adopts it
+    instead, and :func:`_kill_adopted` finds it among its own children.
+    """
+    pid = os.getpid()
+    if pid not in _SUBREAPER:
+        ok = False
+        if sys.platform.startswith("linux"):
+            try:
+                ok = _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+            except (OSError, AttributeError):  # pragma: no cover - exotic libc
+                pass
+        _SUBREAPER[pid] = ok
+    return _SUBREAPER[pid]
+
+
+def _children() -> set[int]:
+    """The pids whose parent is this process (from /proc; empty elsewhere)."""
+    me, found = os.getpid(), set()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # pragma: no cover - no procfs
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == me:
+            found.add(int(entry))
+    return found
+
+
+def _kill_adopted(before: set[int]) -> None:
+    """SIGKILL and reap the children this process adopted during a measurement
+    (not in ``before``, the children it had when the worker was forked).
+
+    Killing an adopted process orphans its own children, which are adopted in
+    turn: repeat until no new child is left (a few rounds at most). A child that
+    another thread of this process started during the measurement would be taken
+    for one too: the harness measures from one thread, and so must a caller that
+    isolates while it starts processes of its own.
+    """
+    for _ in range(50):
+        adopted = _children() - before
+        if not adopted:
+            return
+        for pid in adopted:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in adopted:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, 0)
+        time.sleep(0.001)
+
+
+def _wait_answer_or_exit(conn, proc, timeout) -> list:
+    """Wait until ``conn`` has data or ``proc`` has exited (or ``timeout``);
+    the ready ones, empty on timeout.
+
+    Neither the pipe's end of file nor multiprocessing's sentinel says that the
+    worker exited: both are pipes, and a descendant of the worker holds their
+    write ends. A pidfd (Linux >= 5.3) does; elsewhere the worker is polled.
+    """
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    if pidfd is not None:
+        try:
+            return mpc.wait([conn, pidfd], timeout)
+        finally:
+            os.close(pidfd)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if conn.poll(0.02):
+            return [conn]
+        if proc.exitcode is not None:
+            return [proc.sentinel]
+        if deadline is not None and time.monotonic() >= deadline:
+            return []
+
+
 def _child(conn, parent_pid, fn, args, memory_limit):
     try:
-        # The parent decides about Ctrl-C and SIGTERM (see the module docstring).
+        # The parent decides about Ctrl-C and SIGTERM (see the module docstring);
+        # the worker was forked with them blocked, and ignores them from now on.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)  # leads its own group: killed whole (see run_isolated)
         _die_with_parent()
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)
@@ -160,18 +276,41 @@ def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
     # joins the worker, and PR_SET_PDEATHSIG covers a parent killed outright.
     proc = ctx.Process(target=_child, args=(child, os.getpid(), fn, args, memory_limit),
                        daemon=False)
-    proc.start()
+    subreaper = _become_subreaper()
+    before = _children() if subreaper else set()
+    # Blocked while forking: a handler that raises (Ctrl-C, SIGTERM) would do so
+    # inside an at-fork hook, which discards the exception; unblocked in the try
+    # below, the signal is delivered there, and the worker is killed on the way out.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        proc.start()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
     child.close()
     try:
-        if parent.poll(timeout):
+        with contextlib.suppress(OSError):
+            os.setpgid(proc.pid, proc.pid)  # also here: no race with the first kill
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        # The worker's result or its death, whichever comes first: a descendant
+        # that inherited the pipe may hold it open long after the worker exited.
+        ready = _wait_answer_or_exit(parent, proc, timeout)
+        if parent in ready or (ready and parent.poll(0)):
             try:
                 return parent.recv()
             except EOFError:
-                proc.join()
-                return Outcome("error", message=_death_message(proc.exitcode))
+                pass
+        if ready:
+            proc.join()
+            return Outcome("error", message=_death_message(proc.exitcode))
         return Outcome("timeout", message=f"killed after the time limit of {timeout:g} s")
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the worker and its group
         if proc.is_alive():
             proc.kill()
         proc.join()
         parent.close()
+        if subreaper:
+            _kill_adopted(before)

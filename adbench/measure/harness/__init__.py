@@ -21,6 +21,7 @@ from adbench.measure.context import Context, Metric
 from adbench.measure.harness import loop as _loop
 from adbench.measure.harness import results as _results
 from adbench.measure.harness import selection as _selection
+from adbench.measure.harness.lock import LOCK_NAME, FolderInUseError, FolderLock
 from adbench.measure.harness.loop import (  # noqa: F401 - re-exported, privates too
     _base_row, _check_instance, _first_floating_point_error, _join, _measure_one,
     _nonfinite_reason, _reference_for, _short, _Skipper, _values_of, check_output, measure, run)
@@ -35,6 +36,7 @@ from adbench.measure.harness.selection import (  # noqa: F401
 __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "columns",
            "select", "parse_sizes", "SizesError", "DEFAULT_TIMEOUT", "STATUSES", "ResultsCSVError",
            "ResultsWriteError", "check_output", "read_results", "read_run_info",
-           "ResultsWriter", "KEY", "DEFAULT_SUITE", "NUMERIC_COLUMNS", "RUN_INFO_KEYS"]
+           "ResultsWriter", "KEY", "DEFAULT_SUITE", "NUMERIC_COLUMNS", "RUN_INFO_KEYS",
+           "FolderInUseError", "FolderLock", "LOCK_NAME"]
 
 act_as_one_module(__name__, (_selection, _results, _loop))

@@ -25,13 +25,15 @@ from adbench.measure.context import Context
 from adbench.measure.harness.results import (
     ResultsWriter, _flat, _salvage, _stale_message, _write_run_info, _writing, columns,
     read_results)
+from adbench.measure.harness.lock import FolderLock
 from adbench.measure.harness.selection import DEFAULT_TIMEOUT, problem_names, select
 from adbench.measure.isolation import one_line, run_isolated
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
+from adbench.measure.metrics import timing
 from adbench.measure.reference import Reference, reference_jacobian
 from adbench.methods import METHODS, Method, Unsupported, get_method
 from adbench.problem import Instance
-from adbench.registry import Registry, load_registry
+from adbench.registry import ProblemFileError, Registry, load_registry
 
 
 def _base_row(inst: Instance, method: Method) -> dict:
@@ -241,7 +243,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     ResultsWriteError if a file in ``out`` cannot be written; the rows written
     before stay in results.csv, and ``resume`` completes them.
     """
-    registry = registry or load_registry(problems_dirs)
+    registry = registry or _load_bounded(problems_dirs, timeout, isolate)
     instances = select(registry, suite, problems, sizes)
     if isinstance(methods, str):
         methods = [methods]
@@ -255,11 +257,45 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     # Each definition's version, computed now: the rows are labelled with the
     # definition loaded, even if its file is edited during the run.
     versions = {inst.name: inst.problem.version for inst in instances}
-    writer, done = None, {}
+    lock = None
     if out is not None:
         out = Path(out)
         with _writing(out):
             out.mkdir(parents=True, exist_ok=True)
+        lock = FolderLock(out)  # held until the report is written (see .lock)
+    try:
+        return _run_locked(instances, chosen, cols, versions, registry, problems, sizes, suite,
+                           out, timeout, problems_dirs, resume, isolate, progress, memory_limit,
+                           warn)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _probe_load(problems_dirs) -> None:
+    load_registry(problems_dirs)
+
+
+def _load_bounded(problems_dirs, timeout, isolate) -> Registry:
+    """The registry with the problem files of ``problems_dirs``, their import
+    bounded by ``timeout``: the files are first imported in a worker, which is
+    killed if it takes longer (a file that loops at import), and only then here.
+    Any other failure is left to the import here, which reports it."""
+    if problems_dirs and isolate:
+        outcome = run_isolated(_probe_load, (tuple(problems_dirs),), timeout)
+        if outcome.status == "timeout":
+            dirs = ", ".join(str(d) for d in problems_dirs)
+            raise ProblemFileError(f"loading the problem files of {dirs} took longer than "
+                                   f"the time limit of {timeout:g} s (a file that loops "
+                                   "at import?)")
+    return load_registry(problems_dirs)
+
+
+def _run_locked(instances, chosen, cols, versions, registry, problems, sizes, suite, out,
+                timeout, problems_dirs, resume, isolate, progress, memory_limit, warn):
+    """The body of :func:`run`, with the run folder (if any) locked."""
+    writer, done = None, {}
+    if out is not None:
         csv_path = out / "results.csv"
         if resume and csv_path.exists():
             done, stale = _salvage(csv_path, cols, versions)
@@ -271,7 +307,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
         writer = ResultsWriter(csv_path, cols)
         if not resume:
             _write_run_info(out, problem_names(problems), [m.name for m in chosen], sizes, suite,
-                            timeout, problems_dirs)
+                            timeout, problems_dirs, memory_limit, timing.settings()["budget_s"])
     rows = []
     skipper = _Skipper()
     total = len(instances) * len(chosen)

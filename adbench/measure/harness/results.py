@@ -211,7 +211,25 @@ def read_results(path: str | Path) -> pd.DataFrame:
             df[col] = numbers
     df["sizes"] = df["sizes"].fillna("")
     df["message"] = df["message"].fillna("")
+    _check_keys(path, list(zip(*(df[k].fillna("").astype(str) for k in KEY))))
     return df
+
+
+def _check_keys(path: Path, keys: list[tuple]) -> None:
+    """Each row, by its ``(problem, sizes, method)`` (line 2 first), names a
+    problem and a method, and no two rows have the same key (a row counted
+    twice would weigh twice in every summary); else ResultsCSVError naming the
+    file and the line."""
+    first: dict[tuple, int] = {}
+    for lineno, key in enumerate(keys, start=2):
+        for col, value in zip(KEY, key):
+            if col != "sizes" and not str(value).strip():
+                raise ResultsCSVError(f"{path}: line {lineno}: the {col} cell is empty")
+        if key in first:
+            raise ResultsCSVError(f"{path}: line {lineno} repeats the row of line {first[key]} "
+                                  f"(problem {key[0]!r}, sizes {key[1]!r}, method {key[2]!r}); "
+                                  "remove one of them")
+        first[key] = lineno
 
 
 def _parse_rows(path: Path, text: str) -> list[list[str]]:
@@ -245,9 +263,10 @@ def _salvage(path: Path, cols: list[str],
     other columns.
     """
     text = _read_text(path)
-    if not text.strip():
-        return {}, {}
-    rows = _parse_rows(path, text)
+    if not text.strip():  # empty, blank or a torn header: rewritten whole, as a new file
+        rows = [list(cols)]
+    else:
+        rows = _parse_rows(path, text)
     header, good = rows[0], rows[1:]
     _check_header(path, header)
     if header != cols:
@@ -257,6 +276,8 @@ def _salvage(path: Path, cols: list[str],
     for lineno, r in enumerate(good, start=2):
         if r[status] not in STATUSES:
             raise ResultsCSVError(f"{path}: line {lineno} has an unknown status {r[status]!r}")
+    idx = [header.index(k) for k in KEY]
+    _check_keys(path, [tuple(r[i] for i in idx) for r in good])
     problem, version = header.index("problem"), header.index("version")
     kept, stale = [], {}
     for r in good:
@@ -272,7 +293,6 @@ def _salvage(path: Path, cols: list[str],
             w.writerow(header)
             w.writerows(kept)
         os.replace(tmp, path)
-    idx = [header.index(k) for k in KEY]
     return {tuple(r[i] for i in idx): r[status] for r in kept}, stale
 
 
@@ -289,11 +309,14 @@ def _stale_message(stale: Mapping[str, int]) -> str:
 
 
 def _write_run_info(out: Path, problems, methods, sizes, suite, timeout,
-                    problems_dirs) -> None:
-    """What was asked for, so that ``--resume`` can finish the same run."""
+                    problems_dirs, memory_limit=None, time_budget=None) -> None:
+    """What was asked for, so that ``--resume`` can finish the same run: the
+    selection and every setting that affects a row (the time limit, the memory
+    limit in bytes, None for the default, and the timing budget in seconds)."""
     info = {"problems": list(problems), "methods": list(methods), "sizes": dict(sizes or {}),
             "suite": suite, "timeout": timeout,
-            "problems_dirs": [str(Path(d).resolve()) for d in problems_dirs]}
+            "problems_dirs": [str(Path(d).resolve()) for d in problems_dirs],
+            "memory_limit": memory_limit, "time_budget": time_budget}
     tmp = out / "run.json.tmp"
     with _writing(tmp):
         tmp.write_text(json.dumps(info, indent=2))
