@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from adbench.interpret.xp import numpy_xp
-from adbench.measure.accuracy import compare
+from adbench.measure.accuracy import compare, evaluation_floor, inaccurate
 from adbench.measure.context import Context, Metric
 from adbench.measure.isolation import one_line, run_isolated
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
@@ -46,7 +46,10 @@ __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "co
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_SUITE = "quick"
-STATUSES = ("ok", "unsupported", "nonfinite", "timeout", "error")
+STATUSES = ("ok", "inaccurate", "unsupported", "nonfinite", "timeout", "error")
+#: Statuses of rows whose Jacobian was computed and scored: ``inaccurate`` is a
+#: Jacobian with an entry whose error exceeds its method's tolerance.
+MEASURED_STATUSES = ("ok", "inaccurate")
 
 BASE_COLUMNS = [
     "problem", "sizes", "n", "m", "method", "status",
@@ -131,6 +134,11 @@ def measure(inst: Instance, method: Method, reference: Reference | None,
     if reference is not None:
         row.update(compare(J, reference.jacobian, method.tolerance))
         row["reference_digits"] = round(reference.digits, 1)
+        with np.errstate(all="ignore"):  # a wrong Jacobian is never ok
+            floor = evaluation_floor(inst.f(inst.x0.copy(), numpy_xp), reference.value)
+        wrong = inaccurate(row, method.tolerance, floor)
+        if wrong:
+            row.update(status="inaccurate", message=_join(row["message"], wrong))
     ctx = Context(inst, method, prepared, reference, J, x, timeout, jacobian_s)
     for metric in METRICS:
         if metric.methods and method.name not in metric.methods:
