@@ -100,7 +100,7 @@ class _Progress:
         eta = ""
         if 0 < finished and done < total:
             left = (self.clock() - self.start) / finished * (total - done)
-            eta = f"  about {_duration(left)} left"
+            eta = f"  {'' if left < 0.5 else 'about '}{_duration(left)} left"
         width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
         filled = int(24 * done / max(total, 1))
         line = f"[{'#' * filled}{'.' * (24 - filled)}] {done}/{total}{eta}  {label}"
@@ -190,7 +190,23 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     click.echo(f"{len(df)} measurements ({summary})")
     click.echo(f"wrote {out / 'results.csv'}")
     click.echo(f"wrote {out / 'report.md'}")
+    click.echo("")
+    click.echo(result_table(df))
     _verdict(df, strict)
+
+
+#: The columns of the table printed at the end of a run (from the report's summary).
+RESULT_COLUMNS = ["method", "ok", "inaccurate", "failed", "median error", "time ratio (median)"]
+
+
+def result_table(df: pd.DataFrame) -> str:
+    """Per method: rows ok, inaccurate and failed, the median error and the median
+    time ratio, as plain text (the summary table of report.md, cut down)."""
+    from adbench.report.tables import summary_table
+
+    table = summary_table(df)
+    table = table[[c for c in RESULT_COLUMNS if c in table.columns]]
+    return table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3g}")
 
 
 #: The statuses that ``--strict`` fails on: a Jacobian that is wrong or missing.
