@@ -30,10 +30,16 @@ def _results_path(path: Path) -> Path:
 @click.option("--title", default="adbench report", show_default=True,
               help="Title of report.md.")
 @click.option("--no-plots", is_flag=True, help="Tables only, no PNG plots.")
-@click.option("--check", is_flag=True,
+@click.option("--check", type=click.Choice(["all", "accuracy"]), is_flag=False,
+              flag_value="all", default=None,
               help="With two CSVs: exit with code 1 if a value got worse, a row stopped "
-                   "being ok, or a row disappeared.")
-def report_command(results, out, title, no_plots, check):
+                   "being ok, or a row disappeared; `--check accuracy` judges everything "
+                   "but times.")
+@click.option("--time-threshold", type=click.FloatRange(min=1, min_open=True), default=None,
+              metavar="FACTOR",
+              help="With two CSVs: a time ratio moved when it changed by this factor "
+                   "[default: beyond the timing noise both runs measured].")
+def report_command(results, out, title, no_plots, check, time_threshold):
     """Regenerate report.md (and plots) from RESULTS.csv, or, given two CSVs,
     show what changed from the first run to the second: errors and ratios
     that moved, status changes, rows added and removed.
@@ -66,7 +72,7 @@ def report_command(results, out, title, no_plots, check):
         click.echo(f"wrote {report}" + (f" and {len(plots)} plots in {folder / 'plots'}"
                                          if plots else ""))
         return
-    diff = compare_runs(*frames)
+    diff = compare_runs(*frames, time_threshold=time_threshold, times=check != "accuracy")
     text = render_diff(diff, str(paths[0]), str(paths[1]))
     click.echo(text, nl=False)
     if out is not None:

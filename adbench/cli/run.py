@@ -16,7 +16,7 @@ import pandas as pd
 
 from adbench.cli.base import (GIB, SECONDS, UserError, cli, dated_folder,
                               problems_dir_option)
-from adbench.measure.harness import DEFAULT_TIMEOUT, ResultsWriteError, parse_sizes
+from adbench.measure.harness import DEFAULT_TIMEOUT, STATUSES, ResultsWriteError, parse_sizes
 from adbench.methods import METHODS
 from adbench.registry import load_registry
 
@@ -100,7 +100,7 @@ class _Progress:
         eta = ""
         if 0 < finished and done < total:
             left = (self.clock() - self.start) / finished * (total - done)
-            eta = f"  about {_duration(left)} left"
+            eta = f"  {'' if left < 0.5 else 'about '}{_duration(left)} left"
         width = max(40, shutil.get_terminal_size((100, 20)).columns - 1)
         filled = int(24 * done / max(total, 1))
         line = f"[{'#' * filled}{'.' * (24 - filled)}] {done}/{total}{eta}  {label}"
@@ -129,18 +129,22 @@ class _Progress:
               help="Address-space limit of each measurement's worker, in GiB (0 or inf: none) "
                    "[default: 16, or 3/4 of the memory if less].")
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 when any row is inaccurate (an entry over its method's "
+                   "tolerance), error or nonfinite.")
 @click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Time spent timing f and the derivative per measurement "
                    "[default: 0.1]; 0 skips timing.")
 @problems_dir_option
 def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_limit, quiet,
-                time_budget,
-                problems_dirs):
+                strict, time_budget, problems_dirs):
     """Run SUITE (default: quick), or the given problems, with every method.
 
     Writes results.csv (one row per problem x size x method) and report.md.
     An output file that cannot be written is a one-line error: exit code 2 if
     nothing was measured yet, else 1 (the finished rows are kept for --resume).
+    A run whose every row is an error exits 1; with --strict, so does a run
+    with any inaccurate, error or nonfinite row.
     """
     from adbench.measure.harness import read_run_info, run
     from adbench.measure.metrics import timing
@@ -189,11 +193,47 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
             raise UserError(str(exc)) from None
         raise RunCutShort(f"{exc}; the finished rows are kept; complete the run with: "
                           f"adbench run --resume {out}") from None
-    counts = df["status"].value_counts().to_dict()
-    summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+    counts = df["status"].value_counts()
+    summary = ", ".join(f"{counts[k]} {k}" for k in STATUSES if k in counts)
     click.echo(f"{len(df)} measurements ({summary})")
     click.echo(f"wrote {out / 'results.csv'}")
     click.echo(f"wrote {out / 'report.md'}")
+    click.echo("")
+    click.echo(result_table(df))
+    _verdict(df, strict)
+
+
+#: The columns of the table printed at the end of a run (from the report's summary).
+RESULT_COLUMNS = ["method", "ok", "inaccurate", "failed", "median error", "time ratio (median)"]
+
+
+def result_table(df: pd.DataFrame) -> str:
+    """Per method: rows ok, inaccurate and failed, the median error and the median
+    time ratio, as plain text (the summary table of report.md, cut down)."""
+    from adbench.report.tables import summary_table
+
+    table = summary_table(df)
+    table = table[[c for c in RESULT_COLUMNS if c in table.columns]]
+    return table.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3g}")
+
+
+#: The statuses that ``--strict`` fails on: a Jacobian that is wrong or missing.
+STRICT_FAILURES = ("inaccurate", "error", "nonfinite")
+
+
+def _verdict(df: pd.DataFrame, strict: bool) -> None:
+    """Exit 1 when nothing worked (every row an error) or, with ``strict``, when
+    any row is one of :data:`STRICT_FAILURES`; say why on stderr."""
+    status = df["status"]
+    if len(df) and (status == "error").all():
+        click.echo(f"adbench: every one of the {len(df)} measurements failed with an error "
+                   "(see the message column of results.csv)", err=True)
+        raise SystemExit(1)
+    bad = status[status.isin(STRICT_FAILURES)].value_counts()
+    if strict and len(bad):
+        click.echo("adbench: --strict: " + ", ".join(f"{v} {k}" for k, v in bad.items())
+                   + " rows", err=True)
+        raise SystemExit(1)
 
 
 #: The option of each setting that run.json stores, and its unit there.

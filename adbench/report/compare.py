@@ -12,7 +12,7 @@ import pandas as pd
 from adbench.report.tables import format_table
 
 __all__ = ["compare_runs", "render_diff", "diff_summary", "RunDiff", "ChangeRule",
-           "CHANGE_RULES", "KEY"]
+           "CHANGE_RULES", "KEY", "TIME_COLUMNS", "noise_factor"]
 
 KEY = ["problem", "sizes", "method"]
 
@@ -47,6 +47,41 @@ CHANGE_RULES: dict[str, ChangeRule] = {
     "time_ratio": ChangeRule(0.0, 1.25),
     "mem_ratio": ChangeRule(0.0, 1.25),
 }
+
+
+#: Columns that are timings: judged against the noise both runs measured.
+TIME_COLUMNS = ("time_ratio",)
+
+#: Fewer derivative samples than this say nothing of the noise (a slow method
+#: takes one): such a row's time is judged only against a threshold the user sets.
+MIN_SAMPLES = 3
+
+
+def noise_factor(old: pd.DataFrame, new: pd.DataFrame, floor: float) -> pd.Series:
+    """How far a time ratio may move between two runs by noise alone, per row.
+
+    A run's timings scatter by s = (median - min) / min over their samples:
+    ``time_spread`` for the derivative, ``time_f_median_s / time_f_s - 1`` for
+    f. The ratio time(J) / time(f) carries both, and two runs each carry
+    theirs, so the band is the product of (1 + s) over the four, never below
+    ``floor``. A row with fewer than :data:`MIN_SAMPLES` derivative samples in
+    either run has no measured noise: its band is infinite (not judged).
+    ``old`` and ``new`` hold the rows' timing columns, aligned.
+    """
+    def num(df, column):
+        if column not in df.columns:
+            return pd.Series(np.nan, index=df.index)
+        return pd.to_numeric(df[column], errors="coerce")
+
+    band = pd.Series(1.0, index=old.index)
+    few = pd.Series(False, index=old.index)
+    for run in (old, new):
+        spread_f = (num(run, "time_f_median_s") / num(run, "time_f_s") - 1)
+        for spread in (num(run, "time_spread"), spread_f):
+            band = band * (1 + spread.fillna(0).clip(lower=0).to_numpy())
+        few = few | (num(run, "time_samples").fillna(0) < MIN_SAMPLES).to_numpy()
+    band = band.where(~few, np.inf)
+    return np.maximum(band, floor)
 
 
 @dataclass
@@ -88,11 +123,19 @@ def _factor_text(old: float, new: float, rule: ChangeRule) -> str:
 
 
 def compare_runs(old: pd.DataFrame, new: pd.DataFrame,
-                 rules: dict[str, ChangeRule] | None = None) -> RunDiff:
+                 rules: dict[str, ChangeRule] | None = None, *,
+                 time_threshold: float | None = None, times: bool = True) -> RunDiff:
     """Rows added and removed, status changes, and for rows ok in both runs the
     columns of ``rules`` (default :data:`CHANGE_RULES`) that moved by at least
-    their factor. Columns absent from either run are not compared."""
+    their factor. Columns absent from either run are not compared.
+
+    A timing (:data:`TIME_COLUMNS`) moves only beyond the noise both runs
+    measured (:func:`noise_factor`), or, with ``time_threshold``, beyond that
+    factor alone; ``times=False`` leaves timings out (accuracy, counts, sizes
+    and memory only)."""
     rules = CHANGE_RULES if rules is None else rules
+    if not times:
+        rules = {c: r for c, r in rules.items() if c not in TIME_COLUMNS}
     a, b = _keyed(old), _keyed(new)
     added = b.index.difference(a.index, sort=False)
     removed = a.index.difference(b.index, sort=False)
@@ -115,7 +158,14 @@ def compare_runs(old: pd.DataFrame, new: pd.DataFrame,
         lo, hi = np.minimum(fa, fb), np.maximum(fa, fb)
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = hi / lo
-        changed = va.notna() & vb.notna() & (hi > lo) & ((lo == 0) | (factor >= rule.factor))
+        needed = rule.factor
+        if column in TIME_COLUMNS:
+            def run(suffix):
+                cols = [c for c in ok.columns if c.endswith(suffix)]
+                return ok[cols].rename(columns=lambda c: c[:-len(suffix)])
+            needed = (time_threshold if time_threshold is not None
+                      else noise_factor(run(" old"), run(" new"), rule.factor))
+        changed = va.notna() & vb.notna() & (hi > lo) & ((lo == 0) | (factor >= needed))
         appeared, gone = va.isna() & vb.notna(), va.notna() & vb.isna()
         for mask, direction in ((changed & (fb > fa), "worse"), (changed & (fb < fa), "better"),
                                 (appeared, "new"), (gone, "gone")):
@@ -164,7 +214,12 @@ def render_diff(diff: RunDiff, old_name: str = "old", new_name: str = "new") -> 
     """The regression view as markdown."""
     parts = [f"# Changes from {old_name} to {new_name}", "", diff_summary(diff) + ".", ""]
     rules = ", ".join(f"{c} (x{r.factor:g}" + (f", floor {r.floor:g})" if r.floor else ")")
-                      for c, r in CHANGE_RULES.items() if r.factor >= 1.01)
+                      for c, r in CHANGE_RULES.items()
+                      if r.factor >= 1.01 and c not in TIME_COLUMNS)
+    rules += (", time ratios beyond the timing noise both runs measured (the product of "
+              "1 + (median - min) / min of f and of the derivative in each run) and at least "
+              f"x{CHANGE_RULES['time_ratio'].factor:g} (not judged with fewer than {MIN_SAMPLES} "
+              "samples in either run)")
     parts += [f"Compared for rows ok in both runs: errors and ratios; a change is listed when "
               f"the value moved by at least its factor: {rules}; op counts and sizes on any "
               "change. Lower is better for each.", ""]

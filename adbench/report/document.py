@@ -61,8 +61,9 @@ class _Plots:
 
 
 def _intro(df: pd.DataFrame) -> str:
-    ok = int((df["status"] == "ok").sum())
-    return (f"{df['problem'].nunique()} problems, {len(df)} measurements ({ok} ok). Errors are "
+    counts = df["status"].value_counts()
+    tally = ", ".join(f"{counts[s]} {s}" for s in ("ok", "inaccurate") if s in counts) or "0 ok"
+    return (f"{df['problem'].nunique()} problems, {len(df)} measurements ({tally}). Errors are "
             "rho(a, b) = |a - b| / max(1, |a| + |b|) against an 80-digit mpmath reference; "
             "a ratio is the cost of the whole Jacobian over the cost of one evaluation of f.")
 

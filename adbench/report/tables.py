@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from adbench.measure.harness import MEASURED_STATUSES
 from adbench.methods import METHODS
 
 __all__ = ["atomic_write", "format_table", "summary_table", "problem_tables",
@@ -126,8 +127,10 @@ def format_table(df: pd.DataFrame) -> str:
 # --------------------------------------------------------------------------
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per method: counts of each status, the worst and median error,
-    entries over tolerance, and (when measured) the median ops, time and memory ratios,
+    """One row per method: counts of each status (``inaccurate``: a Jacobian with
+    an entry over its method's tolerance, counted apart from ok and from the
+    failures), the worst and median error and the entries over tolerance of the
+    scored rows (ok and inaccurate), and (when measured) the median ops, time and memory ratios,
     the median setup time and the worst swell (symbolic derivative size over
     the size of f, or the derivative's size alone without ``f_ops_tree``)."""
     rows = []
@@ -141,15 +144,17 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         mask = df["method"] == method
         sub = df[mask]
         ok = mask & (df["status"] == "ok")
-        err = _num(df, "max_rel_error")[ok]
+        scored = mask & df["status"].isin(MEASURED_STATUSES)
+        err = _num(df, "max_rel_error")[scored]
         row = {
             "method": method,
             "ok": int(ok.sum()),
+            "inaccurate": int((sub["status"] == "inaccurate").sum()),
             "unsupported": int((sub["status"] == "unsupported").sum()),
             "failed": int(sub["status"].isin(["error", "timeout", "nonfinite"]).sum()),
             "worst error": err.max() if err.notna().any() else np.nan,
             "median error": err.median() if err.notna().any() else np.nan,
-            "entries over tolerance": int(_num(df, "n_over_tol")[ok].fillna(0).sum()),
+            "entries over tolerance": int(_num(df, "n_over_tol")[scored].fillna(0).sum()),
         }
         for column, label in (("ops_ratio", "ops ratio (median)"),
                               ("time_ratio", "time ratio (median)"),
@@ -162,7 +167,8 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows)
     # a metric nobody measured is left out
-    return table[[c for c in table.columns if c in ("method", "ok", "unsupported", "failed")
+    return table[[c for c in table.columns
+                  if c in ("method", "ok", "inaccurate", "unsupported", "failed")
                   or table[c].notna().any()]]
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from adbench.interpret.xp import numpy_xp
-from adbench.measure.accuracy import compare
+from adbench.measure.accuracy import compare, evaluation_floor, inaccurate
 from adbench.measure.context import Context
 from adbench.measure.harness.results import (
     ResultsWriter, _flat, _salvage, _stale_message, _write_run_info, _writing, columns,
@@ -68,6 +68,11 @@ def measure(inst: Instance, method: Method, reference: Reference | None,
     if reference is not None:
         row.update(compare(J, reference.jacobian, method.tolerance))
         row["reference_digits"] = round(reference.digits, 1)
+        with np.errstate(all="ignore"):  # a wrong Jacobian is never ok
+            floor = evaluation_floor(inst.f(inst.x0.copy(), numpy_xp), reference.value)
+        wrong = inaccurate(row, method.tolerance, floor)
+        if wrong:
+            row.update(status="inaccurate", message=_join(row["message"], wrong))
     ctx = Context(inst, method, prepared, reference, J, x, timeout, jacobian_s)
     for metric in METRICS:
         if metric.methods and method.name not in metric.methods:

@@ -22,7 +22,10 @@ import pandas as pd
 from adbench.measure.isolation import one_line
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
 
-STATUSES = ("ok", "unsupported", "nonfinite", "timeout", "error")
+STATUSES = ("ok", "inaccurate", "unsupported", "nonfinite", "timeout", "error")
+#: Statuses of rows whose Jacobian was computed and scored: ``inaccurate`` is a
+#: Jacobian with an entry whose error exceeds its method's tolerance.
+MEASURED_STATUSES = ("ok", "inaccurate")
 
 BASE_COLUMNS = [
     "problem", "sizes", "n", "m", "method", "status",

@@ -184,4 +184,3 @@ def _single_size_axis(df: pd.DataFrame) -> str | None:
 def _name(df: pd.DataFrame) -> str:
     names = list(dict.fromkeys(df["problem"])) if "problem" in df.columns else []
     return names[0] if len(names) == 1 else "all problems"
-

@@ -22,6 +22,13 @@ from adbench.report.plots.common import (
     size_table,
 )
 
+def _scored(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows with a scored Jacobian (ok, or inaccurate: over its tolerance)."""
+    from adbench.measure.harness import MEASURED_STATUSES
+
+    return df[df["status"].isin(MEASURED_STATUSES)] if "status" in df.columns else df
+
+
 # --------------------------------------------------------------------------
 # Per method, over the whole run
 # --------------------------------------------------------------------------
@@ -68,9 +75,9 @@ def strip_by_method(df: pd.DataFrame, column: str, ylabel: str, title: str, *,
 
 
 def error_by_method(df: pd.DataFrame):
-    """Largest error of each row (rho against the reference) per method, with
-    each method's tolerance as a black bar."""
-    ok = df[df["status"] == "ok"] if "status" in df.columns else df
+    """Largest error of each scored row (ok or inaccurate; rho against the
+    reference) per method, with each method's tolerance as a black bar."""
+    ok = _scored(df)
     marks = None
     if _has(ok, "tolerance"):
         marks = ok.groupby("method")["tolerance"].max().to_dict()
@@ -106,8 +113,7 @@ def ratios_by_method(df: pd.DataFrame):
 def error_vs_size(df: pd.DataFrame, problem: str | None = None):
     """Largest error against the (single varying) size parameter of a family,
     one line per method; None if the rows do not vary in exactly one size."""
-    sub = df if problem is None else df[df["problem"] == problem]
-    sub = sub[sub["status"] == "ok"] if "status" in sub.columns else sub
+    sub = _scored(df if problem is None else df[df["problem"] == problem])
     axis = _single_size_axis(sub)
     if axis is None or not _has(sub, "max_rel_error"):
         return None
