@@ -33,14 +33,17 @@ def _tril_columnwise(D):
 
 
 def _gmm_draw(D, K, N):
-    """Points, then the parameters, from one seeded stream (the order of GradBench's
-    generator: x ~ N(0, 1), mu ~ U(0, 1), q, l, alpha ~ N(0, 1))."""
+    """Points and parameters from one seeded stream, in the order of GradBench's
+    generator (``evals/gmm/run.py``, ``generate``): x (N x D) ~ N(0, 1), alpha (K)
+    ~ N(0, 1), mu (K x D) ~ U(0, 1), q (K x D) ~ N(0, 1), l (K x D(D-1)/2) ~ N(0, 1),
+    each drawn row by row, which for numpy's Generator is the same stream as one draw
+    of the whole array. At seed 31337 and GradBench's sizes this is its instance."""
     rng = np.random.default_rng(GMM_SEED)
     points = rng.normal(size=(N, D))
+    alpha = rng.normal(size=K)
     mu = rng.uniform(size=(K, D))
     q = rng.normal(size=(K, D))
     l = rng.normal(size=(K, D * (D - 1) // 2))
-    alpha = rng.normal(size=K)
     return points, alpha, mu, q, l
 
 
@@ -55,8 +58,13 @@ def _log_multigamma(a, p):
         math.lgamma(a + (1 - j) / 2) for j in range(1, p + 1))
 
 
-def _gmm_data(D, K, N):
-    points = _gmm_draw(D, K, N)[0]
+def _gmm_data(D, K, N, points=None, gamma=GMM_WISHART_GAMMA, m=GMM_WISHART_M):
+    """The data of f: the points (drawn from the seed unless given, N x D) transposed,
+    the gather of Q_k's entries, the Wishart parameters and the constant terms. The
+    keywords take another instance's data, such as a GradBench input's x, gamma, m."""
+    points = _gmm_draw(D, K, N)[0] if points is None else np.asarray(points, dtype=float)
+    if points.shape != (N, D):
+        raise ValueError(f"the points have shape {points.shape}, expected ({N}, {D})")
     tril = _tril_columnwise(D)
     # Q_k, row-major, is [0, l_k, exp(q_k)][:, gather]: l_kp at the p-th (row, col) of
     # tril, exp(q_kd) at (d, d), 0 above the diagonal.
@@ -65,12 +73,11 @@ def _gmm_data(D, K, N):
         gather[row * D + col] = 1 + p
     for d in range(D):
         gather[d * D + d] = 1 + len(tril) + d
-    gamma, m = GMM_WISHART_GAMMA, GMM_WISHART_M
     dof = D + m + 1
     constant = (-N * D / 2 * math.log(2 * math.pi)
                 + K * (dof * D * math.log(gamma / math.sqrt(2)) - _log_multigamma(dof / 2, D)))
     return {"points_T": points.T.reshape(1, D, N).copy(), "gather": gather,
-            "constant": constant, "gamma": gamma, "wishart_m": float(m)}
+            "constant": constant, "gamma": float(gamma), "wishart_m": float(m)}
 
 
 def _gmm_parts(x, xp, D, K, points_T, gather):
@@ -119,8 +126,19 @@ def gmm(x, xp, D, K, N, points_T, gather, constant, gamma, wishart_m):
     density-by-density form) and ``python/gradbench/gradbench/tools/jax/
     gmm_objective.py`` (the vectorised form followed here).
 
-    Data: seed 31337, points ~ N(0, I), x0 = (alpha, mu, q, l) drawn after them (mu ~
-    U(0, 1), the rest N(0, 1)); gamma = 1, m = 0. Default sizes D in {2, 3}, K in {3, 5},
+    ADBench's own objective values (what its tools compute and write out) differ
+    from these by the sign of the Wishart prior term: ADBench's ``log_wishart_prior``
+    (``src/cpp/shared/gmm.h``) returns sum_k [gamma^2 / 2 |Q_k|_F^2 - m sum_d q_kd]
+    - K C, with K C the last line above, which is minus the log prior, and
+    ``gmm_objective`` adds it, so that ADBench's f is
+    the log likelihood minus the log prior, and GradBench's (this one) the log
+    likelihood plus the log prior. GradBench's correction flips that sign; the
+    other two corrections do not change the value.
+
+    Data: seed 31337, drawn in the order of GradBench's generator: points x ~ N(0, I),
+    then x0 = (alpha ~ N(0, 1), mu ~ U(0, 1), q, l ~ N(0, 1)); gamma = 1, m = 0. At
+    GradBench's sizes (D in {2, 10, 20, 32, 64}, K in {5, 10, 25, 50, 100}, N = 1000)
+    this is GradBench's instance. Default sizes D in {2, 3}, K in {3, 5},
     N = 10 (n = 18 to 50); larger ones are in the ``benchmarks`` suite. Written with
     array operations; both log-sum-exps are ``xp.logsumexp``, as GradBench's tools use
     a library logsumexp: stable (shifted by the maximum) in floating point, with the

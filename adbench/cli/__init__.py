@@ -6,6 +6,7 @@ from adbench.cli import (
     diff,  # noqa: F401
     fdsweep,  # noqa: F401
     fuzz,  # noqa: F401
+    gradbench,  # noqa: F401
     report,  # noqa: F401
     reproduce,  # noqa: F401
     run,  # noqa: F401
