@@ -16,7 +16,9 @@ its checks and, at its end, its ``CLAIMS`` list:
 :mod:`~adbench.studies.reproduce.exact` (exactness, nesting, Newton, gradient descent),
 :mod:`~adbench.studies.reproduce.control` (control flow, define-by-run),
 :mod:`~adbench.studies.reproduce.learning` (training with inexact gradients,
-backpropagation, hypergradients).
+backpropagation, hypergradients),
+:mod:`~adbench.studies.reproduce.numerics` (numerical trouble, float32),
+:mod:`~adbench.studies.reproduce.iterative` (implicit differentiation).
 
 Adding a claim is one addition in one place: write its check function in the
 module of its subject and append its ``Claim(...)`` to that module's ``CLAIMS``
@@ -34,7 +36,9 @@ from adbench.studies.reproduce import (
     cost,
     exact,
     finite,
+    iterative,
     learning,
+    numerics,
     tables,
 )
 from adbench.studies.reproduce.claim import SURVEY, Claim, Evidence, render, run_claims
@@ -42,7 +46,7 @@ from adbench.studies.reproduce.claim import SURVEY, Claim, Evidence, render, run
 __all__ = ["Claim", "Evidence", "CLAIMS", "GROUPS", "SURVEY", "reproduce", "render"]
 
 #: The modules of claims, in the order of the report.
-GROUPS = (tables, finite, cost, exact, control, learning)
+GROUPS = (tables, finite, cost, exact, control, learning, numerics, iterative)
 
 #: Every claim, in the order of the report.
 CLAIMS: list[Claim] = [claim for group in GROUPS for claim in group.CLAIMS]
