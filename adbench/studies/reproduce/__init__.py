@@ -18,7 +18,8 @@ its checks and, at its end, its ``CLAIMS`` list:
 :mod:`~adbench.studies.reproduce.learning` (training with inexact gradients,
 backpropagation, hypergradients),
 :mod:`~adbench.studies.reproduce.numerics` (numerical trouble, float32),
-:mod:`~adbench.studies.reproduce.iterative` (implicit differentiation).
+:mod:`~adbench.studies.reproduce.iterative` (implicit differentiation),
+:mod:`~adbench.studies.reproduce.checkpointing` (checkpointed BPTT, memory and time).
 
 Adding a claim is one addition in one place: write its check function in the
 module of its subject and append its ``Claim(...)`` to that module's ``CLAIMS``
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from adbench.registry import Registry, load_registry
 from adbench.studies.reproduce import (
+    checkpointing,
     control,
     cost,
     exact,
@@ -46,7 +48,8 @@ from adbench.studies.reproduce.claim import SURVEY, Claim, Evidence, render, run
 __all__ = ["Claim", "Evidence", "CLAIMS", "GROUPS", "SURVEY", "reproduce", "render"]
 
 #: The modules of claims, in the order of the report.
-GROUPS = (tables, finite, cost, exact, control, learning, numerics, iterative)
+GROUPS = (tables, finite, cost, exact, control, learning, numerics, iterative,
+          checkpointing)
 
 #: Every claim, in the order of the report.
 CLAIMS: list[Claim] = [claim for group in GROUPS for claim in group.CLAIMS]
