@@ -283,3 +283,4 @@ def hvp(f: Function) -> Function:
 
 
 from adbench.ad.compiled import compile_grad, compile_jacrev  # noqa: E402 - builds on the above
+from adbench.ad.implicit import fixed_point  # noqa: E402,F401 - builds on the above

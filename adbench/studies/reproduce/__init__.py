@@ -13,7 +13,13 @@ its checks and, at its end, its ``CLAIMS`` list:
 :mod:`~adbench.studies.reproduce.tables` (Tables 1 to 3),
 :mod:`~adbench.studies.reproduce.finite` (finite differences),
 :mod:`~adbench.studies.reproduce.cost` (passes, crossover, cheap gradient, memory),
-:mod:`~adbench.studies.reproduce.exact` (exactness, nesting, Newton, gradient descent).
+:mod:`~adbench.studies.reproduce.exact` (exactness, nesting, Newton, gradient descent),
+:mod:`~adbench.studies.reproduce.control` (control flow, define-by-run),
+:mod:`~adbench.studies.reproduce.learning` (training with inexact gradients,
+backpropagation, hypergradients),
+:mod:`~adbench.studies.reproduce.numerics` (numerical trouble, float32),
+:mod:`~adbench.studies.reproduce.iterative` (implicit differentiation),
+:mod:`~adbench.studies.reproduce.checkpointing` (checkpointed BPTT, memory and time).
 
 Adding a claim is one addition in one place: write its check function in the
 module of its subject and append its ``Claim(...)`` to that module's ``CLAIMS``
@@ -26,13 +32,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from adbench.registry import Registry, load_registry
-from adbench.studies.reproduce import cost, exact, finite, tables
+from adbench.studies.reproduce import (
+    checkpointing,
+    control,
+    cost,
+    exact,
+    finite,
+    iterative,
+    learning,
+    numerics,
+    tables,
+)
 from adbench.studies.reproduce.claim import SURVEY, Claim, Evidence, render, run_claims
 
 __all__ = ["Claim", "Evidence", "CLAIMS", "GROUPS", "SURVEY", "reproduce", "render"]
 
 #: The modules of claims, in the order of the report.
-GROUPS = (tables, finite, cost, exact)
+GROUPS = (tables, finite, cost, exact, control, learning, numerics, iterative,
+          checkpointing)
 
 #: Every claim, in the order of the report.
 CLAIMS: list[Claim] = [claim for group in GROUPS for claim in group.CLAIMS]
