@@ -132,9 +132,15 @@ class _Progress:
 @click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Time spent timing f and the derivative per measurement "
                    "[default: 0.1]; 0 skips timing.")
+@click.option("--jobs", default="1", show_default=True, metavar="N|auto",
+              help="Measure up to N problem instances at once on this machine (auto: one "
+                   "per CPU); timing measurements run one per physical core, pinned.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Send the measurements to the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://host:8786); its workers need adbench installed.")
 @problems_dir_option
 def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_limit, quiet,
-                time_budget,
+                time_budget, jobs, cluster,
                 problems_dirs):
     """Run SUITE (default: quick), or the given problems, with every method.
 
@@ -164,11 +170,12 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
         out = out or _default_out()
     _check_writable(out)
     limit = None if memory_limit is None else int(memory_limit * 2**30)
+    spread = _spread(jobs, cluster)
     try:
         with _sigterm_as_interrupt():
             df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
                      timeout=timeout, problems_dirs=problems_dirs, resume=resume is not None,
-                     progress=_Progress(quiet), memory_limit=limit, warn=_warn)
+                     progress=_Progress(quiet), memory_limit=limit, warn=_warn, spread=spread)
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
@@ -186,6 +193,29 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     click.echo(f"{len(df)} measurements ({summary})")
     click.echo(f"wrote {out / 'results.csv'}")
     click.echo(f"wrote {out / 'report.md'}")
+
+
+def _spread(jobs: str, cluster: str | None):
+    """The Spread of ``--jobs``/``--cluster`` (None for a serial run)."""
+    from adbench.measure.spread import Spread, resolve_jobs
+
+    try:
+        count = resolve_jobs(jobs)
+    except ValueError:
+        raise UserError(f"--jobs {jobs}: expected a positive number or auto") from None
+    if cluster:
+        if count != 1:
+            raise UserError("--jobs and --cluster exclude each other (the cluster's workers "
+                            "set the parallelism)")
+        from adbench.measure.executors import ClusterUnavailable, DaskExecutor
+
+        try:  # fail in one line now, before the run folder is written
+            with DaskExecutor(cluster):
+                pass
+        except ClusterUnavailable as exc:
+            raise UserError(str(exc)) from None
+        return Spread(cluster=cluster)
+    return Spread(jobs=count) if count > 1 else None
 
 
 class RunCutShort(click.ClickException):
