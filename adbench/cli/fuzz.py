@@ -25,6 +25,25 @@ def _isolated_check(timeout, skip):
     return check
 
 
+def _executor(jobs: str, cluster: str | None):
+    """The executor of ``--jobs``/``--cluster`` (None: a serial campaign)."""
+    from adbench.measure.executors import ClusterUnavailable, DaskExecutor, LocalExecutor
+    from adbench.measure.spread import resolve_jobs
+
+    try:
+        count = resolve_jobs(jobs)
+    except ValueError:
+        raise UserError(f"--jobs {jobs}: expected a positive number or auto") from None
+    if cluster:
+        if count != 1:
+            raise UserError("--jobs and --cluster exclude each other")
+        try:
+            return DaskExecutor(cluster)
+        except ClusterUnavailable as exc:
+            raise UserError(str(exc)) from None
+    return LocalExecutor(count) if count > 1 else None
+
+
 @cli.command("fuzz")
 @click.option("--examples", type=click.IntRange(min=1), default=200, show_default=True,
               help="Number of random programs to check.")
@@ -43,7 +62,14 @@ def _isolated_check(timeout, skip):
 @click.option("--save", type=click.Path(path_type=Path, file_okay=False), default=None,
               metavar="DIR", help="Also write each reproducer as a problem file into DIR.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def fuzz_command(examples, seed, first, max_nodes, timeout, skip, no_shrink, save, quiet):
+@click.option("--jobs", default="1", show_default=True, metavar="N|auto",
+              help="Check up to N ranges of programs at once on this machine (auto: one per "
+                   "CPU); the findings are those of a serial campaign.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Check the ranges of programs on the Dask cluster at ADDRESS "
+                   "(tcp://host:8786).")
+def fuzz_command(examples, seed, first, max_nodes, timeout, skip, no_shrink, save, quiet, jobs,
+                 cluster):
     """Check the differentiators against each other on random programs.
 
     Each program is a random DAG of operations from the primitive table, with
@@ -72,8 +98,14 @@ def fuzz_command(examples, seed, first, max_nodes, timeout, skip, no_shrink, sav
                    f"with disagreements ({time.monotonic() - start:.0f} s)", err=True,
                    nl=not tty or done == examples)
 
-    report = fuzz(examples, seed, first=first, timeout=timeout, skip=skip,
-                  max_nodes=max_nodes, progress=progress)
+    executor = _executor(jobs, cluster)
+    if executor is None:
+        report = fuzz(examples, seed, first=first, timeout=timeout, skip=skip,
+                      max_nodes=max_nodes, progress=progress)
+    else:
+        from adbench.studies.fuzz.driver import fuzz_spread
+        report = fuzz_spread(examples, seed, executor, first=first, timeout=timeout, skip=skip,
+                             max_nodes=max_nodes, progress=progress)
     elapsed = time.monotonic() - start
     click.echo(f"checked {report.examples} programs ({report.nodes} operations; seed {seed}, "
                f"programs {first}..{first + examples - 1}) in {elapsed:.0f} s: "

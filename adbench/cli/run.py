@@ -135,9 +135,15 @@ class _Progress:
 @click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Time spent timing f and the derivative per measurement "
                    "[default: 0.1]; 0 skips timing.")
+@click.option("--jobs", default="1", show_default=True, metavar="N|auto",
+              help="Measure up to N problem instances at once on this machine (auto: one "
+                   "per CPU); timing measurements run one per physical core, pinned.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Send the measurements to the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://host:8786); its workers need adbench installed.")
 @problems_dir_option
 def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_limit, quiet,
-                strict, time_budget, problems_dirs):
+                strict, time_budget, jobs, cluster, problems_dirs):
     """Run SUITE (default: quick), or the given problems, with every method.
 
     Writes results.csv (one row per problem x size x method) and report.md.
@@ -172,11 +178,12 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
         parsed = parse_sizes(sizes)
         out = out or _default_out()
     _check_writable(out)
+    spread = _spread(jobs, cluster)
     try:
         with _sigterm_as_interrupt():
             df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
                      timeout=timeout, problems_dirs=problems_dirs, resume=resume is not None,
-                     progress=_Progress(quiet), memory_limit=limit, warn=_warn)
+                     progress=_Progress(quiet), memory_limit=limit, warn=_warn, spread=spread)
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         how = "" if signum == signal.SIGINT else f" by {signal.Signals(signum).name}"
@@ -255,6 +262,29 @@ def _restored(info: dict, key: str, given, folder: Path):
         raise UserError(f"--resume {folder}: the run was started with {stored}; give that "
                         f"or no {option}")
     return info[key]
+
+
+def _spread(jobs: str, cluster: str | None):
+    """The Spread of ``--jobs``/``--cluster`` (None for a serial run)."""
+    from adbench.measure.spread import Spread, resolve_jobs
+
+    try:
+        count = resolve_jobs(jobs)
+    except ValueError:
+        raise UserError(f"--jobs {jobs}: expected a positive number or auto") from None
+    if cluster:
+        if count != 1:
+            raise UserError("--jobs and --cluster exclude each other (the cluster's workers "
+                            "set the parallelism)")
+        from adbench.measure.executors import ClusterUnavailable, DaskExecutor
+
+        try:  # fail in one line now, before the run folder is written
+            with DaskExecutor(cluster):
+                pass
+        except ClusterUnavailable as exc:
+            raise UserError(str(exc)) from None
+        return Spread(cluster=cluster)
+    return Spread(jobs=count) if count > 1 else None
 
 
 class RunCutShort(click.ClickException):

@@ -24,7 +24,8 @@ from adbench.measure.harness import selection as _selection
 from adbench.measure.harness.lock import LOCK_NAME, FolderInUseError, FolderLock
 from adbench.measure.harness.loop import (  # noqa: F401 - re-exported, privates too
     _base_row, _check_instance, _first_floating_point_error, _join, _measure_one,
-    _nonfinite_reason, _reference_for, _short, _Skipper, _values_of, check_output, measure, run)
+    _nonfinite_reason, _reference_for, _short, _Skipper, _values_of, check_output, measure,
+    measure_instance, pending_methods, run)
 from adbench.measure.harness.results import (  # noqa: F401
     BASE_COLUMNS, KEY, MEASURED_STATUSES, METRICS, NUMERIC_COLUMNS, RUN_INFO_KEYS, STATUSES,
     ResultsCSVError,

@@ -30,6 +30,7 @@ from adbench.measure.harness.selection import DEFAULT_TIMEOUT, problem_names, se
 from adbench.measure.isolation import one_line, run_isolated
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
 from adbench.measure.metrics import timing
+from adbench.measure.placement import serial_columns
 from adbench.measure.reference import Reference, reference_jacobian
 from adbench.methods import METHODS, Method, Unsupported, get_method
 from adbench.problem import Instance
@@ -218,7 +219,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
         resume: bool = False, isolate: bool = True,
         progress: Callable[[int, int, str], None] | None = None,
         memory_limit: int | None = None,
-        warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+        warn: Callable[[str], None] | None = None, spread=None) -> pd.DataFrame:
     """Run problems x sizes x methods and return the rows as a DataFrame.
 
     Parameters
@@ -239,6 +240,9 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
         :data:`adbench.measure.isolation.MEMORY_LIMIT_BYTES`; 0: none).
     warn : called with a one-line warning (a resume that measures rows again);
         default: :func:`warnings.warn`.
+    spread : a :class:`adbench.measure.spread.Spread` (``--jobs``, ``--cluster``):
+        the instances are measured by parallel workers; the rows are those of a
+        serial run, and results.csv ends in the same order.
 
     For each instance, f is first evaluated at x0 in a worker
     (:func:`check_output`); if that fails every row of the instance gets its
@@ -318,41 +322,28 @@ def _run_locked(instances, chosen, cols, versions, registry, problems, sizes, su
     total = len(instances) * len(chosen)
     count = 0
     try:
-        for inst in instances:
-            pending = []
-            for method in chosen:
-                status = done.get((inst.name, inst.size_label, method.name))
-                if status is None:
-                    pending.append(method)
-                elif status == "timeout":  # what the interrupted run would skip, skip too
-                    skipper.note(inst, method.name)
-            count += len(chosen) - len(pending)
-            if not pending:
-                continue
-            if progress is not None:
-                progress(count, total, f"{inst.label} checking f(x0)")
-            failed, reference, ref_note = None, None, ""
-            if not all(skipper.skip(inst, m.name) for m in pending):
-                failed = _check_instance(inst, timeout, isolate, memory_limit)
-                if failed is None:
-                    reference, ref_note = _reference_for(inst, timeout, isolate, memory_limit)
-            for method in pending:
-                if progress is not None:
-                    progress(count, total, f"{inst.label} {method.name}")
-                count += 1
-                if failed is not None:
-                    row = _base_row(inst, method)
-                    row.update(status=failed[0], message=failed[1])
-                    if failed[0] == "timeout":
-                        skipper.note(inst, method.name)
-                else:
-                    row = _measure_one(inst, method, reference, timeout, isolate, skipper,
-                                       memory_limit)
-                    if ref_note and row["status"] == "ok":
-                        row["message"] = _join(row["message"], ref_note)
-                rows.append(row)
-                if writer is not None:
-                    writer.write(row)
+        if spread is not None:  # the instances go to parallel workers (adbench.measure.spread)
+            rows = spread.measure(instances, chosen, done, skipper, writer, progress,
+                                  timeout=timeout, memory_limit=memory_limit, isolate=isolate,
+                                  problems_dirs=problems_dirs)
+        else:
+            here = serial_columns()
+            for inst in instances:
+                pending = pending_methods(inst, chosen, done, skipper)
+                count += len(chosen) - len(pending)
+                if not pending:
+                    continue
+
+                def before(label, inst=inst):
+                    if progress is not None:
+                        progress(count, total, f"{inst.label} {label}")
+                for row in measure_instance(inst, pending, timeout, isolate, memory_limit,
+                                            skipper, before):
+                    count += 1
+                    row.update(here)
+                    rows.append(row)
+                    if writer is not None:
+                        writer.write(row)
         if progress is not None:
             progress(total, total, "done")
     finally:
@@ -365,6 +356,53 @@ def _run_locked(instances, chosen, cols, versions, registry, problems, sizes, su
             write_report(df, out)
         return df
     return pd.DataFrame(rows, columns=cols)
+
+
+def pending_methods(inst: Instance, chosen: Sequence[Method], done: Mapping,
+                    skipper: _Skipper) -> list[Method]:
+    """The methods of ``chosen`` that ``inst`` still needs (``done``: the
+    ``{(problem, sizes, method): status}`` of a resumed file); a resumed
+    timeout is noted in ``skipper``, as the interrupted run would have."""
+    pending = []
+    for method in chosen:
+        status = done.get((inst.name, inst.size_label, method.name))
+        if status is None:
+            pending.append(method)
+        elif status == "timeout":  # what the interrupted run would skip, skip too
+            skipper.note(inst, method.name)
+    return pending
+
+
+def measure_instance(inst: Instance, methods: Sequence[Method], timeout, isolate, memory_limit,
+                     skipper: _Skipper, before: Callable[[str], None] | None = None):
+    """The rows of one instance, one per method, yielded as each is measured.
+
+    f is checked at x0 first (:func:`check_output`) and the reference computed
+    once, in workers of their own; both are shared by the methods' rows.
+    ``before(label)`` is called before the check and before each method. A
+    method whose smaller size timed out (``skipper``) is skipped.
+    """
+    if before is not None:
+        before("checking f(x0)")
+    failed, reference, ref_note = None, None, ""
+    if not all(skipper.skip(inst, m.name) for m in methods):
+        failed = _check_instance(inst, timeout, isolate, memory_limit)
+        if failed is None:
+            reference, ref_note = _reference_for(inst, timeout, isolate, memory_limit)
+    for method in methods:
+        if before is not None:
+            before(method.name)
+        if failed is not None:
+            row = _base_row(inst, method)
+            row.update(status=failed[0], message=failed[1])
+            if failed[0] == "timeout":
+                skipper.note(inst, method.name)
+        else:
+            row = _measure_one(inst, method, reference, timeout, isolate, skipper,
+                               memory_limit)
+            if ref_note and row["status"] == "ok":
+                row["message"] = _join(row["message"], ref_note)
+        yield row
 
 
 def _check_instance(inst, timeout, isolate, memory_limit) -> tuple[str, str] | None:

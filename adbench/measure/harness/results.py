@@ -21,6 +21,7 @@ import pandas as pd
 
 from adbench.measure.isolation import one_line
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
+from adbench.measure.placement import HOST_COLUMNS
 
 STATUSES = ("ok", "inaccurate", "unsupported", "nonfinite", "timeout", "error")
 #: Statuses of rows whose Jacobian was computed and scored: ``inaccurate`` is a
@@ -71,6 +72,7 @@ def columns() -> list[str]:
     cols = list(BASE_COLUMNS)
     for metric in METRICS:
         cols.extend(c for c in metric.columns if c not in cols)
+    cols.extend(c for c in HOST_COLUMNS if c not in cols)  # where it ran (measure.placement)
     return cols
 
 
@@ -143,7 +145,7 @@ def _csv_value(v):
 
 #: Columns that must hold numbers (or be empty) in a results.csv.
 NUMERIC_COLUMNS = ("n", "m", "max_rel_error", "mean_rel_error", "n_over_tol", "tolerance",
-                   "reference_digits", "setup_s")
+                   "reference_digits", "setup_s", "concurrency")
 
 
 def _read_text(path: Path) -> str:
