@@ -275,7 +275,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     try:
         return _run_locked(instances, chosen, cols, versions, registry, problems, sizes, suite,
                            out, timeout, problems_dirs, resume, isolate, progress, memory_limit,
-                           warn)
+                           warn, spread)
     finally:
         if lock is not None:
             lock.release()
@@ -301,7 +301,7 @@ def _load_bounded(problems_dirs, timeout, isolate) -> Registry:
 
 
 def _run_locked(instances, chosen, cols, versions, registry, problems, sizes, suite, out,
-                timeout, problems_dirs, resume, isolate, progress, memory_limit, warn):
+                timeout, problems_dirs, resume, isolate, progress, memory_limit, warn, spread):
     """The body of :func:`run`, with the run folder (if any) locked."""
     writer, done = None, {}
     if out is not None:
