@@ -7,6 +7,7 @@ Every transformation returns a function of the same form, ``g(x, xp=None)``,
 so they compose in every order::
 
     grad(f)(x)        gradient of a scalar f (shape of x), one reverse pass
+    value_and_grad(f)(x)  (f(x), grad(f)(x)), from the same pass
     jacfwd(f)(x)      Jacobian, shape f(x).shape + x.shape, n forward passes
     jacrev(f)(x)      the same, one recording and m reverse passes
     jvp(f)(x, v)      (f(x), J v), one forward pass
@@ -19,6 +20,31 @@ so they compose in every order::
                       compiled to straight-line Python (adbench.ad.compiled)
     compile_jacrev(f) jacrev(f), compiled in the same way
 
+Several arguments and ``argnums`` (:mod:`adbench.ad.arguments`). A function
+may take several arguments, ``f(a, b, xp)``, or no namespace at all,
+``f(a, b)`` (then it computes with operators and methods, ``(a * b).sum()``,
+or with ``numpy_xp`` imported): a parameter named ``xp``, or a required
+positional parameter after the arguments, receives the namespace. Every
+transformation but ``checkpoint`` takes ``argnums=``: the argument
+differentiated, 0 by default, or a tuple of them, which gives a tuple of
+derivatives. ``jvp``, ``vjp`` and ``hvp`` take the direction after the
+arguments: ``jvp(f, argnums=1)(a, b, v)``, ``v`` of b's structure (a tuple of
+directions for a tuple argnums).
+
+Pytrees (:mod:`adbench.ad.pytree`). A differentiated argument may be a dict,
+list or tuple (namedtuples included) of arrays and numbers, nested; it is
+flattened at the boundary into one float vector, differentiated there by the
+same machinery, and the derivatives are cut back into its structure:
+``grad(loss)({"W": W, "b": b}) == {"W": dW, "b": db}``. Jacobians follow
+JAX's convention, the output's shape outside and the input's structure
+inside: ``jacrev(f)(params)["W"]`` has shape ``f(params).shape + W.shape``,
+and ``hessian(f)(params)["W"]["b"]`` shape ``W.shape + b.shape``. Outputs are
+arrays, as the problems return them (a list or tuple output is one stacked
+array, not a tree). ``compile_grad`` compiles once per structure and leaf
+shapes, not per value. A leaf that is not a number or a numeric array
+raises TypeError naming its path (``params['W'][1] is a str``); an argnums
+out of range for the call raises TypeError naming it.
+
 >>> import numpy as np
 >>> from adbench.ad import grad, hessian, jacfwd, jacrev, jvp
 >>> f = lambda x, xp: xp.sin(x[0]) * x[1]
@@ -29,6 +55,11 @@ array([[0., 1.],
        [1., 0.]])
 >>> jvp(lambda x, xp: x ** 3)(2.0, 1.0)
 (8.0, 12.0)
+>>> g = grad(lambda p, xp: xp.sum(p["w"] * p["w"]) * p["s"])({"w": np.array([1.0, 2.0]), "s": 3.0})
+>>> g["w"], g["s"]
+(array([ 6., 12.]), 5.0)
+>>> grad(lambda a, b: a * b * b, argnums=(0, 1))(2.0, 3.0)
+(9.0, 12.0)
 
 A function given to ``grad`` may itself call ``grad``, ``jacfwd``, ``hessian``
 ... on a closure over its argument; each call is a new trace with its own
@@ -47,35 +78,27 @@ Every pass is counted in :data:`PASSES`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 import numpy as np
 
+from adbench.ad.arguments import Arguments, Caller, as_input, strip_xp
 from adbench.ad.forward import Dual, ForwardTrace
 from adbench.ad.reverse import ReverseTrace, Var, adjoint_or_zero, backward
 from adbench.interpret import primitives as P
 from adbench.interpret.core import BoxBase, apply
 from adbench.interpret.xp import numpy_xp
 
-__all__ = ["grad", "jacfwd", "jacrev", "jvp", "vjp", "hessian", "hvp", "checkpoint",
-           "compile_grad", "compile_jacrev", "PASSES",
+__all__ = ["grad", "value_and_grad", "jacfwd", "jacrev", "jvp", "vjp", "hessian", "hvp",
+           "checkpoint", "compile_grad", "compile_jacrev", "PASSES",
            "Dual", "Var", "ForwardTrace", "ReverseTrace", "backward", "record"]
 
 Function = Callable[..., Any]
+Argnums = Union[int, tuple]  # int: one argument; tuple of ints: a tuple of derivatives
 
 #: Number of forward (JVP) and reverse (VJP) passes made since the last reset;
 #: the harness reads it to show that jacfwd makes n passes and jacrev m.
 PASSES = {"forward": 0, "reverse": 0}
-
-
-def _as_input(x):
-    if isinstance(x, BoxBase):
-        return x
-    if isinstance(x, np.ndarray):
-        return x if x.dtype.kind in "fc" else x.astype(float)
-    if isinstance(x, (int, float)):
-        return float(x)
-    return np.asarray(x, dtype=float)
 
 
 def _as_output(y):
@@ -93,21 +116,34 @@ def _unit(shape: tuple, i: int):
 def _forward_pass(run: Callable, x, v) -> tuple:
     """``(run(x), J v)`` for a function ``run`` of one value, by one forward pass."""
     trace = ForwardTrace()
-    y = _as_output(run(Dual(_as_input(x), _as_input(v), trace)))
+    y = _as_output(run(Dual(as_input(x), as_input(v), trace)))
     y, t = trace.tangent_of(y)
     return y, (P.zeros_like(y) if t is None else t)
 
 
-def jvp(f: Function) -> Function:
-    """``jvp(f)(x, v) -> (f(x), J(x) v)``: one forward pass with tangent ``v``.
+def _split_direction(args: tuple, who: str) -> tuple:
+    """``(primal arguments, direction)``: a direction is the last positional argument."""
+    if len(args) < 2:
+        raise TypeError(f"{who}: call it with the function's arguments and then the "
+                        f"direction, got {len(args)} positional argument(s)")
+    return args[:-1], args[-1]
 
-    ``v`` has the shape of ``x``; ``J v`` has the shape of ``f(x)`` (zeros when
-    f does not depend on x). Dual numbers carry ``(value, tangent)`` through
+
+def jvp(f: Function, argnums: Argnums = 0) -> Function:
+    """``jvp(f)(*args, v) -> (f(*args), J v)``: one forward pass with tangent ``v``.
+
+    ``v`` has the structure of the differentiated argument(s) (a tuple of them
+    for a tuple ``argnums``); ``J v`` has the shape of ``f(x)`` (zeros when f
+    does not depend on x). Dual numbers carry ``(value, tangent)`` through
     every primitive (:mod:`adbench.ad.forward`).
     """
-    def jvp_f(x, v):
+    caller = Caller(f)
+
+    def jvp_f(*args):
+        primals, v = _split_direction(args, "jvp")
+        a = Arguments(caller, primals, argnums, "jvp")
         PASSES["forward"] += 1
-        return _forward_pass(lambda d: f(d, numpy_xp), x, v)
+        return _forward_pass(a.run, a.x, a.tangent(v))
     return jvp_f
 
 
@@ -123,7 +159,7 @@ def record(f: Function, x, keep_all: bool = False) -> tuple:
 def _record(run: Callable, x, keep_all: bool = False) -> tuple:
     """:func:`record` for a function ``run`` of one value."""
     trace = ReverseTrace(keep_all=keep_all)
-    xv = trace.input(_as_input(x))
+    xv = trace.input(as_input(x))
     y = _as_output(run(xv))
     return trace, xv, y
 
@@ -136,53 +172,73 @@ def _reverse_pass(run: Callable, x, u) -> tuple:
     """``(run(x), u^T J)`` for a function ``run`` of one value, by one recording
     and one reverse pass."""
     trace, xv, y = _record(run, x)
-    adjoints = backward(trace, y, _as_input(u))
+    adjoints = backward(trace, y, as_input(u))
     return _primal_of(y, trace), adjoint_or_zero(adjoints, xv)
 
 
-def vjp(f: Function) -> Function:
-    """``vjp(f)(x, u) -> (f(x), u^T J(x))``: one recording and one reverse pass.
+def vjp(f: Function, argnums: Argnums = 0) -> Function:
+    """``vjp(f)(*args, u) -> (f(*args), u^T J)``: one recording and one reverse pass.
 
-    ``u`` has the shape of ``f(x)``; ``u^T J`` has the shape of ``x`` (zeros
-    when f does not depend on x). The tape is replayed backwards from the
-    cotangent ``u`` (:mod:`adbench.ad.reverse`).
+    ``u`` has the shape of ``f(x)``; ``u^T J`` has the structure of the
+    differentiated argument(s) (zeros when f does not depend on them). The
+    tape is replayed backwards from the cotangent ``u`` (:mod:`adbench.ad.reverse`).
     """
-    def vjp_f(x, u):
+    caller = Caller(f)
+
+    def vjp_f(*args):
+        primals, u = _split_direction(args, "vjp")
+        a = Arguments(caller, primals, argnums, "vjp")
         PASSES["reverse"] += 1
-        return _reverse_pass(lambda v: f(v, numpy_xp), x, u)
+        y, g = _reverse_pass(a.run, a.x, u)
+        return y, a.tree(g)
     return vjp_f
 
 
-def jacfwd(f: Function) -> Function:
+def jacfwd(f: Function, argnums: Argnums = 0) -> Function:
     """The Jacobian by forward mode: one JVP per input entry, n passes.
 
     Returns an array of shape ``f(x).shape + x.shape`` (m x n for vectors),
-    column i being ``J e_i``.
+    column i being ``J e_i``; for a pytree argument, a tree of its structure
+    whose leaf for ``x[path]`` has shape ``f(x).shape + x[path].shape``.
     """
-    def jacfwd_f(x, xp=None):
-        x = _as_input(x)
+    caller = Caller(f)
+
+    def jacfwd_f(*args, xp=None):
+        a = Arguments(caller, strip_xp(args), argnums, "jacfwd")
+        x = a.x
         shape = P.shape_of(x)
         n = int(np.prod(shape, dtype=int))
         columns, y = [], None
         for i in range(n):
-            y, t = jvp(f)(x, _unit(shape, i))
+            PASSES["forward"] += 1
+            y, t = _forward_pass(a.run, x, _unit(shape, i))
             columns.append(t)
-        if shape == ():
+        if shape == ():  # one number x: the one column
             return columns[0]
+        if n == 0:  # no column to tell the output's shape: one evaluation does
+            y = _as_output(a.run(x))
         out_shape = P.shape_of(y)
-        return P.reshape(P.stack(columns, axis=-1), out_shape + shape)
+        J = P.reshape(P.stack(columns, axis=-1), out_shape + shape) if n else \
+            np.zeros(out_shape + shape)
+        return a.jacobian(J, out_shape)
     return jacfwd_f
 
 
-def jacrev(f: Function) -> Function:
+def jacrev(f: Function, argnums: Argnums = 0) -> Function:
     """The Jacobian by reverse mode: one recording, one backward pass per output
     entry (m passes), row j being ``e_j^T J``.
 
-    Returns an array of shape ``f(x).shape + x.shape``.
+    Returns an array of shape ``f(x).shape + x.shape``; for a pytree argument
+    the tree :func:`jacfwd` returns.
     """
-    def jacrev_f(x, xp=None):
-        trace, xv, y = record(f, x)
-        return _from_rows(_reverse_rows(trace, xv, y), P.shape_of(y), P.shape_of(xv))
+    caller = Caller(f)
+
+    def jacrev_f(*args, xp=None):
+        a = Arguments(caller, strip_xp(args), argnums, "jacrev")
+        trace, xv, y = _record(a.run, a.x)
+        out_shape = P.shape_of(y)
+        return a.jacobian(_from_rows(_reverse_rows(trace, xv, y), out_shape, P.shape_of(xv)),
+                          out_shape)
     return jacrev_f
 
 
@@ -204,21 +260,46 @@ def _from_rows(rows: list, out_shape: tuple, in_shape: tuple):
     """The Jacobian, shape ``out_shape + in_shape``, from its rows ``e_j^T J``."""
     if out_shape == ():
         return rows[0]
+    if not rows:  # an output of no entries
+        return np.zeros(out_shape + in_shape)
     return P.reshape(P.stack(rows, axis=0), out_shape + in_shape)
 
 
-def grad(f: Function) -> Function:
-    """The gradient of a scalar function (shape of x), by one reverse pass.
+def _gradient(a: Arguments, who: str) -> tuple:
+    """``(f's value, its gradient with respect to x)`` by one recording and one reverse pass."""
+    trace, xv, y = _record(a.run, a.x)
+    if P.shape_of(y) != ():
+        raise ValueError(f"{who} needs a scalar function; f returned shape {P.shape_of(y)}")
+    PASSES["reverse"] += 1
+    return _primal_of(y, trace), adjoint_or_zero(backward(trace, y, 1.0), xv)
+
+
+def grad(f: Function, argnums: Argnums = 0) -> Function:
+    """The gradient of a scalar function, by one reverse pass: an array of the
+    differentiated argument's shape, a tree of its structure for a pytree
+    (``{"W": dW, "b": db}`` for ``{"W": W, "b": b}``), a tuple of them for a
+    tuple ``argnums``.
 
     Raises ValueError if ``f`` does not return a scalar.
     """
-    def grad_f(x, xp=None):
-        trace, xv, y = record(f, x)
-        if P.shape_of(y) != ():
-            raise ValueError(f"grad needs a scalar function; f returned shape {P.shape_of(y)}")
-        PASSES["reverse"] += 1
-        return adjoint_or_zero(backward(trace, y, 1.0), xv)
+    caller = Caller(f)
+
+    def grad_f(*args, xp=None):
+        a = Arguments(caller, strip_xp(args), argnums, "grad")
+        return a.tree(_gradient(a, "grad")[1])
     return grad_f
+
+
+def value_and_grad(f: Function, argnums: Argnums = 0) -> Function:
+    """``value_and_grad(f)(*args) -> (f(*args), grad(f)(*args))`` from one
+    recording and one reverse pass (f is evaluated once)."""
+    caller = Caller(f)
+
+    def value_and_grad_f(*args, xp=None):
+        a = Arguments(caller, strip_xp(args), argnums, "value_and_grad")
+        value, g = _gradient(a, "value_and_grad")
+        return value, a.tree(g)
+    return value_and_grad_f
 
 
 def checkpoint(f: Function) -> Function:
@@ -247,7 +328,7 @@ def checkpoint(f: Function) -> Function:
     def checkpointed(x, xp=None):
         if xp is not None and xp is not numpy_xp:  # no tape there to spare
             return f(x, xp)
-        y = apply(P.checkpoint_p, _as_input(x), fn=run)
+        y = apply(P.checkpoint_p, as_input(x), fn=run)
         if isinstance(y, BoxBase) and isinstance(y.value, BoxBase) and y.value.trace is y.trace:
             # f's value was already a value of the trace that applied the checkpoint: f
             # closes over a value being differentiated, which one tape entry would hide
@@ -268,17 +349,29 @@ def _checkpoint_vjp(k, g, args, out, fn):
 P.checkpoint_p.jvp, P.checkpoint_p.vjp = _checkpoint_jvp, _checkpoint_vjp
 
 
-def hessian(f: Function) -> Function:
-    """The Hessian of a scalar function, forward-over-reverse: ``jacfwd(grad(f))``,
-    n forward passes each around one reverse pass; shape ``x.shape + x.shape``."""
-    return jacfwd(grad(f))
+def hessian(f: Function, argnums: Argnums = 0) -> Function:
+    """The Hessian of a scalar function, forward-over-reverse: ``jacfwd(grad(f))``
+    on x, n forward passes each around one reverse pass; shape ``x.shape +
+    x.shape``. For a pytree argument, a tree of trees: ``H[path1][path2]`` has
+    shape ``x[path1].shape + x[path2].shape`` (JAX's layout)."""
+    caller = Caller(f)
+
+    def hessian_f(*args, xp=None):
+        a = Arguments(caller, strip_xp(args), argnums, "hessian")
+        return a.hessian(jacfwd(grad(a.vector_function()))(a.x))
+    return hessian_f
 
 
-def hvp(f: Function) -> Function:
-    """``hvp(f)(x, v) -> H(x) v`` without forming H: one JVP of the gradient, at
-    a small constant multiple of the cost of f (the survey, Section 3)."""
-    def hvp_f(x, v):
-        return jvp(grad(f))(x, v)[1]
+def hvp(f: Function, argnums: Argnums = 0) -> Function:
+    """``hvp(f)(*args, v) -> H v`` without forming H: one JVP of the gradient, at
+    a small constant multiple of the cost of f (the survey, Section 3). ``v``
+    and ``H v`` have the structure of the differentiated argument(s)."""
+    caller = Caller(f)
+
+    def hvp_f(*args):
+        primals, v = _split_direction(args, "hvp")
+        a = Arguments(caller, primals, argnums, "hvp")
+        return a.tree(jvp(grad(a.vector_function()))(a.x, a.tangent(v))[1])
     return hvp_f
 
 

@@ -45,7 +45,6 @@ import numpy as np
 # adbench.ad imports this module last, when everything below is defined
 from adbench.ad import (
     PASSES,
-    _as_input,
     _as_output,
     _from_rows,
     _reverse_rows,
@@ -53,12 +52,13 @@ from adbench.ad import (
     grad,
     jacrev,
 )
+from adbench.ad import pytree
+from adbench.ad.arguments import Caller, as_input, normalize_argnums, strip_xp
 from adbench.ad.codegen import MISS, Uncompilable, Writer
 from adbench.ad.reverse import ReverseTrace, Var
 from adbench.interpret import primitives as P
 from adbench.interpret.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace
 from adbench.interpret.primitives import shape_of
-from adbench.interpret.xp import numpy_xp
 from adbench.measure.accuracy import rho
 
 __all__ = ["compile_grad", "compile_jacrev", "CompiledReverse", "GuardedTrace"]
@@ -107,19 +107,96 @@ class CompiledReverse:
     counts the calls, the tapes recorded (first calls and changed paths), the
     calls the compiled code answered and those the ordinary engine answered.
     ``sources`` holds the generated Python of each shape.
+
+    A call with one array or number x compiles f of x (``programs``, keyed by
+    shape and dtype). Any other call (a pytree, several arguments) compiles f
+    as a function of the flat vector of *every* argument made of numbers, so
+    that no argument's value is frozen into the code, whether differentiated
+    or not; the derivatives of the arguments ``argnums`` names are cut out of
+    its result. One such function is kept per structure in ``structured``:
+    a new structure, leaf shape or non-numeric argument (a string, which must
+    be hashable) compiles anew, new values do not.
     """
 
-    def __init__(self, f: Callable, jacobian: bool = False):
+    def __init__(self, f: Callable, jacobian: bool = False, argnums=0,
+                 stats: dict | None = None):
         self.f = f
         self.jacobian = jacobian
+        self.argnums = argnums
+        self._caller = Caller(f)
         self.programs: dict = {}   # (shape, dtype) -> compiled function, or None: not compilable
         self.sources: dict = {}    # (shape, dtype) -> its source text
         self.reasons: dict = {}    # (shape, dtype) -> why it was not compiled
-        self.stats = {"calls": 0, "recorded": 0, "compiled": 0, "ordinary": 0}
+        self.stats = stats if stats is not None else \
+            {"calls": 0, "recorded": 0, "compiled": 0, "ordinary": 0}
+        # (structure, positions of the flattened arguments, the others) -> the
+        # CompiledReverse of f as a function of the flattened vector (it shares stats)
+        self.structured: dict = {}
 
-    def __call__(self, x, xp=None):
+    def __call__(self, *args, xp=None):
         self.stats["calls"] += 1
-        x = _as_input(x)
+        if (len(args) == 1 and type(args[0]) is np.ndarray and args[0].dtype.kind == "f"
+                and self.argnums == 0):  # the commonest call, decided first
+            return self._vector(args[0])
+        args = strip_xp(args)
+        who = "compile_jacrev" if self.jacobian else "compile_grad"
+        indices, single = normalize_argnums(self.argnums, len(args), who)
+        if len(args) == 1 and pytree.is_leaf(args[0]):  # f of one array or number
+            pytree.check_leaf(args[0], self._caller.name(0))
+            return self._vector(as_input(args[0]))
+        return self._structured(args, indices, single, who)
+
+    def _structured(self, args: tuple, indices: tuple, single: bool, who: str):
+        """f of several arguments or of pytrees: compiled as a function of the flat
+        vector of the differentiated arguments and of every other argument made
+        of floats (so that no value is frozen into the code); the others (ints,
+        integer arrays, strings, None...) are *static*: passed as they are,
+        and their values, with the structure, select the compiled function."""
+        dynamic, static = [], []
+        for i, arg in enumerate(args):
+            if i in indices:
+                pytree.check_leaves(arg, self._caller.name(i))
+                dynamic.append(i)
+            elif _floats_only(arg):
+                dynamic.append(i)
+            else:
+                try:
+                    static.append((i, _static_key(arg)))
+                except TypeError:
+                    raise TypeError(f"{who}: argument {self._caller.name(i)} is neither "
+                                    "floats (a tree of them) nor hashable") from None
+        z, treedef = pytree.flatten(tuple(args[i] for i in dynamic))
+        key = (treedef, tuple(dynamic), tuple(static))
+        static = [(i, args[i]) for i, _ in static]
+        flat = self.structured.get(key)
+        if flat is None:
+            flat = self.structured[key] = CompiledReverse(
+                self._flat_function(len(args), dynamic, static, treedef), self.jacobian,
+                stats=self.stats)
+        d = flat._vector(z)
+        parts = (pytree.unflatten_trailing(treedef, d, shape_of(d)[:-1]) if self.jacobian
+                 else pytree.unflatten(treedef, d))
+        position = {i: k for k, i in enumerate(dynamic)}
+        if single:
+            return parts[position[indices[0]]]
+        return tuple(parts[position[i]] for i in indices)
+
+    def _flat_function(self, nargs: int, dynamic: list, static: list, treedef):
+        """f as a function ``g(z, xp=None)`` of the flat vector of its dynamic arguments."""
+        caller = self._caller
+
+        def flat(z, xp=None):
+            args = [None] * nargs
+            for i, part in zip(dynamic, pytree.unflatten(treedef, z), strict=True):
+                args[i] = part
+            for i, arg in static:
+                args[i] = arg
+            return caller(tuple(args))
+        flat.__qualname__ = _name(self.f)
+        return flat
+
+    def _vector(self, x):
+        """The derivative at x, one engine value (a float or an array)."""
         if isinstance(x, BoxBase) or EVALUATION_HOOKS or np.iscomplexobj(x):
             return self._ordinary(x)
         key = (shape_of(x), x.dtype if type(x) is np.ndarray else float)
@@ -153,7 +230,7 @@ class CompiledReverse:
         self.stats["recorded"] += 1
         trace = GuardedTrace()
         xv = trace.input(x)
-        y = _as_output(self.f(xv, numpy_xp))
+        y = _as_output(self._caller((xv,)))
         if Trace().id != trace.id + 1:  # traces are numbered in order of creation
             # f differentiates something itself: rules run on its values then, and some
             # compare plain values (where the maximum is), unseen by the guards
@@ -209,6 +286,29 @@ class CompiledReverse:
         return program
 
 
+def _floats_only(tree) -> bool:
+    """Whether every leaf of a tree is a float or complex number or array (or a box)."""
+    if isinstance(tree, dict):
+        return all(_floats_only(v) for v in tree.values())
+    if isinstance(tree, (list, tuple)):
+        return all(_floats_only(v) for v in tree)
+    if isinstance(tree, np.ndarray):
+        return tree.dtype.kind in "fc"
+    return isinstance(tree, (float, complex, np.floating, np.complexfloating, BoxBase))
+
+
+def _static_key(arg):
+    """A hashable stand-in for the value of a static argument (TypeError if there is none)."""
+    if isinstance(arg, dict):
+        return ("dict", tuple((k, _static_key(v)) for k, v in arg.items()))
+    if isinstance(arg, (list, tuple)):
+        return (type(arg), tuple(_static_key(v) for v in arg))
+    if isinstance(arg, np.ndarray):
+        return ("array", arg.dtype.str, arg.shape, arg.tobytes())
+    hash(arg)
+    return (type(arg), arg)
+
+
 def _name(f) -> str:
     return getattr(f, "__qualname__", None) or type(f).__name__
 
@@ -232,9 +332,11 @@ def _same(a, b) -> bool:
     return bool(np.all(np.where(finite, close, (a == b) | (np.isnan(a) & np.isnan(b)))))
 
 
-def compile_grad(f: Callable) -> Callable[..., Any]:
-    """The gradient of a scalar ``f(x, xp)``, like :func:`~adbench.ad.grad`,
-    compiled to straight-line Python at the first call for each input shape.
+def compile_grad(f: Callable, argnums=0) -> Callable[..., Any]:
+    """The gradient of a scalar ``f(x, xp)``, like :func:`~adbench.ad.grad`
+    (pytrees and ``argnums`` included), compiled to straight-line Python at
+    the first call for each input shape (for pytrees and several arguments:
+    each structure, leaf shapes and non-numeric arguments).
 
     The first call at a shape records a tape (and returns the engine's
     gradient); later calls run the compiled forward and reverse sweeps, and
@@ -250,12 +352,13 @@ def compile_grad(f: Callable) -> Callable[..., Any]:
     >>> g.stats["recorded"], g.stats["compiled"]
     (1, 1)
     """
-    return CompiledReverse(f)
+    return CompiledReverse(f, argnums=argnums)
 
 
-def compile_jacrev(f: Callable) -> Callable[..., Any]:
+def compile_jacrev(f: Callable, argnums=0) -> Callable[..., Any]:
     """The Jacobian of ``f(x, xp)``, like :func:`~adbench.ad.jacrev` (shape
-    ``f(x).shape + x.shape``), compiled at the first call for each input shape:
+    ``f(x).shape + x.shape``; pytrees and ``argnums`` as there), compiled at
+    the first call for each input shape:
     later calls run one compiled forward sweep and one compiled reverse sweep
     per output entry (m passes), recording again when the path changes.
 
@@ -268,4 +371,4 @@ def compile_jacrev(f: Callable) -> Callable[..., Any]:
     array([[2.        , 1.        ],
            [0.54030231, 0.        ]])
     """
-    return CompiledReverse(f, jacobian=True)
+    return CompiledReverse(f, jacobian=True, argnums=argnums)
