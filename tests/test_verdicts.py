@@ -114,7 +114,7 @@ def two_runs(tmp_path_factory):
     return outs
 
 
-@pytest.mark.timing  # two real timed runs: on a loaded machine their times differ beyond their noise
+@pytest.mark.timing  # two real timed runs: under load their times differ beyond their noise
 def test_two_runs_of_the_same_code_pass_the_check(two_runs):
     old, new = two_runs
     result = invoke(["report", str(old), str(new), "--check"])

@@ -84,6 +84,7 @@ import numpy as np
 
 from adbench.ad.arguments import Arguments, Caller, as_input, strip_xp
 from adbench.ad.forward import Dual, ForwardTrace
+from adbench.ad.collector import collector_paused
 from adbench.ad.reverse import ReverseTrace, Var, adjoint_or_zero, backward
 from adbench.interpret import primitives as P
 from adbench.interpret.core import BoxBase, apply
@@ -144,7 +145,7 @@ def jvp(f: Function, argnums: Argnums = 0) -> Function:
         a = Arguments(caller, primals, argnums, "jvp")
         PASSES["forward"] += 1
         return _forward_pass(a.run, a.x, a.tangent(v))
-    return jvp_f
+    return collector_paused(jvp_f)
 
 
 def record(f: Function, x, keep_all: bool = False) -> tuple:
@@ -191,7 +192,7 @@ def vjp(f: Function, argnums: Argnums = 0) -> Function:
         PASSES["reverse"] += 1
         y, g = _reverse_pass(a.run, a.x, u)
         return y, a.tree(g)
-    return vjp_f
+    return collector_paused(vjp_f)
 
 
 def jacfwd(f: Function, argnums: Argnums = 0) -> Function:
@@ -221,7 +222,7 @@ def jacfwd(f: Function, argnums: Argnums = 0) -> Function:
         J = P.reshape(P.stack(columns, axis=-1), out_shape + shape) if n else \
             np.zeros(out_shape + shape)
         return a.jacobian(J, out_shape)
-    return jacfwd_f
+    return collector_paused(jacfwd_f)
 
 
 def jacrev(f: Function, argnums: Argnums = 0) -> Function:
@@ -239,7 +240,7 @@ def jacrev(f: Function, argnums: Argnums = 0) -> Function:
         out_shape = P.shape_of(y)
         return a.jacobian(_from_rows(_reverse_rows(trace, xv, y), out_shape, P.shape_of(xv)),
                           out_shape)
-    return jacrev_f
+    return collector_paused(jacrev_f)
 
 
 def _seeds(out_shape: tuple) -> list:
@@ -287,7 +288,7 @@ def grad(f: Function, argnums: Argnums = 0) -> Function:
     def grad_f(*args, xp=None):
         a = Arguments(caller, strip_xp(args), argnums, "grad")
         return a.tree(_gradient(a, "grad")[1])
-    return grad_f
+    return collector_paused(grad_f)
 
 
 def value_and_grad(f: Function, argnums: Argnums = 0) -> Function:
@@ -299,7 +300,7 @@ def value_and_grad(f: Function, argnums: Argnums = 0) -> Function:
         a = Arguments(caller, strip_xp(args), argnums, "value_and_grad")
         value, g = _gradient(a, "value_and_grad")
         return value, a.tree(g)
-    return value_and_grad_f
+    return collector_paused(value_and_grad_f)
 
 
 def checkpoint(f: Function) -> Function:
@@ -359,7 +360,7 @@ def hessian(f: Function, argnums: Argnums = 0) -> Function:
     def hessian_f(*args, xp=None):
         a = Arguments(caller, strip_xp(args), argnums, "hessian")
         return a.hessian(jacfwd(grad(a.vector_function()))(a.x))
-    return hessian_f
+    return collector_paused(hessian_f)
 
 
 def hvp(f: Function, argnums: Argnums = 0) -> Function:
@@ -372,7 +373,7 @@ def hvp(f: Function, argnums: Argnums = 0) -> Function:
         primals, v = _split_direction(args, "hvp")
         a = Arguments(caller, primals, argnums, "hvp")
         return a.tree(jvp(grad(a.vector_function()))(a.x, a.tangent(v))[1])
-    return hvp_f
+    return collector_paused(hvp_f)
 
 
 from adbench.ad.compiled import compile_grad, compile_jacrev  # noqa: E402 - builds on the above

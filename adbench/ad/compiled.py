@@ -54,6 +54,7 @@ from adbench.ad import (
 )
 from adbench.ad import pytree
 from adbench.ad.arguments import Caller, as_input, normalize_argnums, strip_xp
+from adbench.ad.collector import collector_paused
 from adbench.ad.codegen import MISS, Uncompilable, Writer
 from adbench.ad.reverse import ReverseTrace, Var
 from adbench.interpret import primitives as P
@@ -133,6 +134,7 @@ class CompiledReverse:
         # CompiledReverse of f as a function of the flattened vector (it shares stats)
         self.structured: dict = {}
 
+    @collector_paused
     def __call__(self, *args, xp=None):
         self.stats["calls"] += 1
         if (len(args) == 1 and type(args[0]) is np.ndarray and args[0].dtype.kind == "f"

@@ -47,6 +47,9 @@ _new = object.__new__
 #: Arrays at least this large (elements) that a VJP reads by shape only are not kept on
 #: the tape; below it, the bookkeeping would cost more than the memory it frees.
 STAND_IN_SIZE = 1 << 16
+#: A vector of at most this many entries keeps the variables of its reads x[i]
+#: (a list of that length), so that each element is recorded once.
+ITEM_CACHE_SIZE = 1 << 16
 
 
 def _partial_source(rule, x: str, y: str) -> str:
@@ -133,9 +136,10 @@ def _float_operator(prim, dunder: str, reflected: bool):
 
 
 class Var(Box):
-    """A value recorded on a :class:`ReverseTrace` at position ``index``."""
+    """A value recorded on a :class:`ReverseTrace` at position ``index``; ``items``,
+    once set, holds the variables of the reads ``x[i]`` (see :meth:`__getitem__`)."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "items")
 
     def __init__(self, value, trace: "ReverseTrace", index: int):
         self.value = value
@@ -144,11 +148,63 @@ class Var(Box):
 
     def __getitem__(self, idx):
         """``x[idx]``: records the getitem entry :meth:`ReverseTrace.process`
-        would, without the dispatch, when ``x`` is a plain array."""
+        would, without the dispatch, when ``x`` is a plain array.
+
+        ``x[i]`` with an int ``i`` is recorded once per variable: a scalar loop that
+        reads ``b[i] * x[i]`` thousands of times gets back the same variable for each
+        ``i`` (kept in ``items``), so that the tape holds one entry per element read,
+        as after ``xs = list(x)``, and a read costs a list lookup. The value read
+        cannot change (boxes are never written to); the backward sweep gathers each
+        read's cotangent into x's adjoint as before. ``items`` refers to the
+        variables read, which refer to the trace; the trace refers to no variable,
+        so no reference cycle is made."""
+        if type(idx) is int:
+            try:
+                var = self.items[idx]
+            except AttributeError:  # the first int read of this variable
+                var = self._first_item(idx)
+            if var is not None:
+                return var
+            return self._item(idx)
+        value = self.value
+        if type(value) is not np.ndarray:
+            return apply(getitem_p, self, idx=idx)
+        return self._read(value, idx, self.trace)
+
+    def _first_item(self, idx):
+        """Set up ``items`` (None where not read yet) when x is a vector small
+        enough for a list of its entries; else ``items`` stays unset."""
+        value = self.value
+        if (type(value) is np.ndarray and value.ndim == 1
+                and value.shape[0] <= ITEM_CACHE_SIZE):
+            self.items = [None] * value.shape[0]
+            return self.items[idx]  # IndexError out of range, as numpy's
+        return None
+
+    def _item(self, idx):
+        """Record ``x[idx]`` (int idx), and keep it in ``items`` if there is a list."""
         value = self.value
         if type(value) is not np.ndarray:
             return apply(getitem_p, self, idx=idx)
         trace = self.trace
+        if value.ndim == 1 and value.dtype == np.float64:
+            # a Python float, as iterating gives: the next operations take the float path
+            tape = trace.tape
+            var = _new(Var)
+            var.trace = trace
+            var.value = value.item(idx)
+            var.index = len(tape)
+            tape.append((getitem_p, ((0, self.index),), (value,), var.value, {"idx": idx}))
+        else:
+            var = self._read(value, idx, trace)
+        try:
+            self.items[idx] = var
+        except AttributeError:  # not cached (a large or not one-dimensional array)
+            pass
+        return var
+
+    def _read(self, value, idx, trace):
+        """Record the entry of ``x[idx]``."""
         out = getitem_p.impl(value, idx)
         parents = [(0, self.index)]
         primals = [value]
@@ -163,7 +219,8 @@ class Var(Box):
 
     def __iter__(self):
         """``x[0], x[1], ...``: records the getitem entries ``x[i]`` would, in
-        one go for a plain array (the start of most scalar programs)."""
+        one go for a plain array (the start of most scalar programs), sharing the
+        variables of reads already made (``items``)."""
         value = self.value
         if type(value) is not np.ndarray or value.ndim == 0:
             yield from Box.__iter__(self)
@@ -172,9 +229,19 @@ class Var(Box):
         parents, primals = ((0, self.index),), (value,)
         items = value.tolist() if value.ndim == 1 and value.dtype == np.float64 else \
             [getitem_p.impl(value, i) for i in range(len(value))]
+        try:
+            cached = self.items
+        except AttributeError:
+            cached = self.items = [None] * len(items) \
+                if value.ndim == 1 and len(items) <= ITEM_CACHE_SIZE else None
         for i, out in enumerate(items):
-            tape.append((getitem_p, parents, primals, out, {"idx": i}))
-            yield Var(out, trace, len(tape) - 1)
+            var = cached[i] if cached is not None else None
+            if var is None:
+                tape.append((getitem_p, parents, primals, out, {"idx": i}))
+                var = Var(out, trace, len(tape) - 1)
+                if cached is not None:
+                    cached[i] = var
+            yield var
 
 
 install_operators(Var, _float_operator)

@@ -26,8 +26,14 @@ def _gmm_size(text: str) -> str:
 
 
 @bench_group.command("engine")
-@click.option("--workload", "workloads", multiple=True, type=click.Choice(["gmm", "helmholtz"]),
-              help="Measure only this workload (repeatable) [default: both].")
+@click.option("--workload", "workloads", multiple=True,
+              type=click.Choice(["gmm", "helmholtz", "helmholtz-x[i]"]),
+              help="Measure only this workload (repeatable) [default: all three; "
+                   "helmholtz-x[i] reads x[i] from the array inside the loops].")
+@click.option("--collector", type=click.Choice(["on", "paused"]), default="on",
+              show_default=True,
+              help="The garbage collector during the samples: in its normal state, as a "
+                   "user's loop runs, or paused (as timeit times).")
 @click.option("--gmm-size", "gmm_sizes", multiple=True, metavar="D,K",
               help="GMM sizes (repeatable) [default: 2,5 10,25 20,50 64,100; N = 1000].")
 @click.option("--repeats", type=click.IntRange(min=1), default=7, show_default=True,
@@ -43,8 +49,8 @@ def _gmm_size(text: str) -> str:
                    "timings then reflect computation rather than page faults.")
 @click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text",
               show_default=True)
-def engine_command(workloads, gmm_sizes, repeats, min_sample, no_autograd, clock, retain_memory,
-                   fmt):
+def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, no_autograd, clock,
+                   retain_memory, fmt):
     """Reverse-mode gradient time / plain evaluation time on the GMM objective
     (array code; target <= 2.5 and no slower than autograd) and on the
     Helmholtz energy written with scalar loops (target <= 30), for grad (a
@@ -57,7 +63,8 @@ def engine_command(workloads, gmm_sizes, repeats, min_sample, no_autograd, clock
     from adbench.studies.bench import BLAS_ENV, RETAIN_MEMORY_ENV
 
     args = [sys.executable, "-m", "adbench.studies.bench", "--repeats", str(repeats),
-            "--min-sample", str(min_sample), "--clock", clock, "--format", fmt]
+            "--min-sample", str(min_sample), "--clock", clock, "--format", fmt,
+            "--collector", collector]
     for w in workloads:
         args += ["--workload", w]
     if gmm_sizes:

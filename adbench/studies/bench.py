@@ -77,7 +77,11 @@ GMM_SIZES = [(2, 5), (10, 25), (20, 50), (64, 100)]
 GMM_N = 1000
 HELMHOLTZ_N = 50
 #: Largest accepted (reverse-mode gradient time) / (plain evaluation time).
-TARGETS = {"gmm": 2.5, "helmholtz": 30.0}
+TARGETS = {"gmm": 2.5, "helmholtz": 30.0, "helmholtz-x[i]": 30.0}
+#: The workloads: GMM (array code), and Helmholtz as the registry writes it
+#: (``xs = list(x)``, then ``xs[i]``) and as a program is naturally written
+#: (``x[i]`` on the array inside the loops), both from ``helmholtz_energy``.
+WORKLOADS = ("gmm", "helmholtz", "helmholtz-x[i]")
 
 
 def namespace_over(module, names=XP_FUNCTIONS, **extra) -> types.SimpleNamespace:
@@ -120,16 +124,24 @@ def autograd_grad(f) -> Callable | None:
     return autograd.grad(lambda x: f(x, xp))
 
 
+#: The garbage collector's state during the samples: ``on`` (its normal state, what a
+#: user's own loop gets) or ``paused`` (as :mod:`timeit` times). Set by ``--collector``.
+COLLECTOR = {"state": "on"}
+
+
 def _seconds(fn: Callable, number: int, clock) -> float:
-    gc.collect()
-    gc.disable()
+    gc.collect()  # every sample starts from the same collector state
+    paused = COLLECTOR["state"] == "paused"
+    if paused:
+        gc.disable()
     try:
         start = clock()
         for _ in range(number):
             fn()
         return (clock() - start) / number
     finally:
-        gc.enable()
+        if paused:
+            gc.enable()
 
 
 def _calibrate(fn: Callable, min_sample: float, clock) -> int:
@@ -277,16 +289,31 @@ def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeat
                                    use_autograd, repeats, min_sample, clock))
             if progress:
                 progress(rows[-1])
-    if "helmholtz" in workloads:
+    for workload in ("helmholtz", "helmholtz-x[i]"):
+        if workload not in workloads:
+            continue
         inst = registry.get("helmholtz").instance(n=HELMHOLTZ_N)
         floats, float_xp = inst.x0.tolist(), namespace_over(math)
-        rows.append(_bench_one("helmholtz", f"n={HELMHOLTZ_N}", inst, inst.x0,
-                               lambda: inst.f(floats, float_xp),
-                               lambda: inst.manual(floats, float_xp), use_autograd, repeats,
-                               min_sample, clock))
+        plain = lambda inst=inst: inst.f(floats, float_xp)  # noqa: E731
+        if workload == "helmholtz-x[i]":
+            inst = _indexed(inst)
+        rows.append(_bench_one(workload, f"n={HELMHOLTZ_N}", inst, inst.x0, plain,
+                               lambda inst=inst: inst.manual(floats, float_xp), use_autograd,
+                               repeats, min_sample, clock))
         if progress:
             progress(rows[-1])
     return rows
+
+
+def _indexed(inst):
+    """Helmholtz with ``x[i]`` read from the array inside the loops: the problem's own
+    energy (``helmholtz_energy``) given x itself rather than ``list(x)``. On Python floats
+    the two read the same numbers, so both rows share the plain evaluation."""
+    energy = sys.modules[inst.problem.fn.__module__].helmholtz_energy
+    data = {k: inst.params[k] for k in ("A", "b")}
+    return types.SimpleNamespace(
+        f=lambda x, xp: energy(x, xp, **data), x0=inst.x0, n=inst.n,
+        has_manual=inst.has_manual, manual=inst.manual)
 
 
 def blas_threads_line() -> str:
@@ -316,15 +343,17 @@ def format_table(rows: list[BenchRow], fmt: str = "text") -> str:
     def yes(met):
         return "-" if met is None else "yes" if met else "NO"
 
-    table = [[r.workload, r.size, r.n, ms(r.plain), ms(r.ours), x(r.ratio), span(r.ratio_range),
+    table = [[r.workload, r.size, r.n, COLLECTOR["state"], ms(r.plain), ms(r.ours), x(r.ratio),
+              span(r.ratio_range),
               yes(r.met), ms(r.compiled), x(r.compiled_ratio), span(r.compiled_range),
               yes(r.compiled_met), f"<= {r.target:g}", x(r.manual_ratio), ms(r.autograd),
               x(r.autograd_ratio), x(None if r.autograd is None else r.autograd / r.ours),
               f"{r.gradient_gap:.1e}", f"{r.compiled_gap:.1e}",
               "-" if r.compile_seconds is None else f"{r.compile_seconds * 1e3:.0f}"]
              for r in rows]
-    headers = ["workload", "size", "n", "plain ms", "grad ms", "ratio", "ratio per round",
-               "met", "compiled ms", "compiled ratio", "compiled per round", "compiled met",
+    headers = ["workload", "size", "n", "collector", "plain ms", "grad ms", "ratio",
+               "ratio per round", "met", "compiled ms", "compiled ratio", "compiled per round",
+               "compiled met",
                "target", "manual ratio", "autograd ms", "autograd ratio", "autograd/grad",
                "grad gap", "compiled gap", "compile ms"]
     return tabulate(table, headers=headers, tablefmt="github" if fmt == "md" else "simple",
@@ -335,7 +364,8 @@ def main(argv=None) -> int:
     """``python -m adbench.studies.bench``: the measurement process behind
     ``adbench bench engine``."""
     parser = argparse.ArgumentParser(prog="python -m adbench.studies.bench")
-    parser.add_argument("--workload", action="append", choices=["gmm", "helmholtz"])
+    parser.add_argument("--workload", action="append", choices=list(WORKLOADS))
+    parser.add_argument("--collector", choices=["on", "paused"], default="on")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--min-sample", type=float, default=0.05)
     parser.add_argument("--no-autograd", action="store_true")
@@ -353,6 +383,7 @@ def main(argv=None) -> int:
     if args.gmm_sizes:
         sizes = [tuple(int(v) for v in pair.split(",")) for pair in args.gmm_sizes.split(";")]
     clock = time.perf_counter if args.clock == "wall" else time.process_time
+    COLLECTOR["state"] = args.collector
     print(blas_threads_line())
     retained = all(os.environ.get(k) == v for k, v in RETAIN_MEMORY_ENV.items())
     print("memory: glibc malloc " + ("keeps freed memory (MALLOC_TRIM_THRESHOLD_ and "
@@ -361,9 +392,10 @@ def main(argv=None) -> int:
                                           "back to the system)"))
     print(f"timing: median of {args.repeats} interleaved samples of >= {args.min_sample:g} s, "
           f"{'wall-clock' if args.clock == 'wall' else 'process CPU'} time, garbage collector "
-          "paused during samples")
+          + ("in its normal state (on) during samples, as in a user's loop" if args.collector
+             == "on" else "paused during samples (as timeit does)"))
     sys.stdout.flush()
-    rows = run_engine_bench(workloads=tuple(args.workload or ("gmm", "helmholtz")),
+    rows = run_engine_bench(workloads=tuple(args.workload or WORKLOADS),
                             gmm_sizes=sizes, repeats=args.repeats, min_sample=args.min_sample,
                             use_autograd=not args.no_autograd, clock=clock)
     print(format_table(rows, args.format))
