@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from adbench import problem
+from adbench.interpret.xp import numpy_xp
 
 # --------------------------------------------------------------------------
 # GMM: Gaussian mixture log-posterior with a Wishart prior (GradBench's corrected form)
@@ -49,12 +50,6 @@ def _gmm_x0(D, K, N):
     return np.concatenate([alpha, mu.ravel(), q.ravel(), l.ravel()])
 
 
-def _log_multigamma(a, p):
-    """log Gamma_p(a) = p(p-1)/4 log pi + sum_{j=1..p} log Gamma(a + (1 - j)/2)."""
-    return p * (p - 1) / 4 * math.log(math.pi) + sum(
-        math.lgamma(a + (1 - j) / 2) for j in range(1, p + 1))
-
-
 def _gmm_data(D, K, N):
     points = _gmm_draw(D, K, N)[0]
     tril = _tril_columnwise(D)
@@ -67,8 +62,8 @@ def _gmm_data(D, K, N):
         gather[d * D + d] = 1 + len(tril) + d
     gamma, m = GMM_WISHART_GAMMA, GMM_WISHART_M
     dof = D + m + 1
-    constant = (-N * D / 2 * math.log(2 * math.pi)
-                + K * (dof * D * math.log(gamma / math.sqrt(2)) - _log_multigamma(dof / 2, D)))
+    wishart = dof * D * math.log(gamma / math.sqrt(2)) - numpy_xp.multigammaln(dof / 2, D)
+    constant = -N * D / 2 * math.log(2 * math.pi) + K * wishart
     return {"points_T": points.T.reshape(1, D, N).copy(), "gather": gather,
             "constant": constant, "gamma": gamma, "wishart_m": float(m)}
 
