@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from adbench import problem
+from adbench.interpret.xp import numpy_xp
 
 # --------------------------------------------------------------------------
 # GMM: Gaussian mixture log-posterior with a Wishart prior (GradBench's corrected form)
@@ -52,12 +53,6 @@ def _gmm_x0(D, K, N):
     return np.concatenate([alpha, mu.ravel(), q.ravel(), l.ravel()])
 
 
-def _log_multigamma(a, p):
-    """log Gamma_p(a) = p(p-1)/4 log pi + sum_{j=1..p} log Gamma(a + (1 - j)/2)."""
-    return p * (p - 1) / 4 * math.log(math.pi) + sum(
-        math.lgamma(a + (1 - j) / 2) for j in range(1, p + 1))
-
-
 def _gmm_data(D, K, N, points=None, gamma=GMM_WISHART_GAMMA, m=GMM_WISHART_M):
     """The data of f: the points (drawn from the seed unless given, N x D) transposed,
     the gather of Q_k's entries, the Wishart parameters and the constant terms. The
@@ -74,8 +69,8 @@ def _gmm_data(D, K, N, points=None, gamma=GMM_WISHART_GAMMA, m=GMM_WISHART_M):
     for d in range(D):
         gather[d * D + d] = 1 + len(tril) + d
     dof = D + m + 1
-    constant = (-N * D / 2 * math.log(2 * math.pi)
-                + K * (dof * D * math.log(gamma / math.sqrt(2)) - _log_multigamma(dof / 2, D)))
+    wishart = dof * D * math.log(gamma / math.sqrt(2)) - numpy_xp.multigammaln(dof / 2, D)
+    constant = -N * D / 2 * math.log(2 * math.pi) + K * wishart
     return {"points_T": points.T.reshape(1, D, N).copy(), "gather": gather,
             "constant": constant, "gamma": float(gamma), "wishart_m": float(m)}
 

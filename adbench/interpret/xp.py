@@ -33,10 +33,21 @@ ELEMENTWISE = {
     "tan": P.tan_p, "tanh": P.tanh_p, "sqrt": P.sqrt_p, "sign": P.sign_p,
     "abs": P.abs_p, "absolute": P.abs_p, "maximum": P.maximum_p,
     "minimum": P.minimum_p, "where": P.where_p,
+    "arcsin": P.arcsin_p, "arccos": P.arccos_p, "arctan": P.arctan_p, "arctan2": P.arctan2_p,
+    "sinh": P.sinh_p, "cosh": P.cosh_p, "arcsinh": P.arcsinh_p, "arccosh": P.arccosh_p,
+    "arctanh": P.arctanh_p, "log2": P.log2_p, "log10": P.log10_p, "exp2": P.exp2_p,
+    "logaddexp": P.logaddexp_p, "reciprocal": P.reciprocal_p, "hypot": P.hypot_p,
+    "fmax": P.fmax_p, "fmin": P.fmin_p, "floor": P.floor_p, "ceil": P.ceil_p,
+    "mod": P.mod_p, "remainder": P.mod_p, "erf": P.erf_p, "gammaln": P.gammaln_p,
+    "polygamma": P.polygamma_p,
 }
 
+#: Functions made of the primitives (:func:`~adbench.interpret.primitives.round_with`...),
+#: one definition written over each namespace's own functions.
+COMPOSED = ("round", "around", "clip", "multigammaln")
+
 #: Every function a problem may call on ``xp``.
-XP_FUNCTIONS = sorted(set(ELEMENTWISE) | {
+XP_FUNCTIONS = sorted(set(ELEMENTWISE) | set(COMPOSED) | {
     "square", "sum", "mean", "max", "amax", "logsumexp", "matmul", "dot", "outer",
     "reshape", "ravel", "transpose", "swapaxes", "broadcast_to", "concatenate", "stack",
     "array", "asarray", "zeros", "ones", "zeros_like", "ones_like", "eye",
@@ -61,12 +72,13 @@ def _numpy_namespace():
                  "reshape", "ravel", "transpose", "swapaxes", "broadcast_to",
                  "concatenate", "stack", "array", "asarray", "zeros_like", "ones_like"):
         ns[name] = getattr(P, name)
+    ns.update({name: getattr(P, name) for name in COMPOSED})
     ns.update(_constructors(float))
     ns.update(pi=np.pi, e=np.e, name="numpy")
     return types.SimpleNamespace(**ns)
 
 
-def _object_namespace(name: str, attr: str, pi, e):
+def _object_namespace(name: str, attr: str, pi, e, log_pi):
     """Namespace over numpy object arrays whose elements are mpmath or SymPy numbers."""
     ns = {}
     for fname, prim in ELEMENTWISE.items():
@@ -83,6 +95,10 @@ def _object_namespace(name: str, attr: str, pi, e):
         ones_like=lambda x: np.ones(np.shape(x), dtype=object),
         logsumexp=getattr(P.logsumexp_p, attr),
     )
+    prim_round = getattr(P.round_p, attr)
+    ns.update(round=P.round_with(prim_round), around=P.round_with(prim_round),
+              clip=P.clip_with(ns["maximum"], ns["minimum"]),
+              multigammaln=P.multigammaln_with(ns["gammaln"], log_pi))
     ns.update(_constructors(object))
     ns.update(pi=pi, e=e, name=name)
     return types.SimpleNamespace(**ns)
@@ -98,6 +114,7 @@ def _sympy_max(x, axis=None, keepdims=False):
 
 
 numpy_xp = _numpy_namespace()
-mpmath_xp = _object_namespace("mpmath", "mp", mpmath.pi, mpmath.e)
-sympy_xp = _object_namespace("sympy", "sym", sympy.pi, sympy.E)
+mpmath_xp = _object_namespace("mpmath", "mp", mpmath.pi, mpmath.e,
+                              lambda: mpmath.log(mpmath.pi))
+sympy_xp = _object_namespace("sympy", "sym", sympy.pi, sympy.E, lambda: sympy.log(sympy.pi))
 sympy_xp.max = sympy_xp.amax = _sympy_max

@@ -66,16 +66,35 @@ def run_on_symbols(inst):
     syms = symbols_for(inst.n)
     try:
         y = inst.f(np.array(syms, dtype=object), sympy_xp)
+    except NotImplementedError as exc:  # a function of xp with no SymPy form says why
+        raise Unsupported(str(exc)) from exc
     except TypeError as exc:
         if "truth value" in str(exc) or "Relational" in str(exc):
             raise Unsupported("control flow depends on the input (a Python `if` or loop test "
                               "on a symbolic value), so there is no closed form to "
                               "differentiate") from exc
         raise
-    outputs = [sympy.sympify(v) for v in np.ravel(np.array(y, dtype=object))]
+    outputs = [_zero_base_powers(sympy.sympify(v)) for v in np.ravel(np.array(y, dtype=object))]
     if len(outputs) != inst.m:
         raise ValueError(f"f returned {len(outputs)} outputs, expected m = {inst.m}")
     return syms, outputs
+
+
+def _zero_base_powers(expr):
+    """``expr`` with each power 0**u of a variable exponent u written
+    Piecewise((0, u > 0), (0**u, True)).
+
+    SymPy differentiates b**u into b**u (u' log b + ...), which for b = 0 is
+    0 * zoo: nan, and SymPy then collapses the whole derivative to nan. But 0**u
+    is 0 for every u > 0, so its derivative there is 0, which is what AD's rule
+    gives; the Piecewise says so. (A base that is an expression vanishing at the
+    point, rather than the number 0, still gives nan after lambdify.)
+    """
+    if not expr.has(sympy.Pow):
+        return expr
+    return expr.replace(
+        lambda e: e.is_Pow and e.base.is_zero and not e.exp.is_Number,
+        lambda e: sympy.Piecewise((sympy.S.Zero, e.exp > 0), (e, True)))
 
 
 def derive(inst):
@@ -89,10 +108,15 @@ def derive(inst):
     return syms, outputs, entries
 
 
-def _almost_everywhere(expr):
-    """The derivative with the derivatives of sign and Heaviside set to 0.
+#: SymPy functions that are piecewise constant: their derivative is 0 almost everywhere.
+PIECEWISE_CONSTANT = (sympy.sign, sympy.Heaviside, sympy.floor, sympy.ceiling)
 
-    Both are piecewise constant: their derivative is 0 away from the kink,
+
+def _almost_everywhere(expr):
+    """The derivative with the derivatives of sign, Heaviside, floor and ceiling
+    set to 0.
+
+    All are piecewise constant: their derivative is 0 away from the jumps,
     which is what AD's rules give. SymPy writes it as a DiracDelta, or, when
     it cannot tell that the argument is real (sign(log x)), leaves
     Derivative(sign(u), x) unevaluated; numpy evaluates neither (lambdify
@@ -103,9 +127,10 @@ def _almost_everywhere(expr):
         expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
     if expr.has(sympy.Derivative):
         expr = expr.replace(
-            lambda e: isinstance(e, sympy.Derivative)
-            and isinstance(e.expr, (sympy.sign, sympy.Heaviside)),
+            lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, PIECEWISE_CONSTANT),
             lambda e: sympy.S.Zero)
+        if expr.has(sympy.Subs):  # d floor(u(x)) = Subs(Derivative(floor(xi)), xi, u) u'
+            expr = expr.replace(lambda e: isinstance(e, sympy.Subs), lambda e: e.doit())
         left = next(iter(expr.atoms(sympy.Derivative)), None)
         if left is not None:
             raise Unsupported(f"SymPy leaves the derivative of {left.expr.func.__name__} "
@@ -222,7 +247,7 @@ class Symbolic(Method):
         replacements, reduced = sympy.cse(entries)
         t2 = time.perf_counter()
         compiled = sympy.lambdify(
-            syms, entries, modules="numpy",
+            syms, entries, modules=["numpy", "scipy"],  # scipy: loggamma, polygamma, erf
             cse=lambda exprs: ([(s, _printable(e)) for s, e in replacements],
                                [_printable(e) for e in reduced]))
         t3 = time.perf_counter()

@@ -10,9 +10,10 @@ of its family:
 * :mod:`.rules`: the rule helpers and markers (``elementwise``, ``linear``,
   ``IDENTITY``, ``TimesArg``, ``unbroadcast``...) and the registry
   :data:`PRIMITIVES`;
-* :mod:`.elementwise`: arithmetic, exp, log, trigonometric, piecewise;
+* :mod:`.elementwise`: arithmetic, powers, exp and log, circular and hyperbolic;
+* :mod:`.piecewise`: sign, abs, the extrema, where, rounding (and the tie convention);
 * :mod:`.reductions`: sum, max, mean;
-* :mod:`.special`: logsumexp;
+* :mod:`.special`: logsumexp, logaddexp, erf, gammaln, polygamma, multigammaln;
 * :mod:`.linalg`: matmul, dot, outer;
 * :mod:`.shape`: indexing, reshaping, joining, the constructors;
 * :mod:`.box`: the base class of traced values, whose operators apply the table.
@@ -24,7 +25,8 @@ what makes Hessians and nested derivatives work.
 The families are imported in the order above, which is the order of
 :data:`PRIMITIVES`. A family imports the ones before it; the functions of a
 later one it reaches through this package (``P.reshape``) when a rule runs.
-Every name of every family is re-exported here, so that
+Every public name of every family, and each private one that the module had
+before the split, is re-exported here, so that
 ``from adbench.interpret.primitives import ...`` and ``P.<name>`` keep working.
 """
 
@@ -65,40 +67,60 @@ from adbench.interpret.primitives.rules import (
     unbroadcast,
 )
 from adbench.interpret.primitives.elementwise import (
-    _mp_sign,
+    LN10,
+    LN2,
     _pow_base,
     _pow_is_transcendental,
-    _sym_where,
-    abs_p,
-    absolute,
     add,
     add_p,
+    arccos,
+    arccos_p,
+    arccosh,
+    arccosh_p,
+    arcsin,
+    arcsin_p,
+    arcsinh,
+    arcsinh_p,
+    arctan,
+    arctan2,
+    arctan2_p,
+    arctan_p,
+    arctanh,
+    arctanh_p,
     cos,
     cos_p,
+    cosh,
+    cosh_p,
     div_p,
     divide,
     exp,
+    exp2,
+    exp2_p,
     exp_p,
     expm1,
     expm1_p,
+    hypot,
+    hypot_p,
     log,
+    log10,
+    log10_p,
     log1p,
     log1p_p,
+    log2,
+    log2_p,
     log_p,
-    maximum,
-    maximum_p,
-    minimum,
-    minimum_p,
     mul_p,
     multiply,
     neg_p,
     negative,
     pow_p,
     power,
-    sign,
-    sign_p,
+    reciprocal,
+    reciprocal_p,
     sin,
     sin_p,
+    sinh,
+    sinh_p,
     sqrt,
     sqrt_p,
     square,
@@ -108,6 +130,36 @@ from adbench.interpret.primitives.elementwise import (
     tan_p,
     tanh,
     tanh_p,
+)
+from adbench.interpret.primitives.piecewise import (
+    TIE_CONVENTION,
+    _mp_sign,
+    _sym_where,
+    abs_p,
+    absolute,
+    around,
+    ceil,
+    ceil_p,
+    clip,
+    clip_with,
+    floor,
+    floor_p,
+    fmax,
+    fmax_p,
+    fmin,
+    fmin_p,
+    maximum,
+    maximum_p,
+    minimum,
+    minimum_p,
+    mod,
+    mod_p,
+    remainder,
+    round,
+    round_p,
+    round_with,
+    sign,
+    sign_p,
     where,
     where_p,
 )
@@ -130,14 +182,25 @@ from adbench.interpret.primitives.reductions import (
     sum_p,
 )
 from adbench.interpret.primitives.special import (
+    TWO_OVER_SQRT_PI,
     _logsumexp_and_softmax,
     _logsumexp_impl,
     _logsumexp_parts,
     _logsumexp_softmax_vjp,
     _object_logsumexp,
     _softmax_factor,
+    erf,
+    erf_p,
+    gammaln,
+    gammaln_p,
+    logaddexp,
+    logaddexp_p,
     logsumexp,
     logsumexp_p,
+    multigammaln,
+    multigammaln_with,
+    polygamma,
+    polygamma_p,
 )
 from adbench.interpret.primitives.linalg import (
     GEMM_SIZE,

@@ -7,9 +7,9 @@ import operator
 import numpy as np
 
 from adbench.interpret.core import BoxBase, apply, primal, top_trace
-from adbench.interpret.primitives.elementwise import abs_p, add_p, div_p, mul_p, neg_p, \
-    pow_p, sub_p
+from adbench.interpret.primitives.elementwise import add_p, div_p, mul_p, neg_p, pow_p, sub_p
 from adbench.interpret.primitives.linalg import dot, matmul
+from adbench.interpret.primitives.piecewise import abs_p
 from adbench.interpret.primitives.reductions import max, mean, sum
 from adbench.interpret.primitives.rules import shape_of, size_of
 from adbench.interpret.primitives.shape import getitem_p, ravel, reshape, transpose

@@ -237,16 +237,19 @@ def product_unbroadcast(g: np.ndarray, f: np.ndarray, shape: tuple) -> np.ndarra
 
 
 
-def _vec(f):
-    """Elementwise application of a scalar function to scalars or object arrays."""
-    u = np.frompyfunc(f, 1, 1)
+def _vec(f, nin: int = 1):
+    """Elementwise application of a scalar function of ``nin`` arguments to scalars
+    or object arrays (broadcast together)."""
+    u = np.frompyfunc(f, nin, 1)
 
-    def vectorised(x):
-        return f(x) if not isinstance(x, np.ndarray) else u(x)
+    def vectorised(*args):
+        for a in args:
+            if isinstance(a, np.ndarray):
+                return u(*args)
+        return f(*args)
     vectorised.__name__ = getattr(f, "__name__", "vectorised")
     vectorised.__wrapped__ = f
     return vectorised
-
 
 
 def _elementwise_function(prim: Primitive, name: str, doc: str):
