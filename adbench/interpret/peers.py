@@ -201,7 +201,7 @@ def _obj_concat(lib, seq, axis=0):
 def _obj_lse(lib, x, axis=None, keepdims=False):
     # log sum exp, unshifted, as for SymPy (xp's object namespaces): the shifted
     # form's maximum would enter every derivative.
-    return P._obj_lse(np.frompyfunc(lib.exp, 1, 1),
+    return P._object_logsumexp(np.frompyfunc(lib.exp, 1, 1),
                                np.frompyfunc(lib.log, 1, 1))(x, axis=axis, keepdims=keepdims)
 
 
