@@ -10,6 +10,7 @@ from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian
 from adbench.methods.complex_step import FDComplex
 from adbench.methods.finite import FDCentral, FDForward
 from adbench.methods.manual import Manual
+from adbench.methods.peers import peer_methods
 from adbench.methods.richardson import FDRichardson
 from adbench.methods.symbolic import Symbolic
 from adbench.registry import UnknownNameError, did_you_mean
@@ -18,7 +19,7 @@ __all__ = ["METHODS", "get_method", "Method", "Prepared", "Unsupported", "as_jac
 
 METHODS: dict[str, Method] = {
     m.name: m for m in (Manual(), FDForward(), FDCentral(), FDRichardson(), FDComplex(),
-                        Symbolic(), ADForward(), ADReverse(), ADCompiled())
+                        Symbolic(), ADForward(), ADReverse(), ADCompiled(), *peer_methods())
 }
 
 

@@ -6,8 +6,10 @@ tape, and the size of the compiled symbolic derivative.
   x0, above what was allocated when the call began: Python objects and numpy
   arrays, as :mod:`tracemalloc` sees them (memory a C library allocates on
   its own, such as a BLAS workspace, is not seen). The result counts too.
-  ``mem_ratio`` is their ratio. Skipped (with a message) where tracing could
-  take over a quarter of the timeout (60 s without one).
+  ``mem_ratio`` is their ratio. Empty, with the reason, for a method whose
+  Prepared has ``memory_unseen`` (JAX, torch, SymEngine, CasADi). Skipped
+  (with a message) where tracing could take over a quarter of the timeout
+  (60 s without one).
 * ``tape_length``: primitive applications recorded on the tape by one
   evaluation of f at x0 (the forward sweep); reverse mode's memory grows with
   it (the survey: in proportion to the number of operations, worst case).
@@ -97,6 +99,11 @@ UNTIMED_LIMIT_S = 60.0
 
 
 def peak_columns(ctx: Context) -> dict:
+    # A method computing through an allocator tracemalloc does not see (JAX's, torch's,
+    # a C++ library's) says so: its figure would be wrong, so none is reported.
+    unseen = getattr(ctx.prepared, "memory_unseen", None)
+    if unseen:
+        raise Unsupported(unseen)
     if ctx.jacobian_s is not None:
         estimate = TRACED_SLOWDOWN * ctx.jacobian_s
         limit, what = ((ctx.timeout / 4, f"a quarter of the {ctx.timeout:g} s timeout")

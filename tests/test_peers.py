@@ -1,0 +1,205 @@
+"""The field's tools as differentiators of the same problems (adbench/methods/peers*.py).
+
+Each peer's tests skip, saying which package is missing, when it is not installed.
+Sizes are small and instances shared: JAX and torch imports and XLA compilation
+dominate the time of this file."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+
+import numpy as np
+import pytest
+
+from adbench.interpret import peers as peer_table
+from adbench.interpret.xp import XP_FUNCTIONS
+from adbench.measure import harness
+from adbench.measure.accuracy import rho
+from adbench.measure.metrics import timing
+from adbench.measure.reference import reference_jacobian
+from adbench.methods import METHODS, Unsupported
+from adbench.methods.peers import JaxReverse, PeerMethod, PrecisionError, float64_jacobian
+
+PEER_NAMES = [m.name for m in METHODS.values() if isinstance(m, PeerMethod)]
+#: A sample of the registry: scalar code, arrays (matmul, logsumexp), a loop.
+PROBLEMS = [("survey-example", {}), ("helmholtz", {"n": 5}), ("gmm", {"D": 2, "K": 3, "N": 10}),
+            ("lstm", {"l": 1, "c": 3, "b": 3}), ("unrolled-loop", {"steps": 4})]
+
+
+def _require(method_name: str):
+    method = METHODS[method_name]
+    pytest.importorskip(method.library, reason=f"{method.library} is not installed "
+                        f"(pip install 'adbench[{method.extra}]')")
+    return method
+
+
+@functools.cache
+def _instance(name, sizes):
+    from adbench.registry import load_registry
+    return load_registry().problems[name].instance(**dict(sizes))
+
+
+@functools.cache
+def _reference(name, sizes):
+    return reference_jacobian(_instance(name, sizes)).jacobian
+
+
+def test_every_xp_function_is_mapped_or_missing_with_a_reason_for_every_peer():
+    unlisted = sorted(set(XP_FUNCTIONS) - set(peer_table.TABLE))
+    assert not unlisted, f"add a line to adbench/interpret/peers.py TABLE for {unlisted}"
+    lacking = {}
+    for name in XP_FUNCTIONS:
+        row = peer_table.TABLE[name]
+        assert len(row) == len(peer_table.PEERS), name
+        for peer, entry in zip(peer_table.PEERS, row, strict=True):
+            if isinstance(entry, peer_table.Missing):
+                assert entry.reason.strip(), f"{peer} lacks xp.{name} without a reason"
+                lacking.setdefault(peer, []).append(name)
+            else:
+                assert (entry is peer_table.SAME or isinstance(entry, (str, peer_table.shim))), \
+                    (peer, name, entry)
+                if entry is peer_table.NUMPY:
+                    assert peer in peer_table.OBJECT_PEERS, (peer, name)
+    # what each peer lacks, for whoever reads the test log
+    print({peer: names for peer, names in lacking.items()})
+
+
+@pytest.mark.parametrize("peer", peer_table.PEERS)
+def test_each_peer_namespace_resolves_every_entry_in_its_library(peer):
+    module = peer_table.MODULES[peer].split(".")[0]
+    pytest.importorskip(module, reason=f"{module} is not installed")
+    xp = peer_table.namespace(peer)  # AttributeError if a name is absent from the library
+    for name in XP_FUNCTIONS:
+        assert callable(getattr(xp, name)), (peer, name)
+
+
+@pytest.mark.parametrize("method_name", PEER_NAMES)
+@pytest.mark.parametrize("problem,sizes", PROBLEMS, ids=[p for p, _ in PROBLEMS])
+def test_peer_matches_the_reference_within_its_tolerance(method_name, problem, sizes):
+    method = _require(method_name)
+    key = tuple(sizes.items())
+    inst = _instance(problem, key)
+    prepared = method.prepare(inst)
+    J = prepared.jacobian(inst.x0.copy())
+    assert J.dtype == np.float64 and J.shape == (inst.m, inst.n)
+    assert np.max(rho(J, _reference(problem, key))) <= method.tolerance
+    assert prepared.traceable is None  # the op counter cannot see inside another library
+
+
+#: What each tool does with the control-flow programs (problems/control_flow.py): a
+#: Python `if` or `while` on the input is followed by the eager tools, refused under
+#: jax.jit (TracerBoolConversionError) and by the symbolic tools (no truth value of a
+#: symbolic comparison); the fixed-trip loops unroll everywhere.
+BRANCHING = ("piecewise", "babylonian-sqrt", "fixed-point")
+REFUSED = {"jax-jit": "TracerBoolConversionError", "symengine": "truth value of Relational",
+           "casadi": "truth value"}
+CONTROL_FLOW = [("piecewise", {}), ("babylonian-sqrt", {}), ("fixed-point", {}),
+                ("unrolled-loop", {"steps": 8}), ("logistic-map", {"depth": 6})]
+
+
+@pytest.mark.parametrize("method_name", PEER_NAMES)
+@pytest.mark.parametrize("problem,sizes", CONTROL_FLOW, ids=[p for p, _ in CONTROL_FLOW])
+def test_control_flow_outcome_of_each_tool(method_name, problem, sizes):
+    method = _require(method_name)
+    if method_name == "numdifftools" and problem == "babylonian-sqrt":
+        pytest.skip("numdifftools's first steps (about x +- 2) reach x <= 0, where the "
+                    "`while` loop never ends: in a run this row is a timeout")
+    inst = _instance(problem, tuple(sizes.items()))
+    if problem in BRANCHING and method_name in REFUSED:
+        with pytest.raises(Unsupported, match=REFUSED[method_name]):
+            method.prepare(inst)
+        return
+    J = method.prepare(inst).jacobian(inst.x0.copy())
+    assert np.max(rho(J, _reference(problem, tuple(sizes.items())))) <= method.tolerance
+
+
+def test_jit_branch_is_an_unsupported_row_with_the_reason():
+    _require("jax-jit")
+    row = _measure("jax-jit", "piecewise", ())
+    assert row["status"] == "unsupported"
+    assert "jax-jit: TracerBoolConversionError" in row["message"]
+
+
+def _measure(method_name, problem, sizes):
+    saved = timing.settings()["budget_s"]
+    timing.configure(budget_s=0)
+    try:
+        return harness.measure(_instance(problem, sizes), METHODS[method_name], None)
+    finally:
+        timing.configure(budget_s=saved)
+
+
+class _Float32Jax(JaxReverse):
+    """jax-rev whose Jacobian comes back in float32, as JAX's default would give it."""
+
+    name = "jax-rev-float32"
+
+    def build(self, inst):
+        raw, info = super().build(inst)
+        return (lambda x: raw(x).astype(np.float32)), info
+
+
+def test_a_float32_jacobian_is_an_error_not_a_quiet_cast():
+    _require("jax-rev")
+    prepared = _Float32Jax().prepare(_instance("survey-example", ()))
+    with pytest.raises(PrecisionError, match="float32"):
+        prepared.jacobian(np.array([2.0, 5.0]))
+    with pytest.raises(PrecisionError, match="float32"):
+        float64_jacobian(np.ones((1, 2), dtype=np.float32), 1, 2, "test")
+    assert float64_jacobian(np.ones(2), 1, 2, "test").shape == (1, 2)
+
+
+def test_a_peer_that_is_not_installed_is_listed_and_unsupported(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "jax" else real(name, *a))
+    method = JaxReverse()
+    assert method.description == "unavailable: pip install 'adbench[jax]'"
+    row = harness.measure(_instance("survey-example", ()), method, None)
+    assert row["status"] == "unsupported"
+    assert row["message"] == "unavailable: pip install 'adbench[jax]'"
+
+
+def test_memory_columns_are_empty_where_tracemalloc_cannot_see_the_allocator():
+    _require("torch-rev")
+    _require("autograd")
+    torch_row = _measure("torch-rev", "helmholtz", (("n", 5),))
+    assert torch_row["status"] == "ok"
+    assert "mem_derivative_bytes" not in torch_row
+    assert "tracemalloc does not see" in torch_row["message"]
+    assert "no traceable form" in torch_row["message"]  # ops columns empty, with the reason
+    autograd_row = _measure("autograd", "helmholtz", (("n", 5),))
+    assert autograd_row["mem_derivative_bytes"] > 0  # numpy arrays: tracemalloc sees them
+
+
+def test_numdifftools_fills_its_error_estimate_on_the_rho_scale():
+    method = _require("numdifftools")
+    assert method.approximate
+    row = _measure("numdifftools", "helmholtz", (("n", 5),))
+    inst = _instance("helmholtz", (("n", 5),))
+    J = method.prepare(inst).jacobian(inst.x0.copy())
+    err = np.max(rho(J, _reference("helmholtz", (("n", 5),))))
+    assert 0 < row["error_estimate"] < 1e-6
+    assert err <= method.tolerance
+
+
+def test_symengine_times_each_stage_and_counts_its_expressions():
+    _require("symengine")
+    row = _measure("symengine", "helmholtz", (("n", 5),))
+    assert row["status"] == "ok"
+    stages = row["setup_derive_s"] + row["setup_cse_s"] + row["setup_compile_s"]
+    assert row["setup_s"] == pytest.approx(stages)
+    assert row["expr_nodes"] > row["expr_nodes_cse"] > 0
+    assert row["f_nodes_tree"] > 0
+
+
+def test_casadi_reports_its_instruction_and_node_counts():
+    _require("casadi")
+    import casadi as ca
+    row = _measure("casadi", "survey-example", ())
+    # J = [1/x1 + x2, x1 - cos x2]: its Function has at least one instruction per operation
+    x = ca.SX.sym("x", 2)
+    fn = ca.Function("j", [x], [ca.jacobian(ca.log(x[0]) + x[0] * x[1] - ca.sin(x[1]), x)])
+    assert row["expr_ops_cse"] == fn.n_instructions() > 0
+    assert row["expr_nodes_cse"] == fn.n_nodes() > 0
