@@ -199,6 +199,8 @@ def tensordot(a, b, axes=2):
     the first N of b; or a pair of sequences), as one einsum."""
     na, nb = len(shape_of(a)), len(shape_of(b))
     if isinstance(axes, (int, np.integer)):
+        if axes > builtins.min(na, nb):
+            raise ValueError(f"tensordot: {axes} axes of arrays of {na} and {nb} dimensions")
         ax_a, ax_b = list(range(na - axes, na)), list(range(axes))
     else:
         ax_a, ax_b = ([x] if isinstance(x, (int, np.integer)) else list(x) for x in axes)
@@ -283,11 +285,18 @@ tril_p = _triangle("tril", np.tril)
 triu_p = _triangle("triu", np.triu)
 
 
+def _matrix(m):
+    """A vector is the matrix of its copies as rows, as numpy.tril and triu take it."""
+    m = P.asarray(m)
+    s = shape_of(m)
+    return P.broadcast_to(m, (s[0], s[0])) if len(s) == 1 else m
+
+
 def tril(m, k=0):
     """numpy.tril: the entries on and below the ``k`` diagonal, zeros above (a mask)."""
-    return apply(tril_p, P.asarray(m), k=int(k))
+    return apply(tril_p, _matrix(m), k=int(k))
 
 
 def triu(m, k=0):
     """numpy.triu: the entries on and above the ``k`` diagonal, zeros below (a mask)."""
-    return apply(triu_p, P.asarray(m), k=int(k))
+    return apply(triu_p, _matrix(m), k=int(k))
