@@ -51,7 +51,46 @@ XP_FUNCTIONS = sorted(set(ELEMENTWISE) | set(COMPOSED) | {
     "square", "sum", "mean", "max", "amax", "logsumexp", "matmul", "dot", "outer",
     "reshape", "ravel", "transpose", "swapaxes", "broadcast_to", "concatenate", "stack",
     "array", "asarray", "zeros", "ones", "zeros_like", "ones_like", "eye",
-    "arange", "full"})
+    "arange", "full"} | {
+    # reductions and linear algebra (reductions.py, linalg.py, linalg2.py)
+    "min", "amin", "prod", "var", "std", "cumsum", "cumprod",
+    "einsum", "tensordot", "inner", "kron", "trace", "diag", "diagonal", "tril", "triu",
+    "linalg.solve", "linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
+    "linalg.norm"})
+
+# --- reductions and linear algebra: the same functions in every namespace ---------------
+#: Functions of the table that run unchanged on numpy object arrays too (their
+#: implementations are numpy's, which accept mpmath and SymPy numbers).
+REDUCTION_LINALG = ("min", "amin", "prod", "var", "cumsum", "cumprod", "einsum",
+                    "tensordot", "inner", "kron", "trace", "diag", "diagonal", "tril", "triu")
+#: xp.linalg name -> primitive whose mp and sym implementations the object namespaces use.
+LINALG_PRIMITIVES = {"solve": P.solve_p, "inv": P.inv_p, "det": P.det_p,
+                     "cholesky": P.cholesky_p}
+
+
+def _numpy_linalg(ns: dict) -> None:
+    for name in REDUCTION_LINALG + ("std",):
+        ns[name] = getattr(P, name)
+    ns["linalg"] = types.SimpleNamespace(solve=P.solve, inv=P.inv, det=P.det,
+                                         slogdet=P.slogdet, cholesky=P.cholesky, norm=P.norm)
+
+
+def _object_linalg(ns: dict, attr: str) -> None:
+    """The block on object arrays: numpy's own reductions and products (exact in
+    mpmath's and SymPy's arithmetic), and the matrix functions through
+    mpmath.matrix (at the working precision) or sympy.Matrix."""
+    ops = types.SimpleNamespace(absolute=ns["absolute"], sum=np.sum, max=ns["max"],
+                                min=np.min, power=ns["power"], norm2=getattr(P.norm2_p, attr))
+    ns.update(
+        min=np.min, amin=np.min, prod=np.prod, cumsum=np.cumsum, cumprod=np.cumprod,
+        var=P.var, std=functools.partial(P.std, sqrt=ns["sqrt"]),
+        einsum=np.einsum, tensordot=np.tensordot, inner=np.inner, kron=np.kron,
+        trace=np.trace, diag=np.diag, diagonal=np.diagonal, tril=np.tril, triu=np.triu)
+    linalg = {name: getattr(prim, attr) for name, prim in LINALG_PRIMITIVES.items()}
+    linalg["slogdet"] = P.mp_slogdet if attr == "mp" else P.sym_slogdet
+    linalg["norm"] = functools.partial(P.norm, ops=ops)
+    ns["linalg"] = types.SimpleNamespace(**linalg)
+# --- end of reductions and linear algebra -------------------------------------------------
 
 
 def _constructors(dtype):
@@ -73,6 +112,7 @@ def _numpy_namespace():
                  "concatenate", "stack", "array", "asarray", "zeros_like", "ones_like"):
         ns[name] = getattr(P, name)
     ns.update({name: getattr(P, name) for name in COMPOSED})
+    _numpy_linalg(ns)
     ns.update(_constructors(float))
     ns.update(pi=np.pi, e=np.e, name="numpy")
     return types.SimpleNamespace(**ns)
@@ -99,18 +139,20 @@ def _object_namespace(name: str, attr: str, pi, e, log_pi):
     ns.update(round=P.round_with(prim_round), around=P.round_with(prim_round),
               clip=P.clip_with(ns["maximum"], ns["minimum"]),
               multigammaln=P.multigammaln_with(ns["gammaln"], log_pi))
+    _object_linalg(ns, attr)
     ns.update(_constructors(object))
     ns.update(pi=pi, e=e, name=name)
     return types.SimpleNamespace(**ns)
 
 
-def _sympy_max(x, axis=None, keepdims=False):
+def _sympy_max(x, axis=None, keepdims=False, combine=sympy.Max):
     if axis is not None or keepdims:
-        raise NotImplementedError("xp.max along an axis is not supported on SymPy expressions")
+        raise NotImplementedError(f"xp.{combine.__name__.lower()} along an axis is not "
+                                  "supported on SymPy expressions")
     # Nested two-argument maxima: SymPy differentiates them into Heaviside
     # factors that lambdify compiles, where an n-ary Max becomes nested
     # Piecewise selections that it cannot (numpy.select rejects them).
-    return functools.reduce(lambda a, b: sympy.Max(a, b, evaluate=False), np.ravel(x))
+    return functools.reduce(lambda a, b: combine(a, b, evaluate=False), np.ravel(x))
 
 
 numpy_xp = _numpy_namespace()
@@ -118,3 +160,4 @@ mpmath_xp = _object_namespace("mpmath", "mp", mpmath.pi, mpmath.e,
                               lambda: mpmath.log(mpmath.pi))
 sympy_xp = _object_namespace("sympy", "sym", sympy.pi, sympy.E, lambda: sympy.log(sympy.pi))
 sympy_xp.max = sympy_xp.amax = _sympy_max
+sympy_xp.min = sympy_xp.amin = functools.partial(_sympy_max, combine=sympy.Min)

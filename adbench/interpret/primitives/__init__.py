@@ -12,9 +12,12 @@ of its family:
   :data:`PRIMITIVES`;
 * :mod:`.elementwise`: arithmetic, powers, exp and log, circular and hyperbolic;
 * :mod:`.piecewise`: sign, abs, the extrema, where, rounding (and the tie convention);
-* :mod:`.reductions`: sum, max, mean;
+* :mod:`.reductions`: sum, max, min, mean, prod, var, std, cumsum, cumprod, norm;
 * :mod:`.special`: logsumexp, logaddexp, erf, gammaln, polygamma, multigammaln;
-* :mod:`.linalg`: matmul, dot, outer;
+* :mod:`.linalg`: matmul, dot, outer, einsum, tensordot, inner, kron, trace, diag,
+  diagonal, tril, triu;
+* :mod:`.linalg2`: the matrix functions of ``xp.linalg`` (solve, inv, det, slogdet,
+  cholesky);
 * :mod:`.shape`: indexing, reshaping, joining, the constructors;
 * :mod:`.box`: the base class of traced values, whose operators apply the table.
 
@@ -180,6 +183,21 @@ from adbench.interpret.primitives.reductions import (
     mean,
     sum,
     sum_p,
+    # min, prod, scans, var, std, norms
+    amin,
+    amin_p,
+    cumprod,
+    cumprod_p,
+    cumsum,
+    cumsum_p,
+    min,
+    norm,
+    norm2,
+    norm2_p,
+    prod,
+    prod_p,
+    std,
+    var,
 )
 from adbench.interpret.primitives.special import (
     TWO_OVER_SQRT_PI,
@@ -211,6 +229,33 @@ from adbench.interpret.primitives.linalg import (
     matmul,
     matmul_p,
     outer,
+    # einsum and the products made of it, diagonals, triangles
+    diag,
+    diagonal,
+    einsum,
+    einsum_p,
+    inner,
+    kron,
+    tensordot,
+    trace,
+    tril,
+    tril_p,
+    triu,
+    triu_p,
+)
+from adbench.interpret.primitives.linalg2 import (
+    cholesky,
+    cholesky_p,
+    det,
+    det_p,
+    inv,
+    inv_p,
+    logabsdet_p,
+    mp_slogdet,
+    slogdet,
+    solve,
+    solve_p,
+    sym_slogdet,
 )
 from adbench.interpret.primitives.shape import (
     _broadcast_transpose,
