@@ -40,7 +40,16 @@ XP_FUNCTIONS = sorted(set(ELEMENTWISE) | {
     "square", "sum", "mean", "max", "amax", "logsumexp", "matmul", "dot", "outer",
     "reshape", "ravel", "transpose", "swapaxes", "broadcast_to", "concatenate", "stack",
     "array", "asarray", "zeros", "ones", "zeros_like", "ones_like", "eye",
-    "arange", "full"})
+    "arange", "full"} | set(
+    # shape and indexing family (adbench.interpret.primitives.shape, .indexing)
+    ["squeeze", "expand_dims", "tile", "repeat", "flip", "roll", "moveaxis", "vstack",
+     "hstack", "split", "pad", "sort", "take", "argsort", "argmax", "argmin"]))
+
+#: The shape and indexing family: the same names in every namespace; the object
+#: namespaces (mpmath, SymPy) use numpy's functions, which work on object arrays.
+SHAPE_FUNCTIONS = ("squeeze", "expand_dims", "tile", "repeat", "flip", "roll", "moveaxis",
+                   "vstack", "hstack", "split", "pad", "sort", "take", "argsort", "argmax",
+                   "argmin")
 
 
 def _constructors(dtype):
@@ -61,6 +70,7 @@ def _numpy_namespace():
                  "reshape", "ravel", "transpose", "swapaxes", "broadcast_to",
                  "concatenate", "stack", "array", "asarray", "zeros_like", "ones_like"):
         ns[name] = getattr(P, name)
+    ns.update({name: getattr(P, name) for name in SHAPE_FUNCTIONS})
     ns.update(_constructors(float))
     ns.update(pi=np.pi, e=np.e, name="numpy")
     return types.SimpleNamespace(**ns)
@@ -83,6 +93,9 @@ def _object_namespace(name: str, attr: str, pi, e):
         ones_like=lambda x: np.ones(np.shape(x), dtype=object),
         logsumexp=getattr(P.logsumexp_p, attr),
     )
+    ns.update({fname: getattr(np, fname) for fname in SHAPE_FUNCTIONS})
+    ns.update(sort=functools.partial(np.sort, kind="stable"),
+              argsort=functools.partial(np.argsort, kind="stable"))
     ns.update(_constructors(object))
     ns.update(pi=pi, e=e, name=name)
     return types.SimpleNamespace(**ns)

@@ -8,11 +8,13 @@ import numpy as np
 
 from adbench.interpret.core import BoxBase, NumpyCallError, apply, primal, top_trace
 from adbench.interpret.primitives.elementwise import abs_p, add_p, div_p, mul_p, neg_p, \
-    pow_p, sub_p
+    negative, pow_p, sub_p
 from adbench.interpret.primitives.linalg import dot, matmul
 from adbench.interpret.primitives.reductions import max, mean, sum
 from adbench.interpret.primitives.rules import shape_of, size_of
-from adbench.interpret.primitives.shape import getitem_p, ravel, reshape, transpose
+from adbench.interpret.primitives.shape import getitem_p, ravel, reshape, squeeze, swapaxes, \
+    transpose
+from adbench.interpret.primitives.indexing import argmax, argmin, argsort, repeat, take
 
 
 #: The ufuncs numpy calls for Python's binary operators with an ndarray on the left
@@ -133,6 +135,15 @@ class Box(BoxBase):
     def sum(self, axis=None, keepdims=False): return sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return mean(self, axis, keepdims)
     def max(self, axis=None, keepdims=False): return max(self, axis, keepdims)
+    # min as -max(-x): the same reduction, the same even split of ties
+    def min(self, axis=None, keepdims=False): return negative(max(negative(self), axis, keepdims))
+    def squeeze(self, axis=None): return squeeze(self, axis)
+    def swapaxes(self, axis1, axis2): return swapaxes(self, axis1, axis2)
+    def repeat(self, repeats, axis=None): return repeat(self, repeats, axis)
+    def take(self, indices, axis=None): return take(self, indices, axis)
+    def argsort(self, axis=-1): return argsort(self, axis)
+    def argmax(self, axis=None): return argmax(self, axis)
+    def argmin(self, axis=None): return argmin(self, axis)
     def dot(self, other): return dot(self, other)
     def ravel(self): return ravel(self)
     def flatten(self): return ravel(self)
