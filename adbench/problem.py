@@ -53,6 +53,38 @@ class ProblemDefinitionError(ValueError):
     """A problem is declared inconsistently (bad sizes, x0 of the wrong length...)."""
 
 
+def _where(fn: Callable) -> str:
+    """``file:line`` of a function's definition, for error messages."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return repr(fn)
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def check_takes_xp(fn: Callable, what: str) -> None:
+    """ProblemDefinitionError unless ``fn`` can be called as ``fn(x, xp)``.
+
+    Every interpretation passes its namespace as the second positional argument,
+    so a function without one would fail only when first run, once per method.
+    """
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+        return
+    try:
+        sig.bind_partial(None, None)
+        return
+    except TypeError:
+        pass
+    named = sig.parameters.get("xp")
+    hint = ("xp is keyword-only: make it the second positional parameter"
+            if named is not None and named.kind is inspect.Parameter.KEYWORD_ONLY
+            else "the namespace is passed as the second positional argument")
+    raise ProblemDefinitionError(
+        f"{_where(fn)}: {what} {getattr(fn, '__name__', fn)}{sig} does not take xp: "
+        f"write it as def {getattr(fn, '__name__', 'f')}(x, xp, ...) ({hint})")
+
+
 def _resolve(value, sizes: Mapping[str, Any]):
     return value(**sizes) if callable(value) else value
 
@@ -120,6 +152,7 @@ class Problem:
                  source: str = ""):
         if not name or not isinstance(name, str):
             raise ProblemDefinitionError(f"{fn.__name__}: a problem needs a name")
+        check_takes_xp(fn, f"problem {name!r}: its function")
         self.fn = fn
         self.name = name
         self.n_spec, self.m_spec, self.x0_spec = n, m, x0
@@ -144,6 +177,7 @@ class Problem:
 
     def manual(self, fn: Callable) -> Callable:
         """Decorator: register the hand-written m x n Jacobian ``fn(x, xp, ...)``."""
+        check_takes_xp(fn, f"problem {self.name!r}: its hand-written Jacobian")
         self.manual_fn = fn
         self._cache.clear()
         self._version = None

@@ -131,6 +131,10 @@ def load_problem_file(path: Path) -> list[Problem]:
         sys.modules.pop(module_name, None)
         raise ProblemFileError(f"{path}: import failed: it called sys.exit({exc.code!r}) "
                                "(a problem file must only define problems)") from None
+    except ProblemDefinitionError as exc:  # it names the file and line already
+        sys.modules.pop(module_name, None)
+        raise ProblemFileError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") \
+            from exc
     except Exception as exc:
         sys.modules.pop(module_name, None)
         raise ProblemFileError(f"{path}: import failed: {type(exc).__name__}: {exc}") from exc

@@ -22,7 +22,7 @@ import itertools
 from typing import Any, Callable
 
 __all__ = ["Primitive", "Trace", "BoxBase", "apply", "primal", "top_trace",
-           "EVALUATION_HOOKS"]
+           "EVALUATION_HOOKS", "NumpyCallError"]
 
 
 #: What the Python-float fast paths (``math.log(-1.0)``...) raise outside an
@@ -156,6 +156,33 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"
+
+
+class NumpyCallError(TypeError):
+    """A numpy function (``numpy.sin``, ``numpy.sum``...) was given a boxed value.
+
+    numpy knows nothing of boxes: the derivative would be lost, so the call is
+    refused, naming the function and its ``xp`` replacement. ``function`` is the
+    numpy name (``"numpy.sin"``); ``replacement`` the ``xp`` name, or None when
+    ``xp`` has none. :meth:`for_problem` is the one-line row message.
+    """
+
+    def __init__(self, function: str, replacement: str | None):
+        self.function = function
+        self.replacement = replacement
+        super().__init__(f"{function} called on a differentiated value: {self.advice}")
+
+    @property
+    def advice(self) -> str:
+        if self.replacement is not None:
+            return f"use xp.{self.replacement}"
+        short = self.function.removeprefix("numpy.")
+        return (f"xp has no {short}: write it with xp's functions "
+                "(adbench.interpret.xp.XP_FUNCTIONS)")
+
+    def for_problem(self, name: str) -> str:
+        """``problem NAME calls numpy.sin on a differentiated value: use xp.sin``."""
+        return f"problem {name} calls {self.function} on a differentiated value: {self.advice}"
 
 
 class BoxBase:

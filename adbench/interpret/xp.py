@@ -56,7 +56,10 @@ XP_FUNCTIONS = sorted(set(ELEMENTWISE) | set(COMPOSED) | {
     "min", "amin", "prod", "var", "std", "cumsum", "cumprod",
     "einsum", "tensordot", "inner", "kron", "trace", "diag", "diagonal", "tril", "triu",
     "linalg.solve", "linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
-    "linalg.norm"})
+    "linalg.norm"} | set(
+    # shape and indexing family (adbench.interpret.primitives.shape, .indexing)
+    ["squeeze", "expand_dims", "tile", "repeat", "flip", "roll", "moveaxis", "vstack",
+     "hstack", "split", "pad", "sort", "take", "argsort", "argmax", "argmin"]))
 
 # --- reductions and linear algebra: the same functions in every namespace ---------------
 #: Functions of the table that run unchanged on numpy object arrays too (their
@@ -92,6 +95,12 @@ def _object_linalg(ns: dict, attr: str) -> None:
     ns["linalg"] = types.SimpleNamespace(**linalg)
 # --- end of reductions and linear algebra -------------------------------------------------
 
+#: The shape and indexing family: the same names in every namespace; the object
+#: namespaces (mpmath, SymPy) use numpy's functions, which work on object arrays.
+SHAPE_FUNCTIONS = ("squeeze", "expand_dims", "tile", "repeat", "flip", "roll", "moveaxis",
+                   "vstack", "hstack", "split", "pad", "sort", "take", "argsort", "argmax",
+                   "argmin")
+
 
 def _constructors(dtype):
     return {
@@ -113,6 +122,7 @@ def _numpy_namespace():
         ns[name] = getattr(P, name)
     ns.update({name: getattr(P, name) for name in COMPOSED})
     _numpy_linalg(ns)
+    ns.update({name: getattr(P, name) for name in SHAPE_FUNCTIONS})
     ns.update(_constructors(float))
     ns.update(pi=np.pi, e=np.e, name="numpy")
     return types.SimpleNamespace(**ns)
@@ -140,6 +150,9 @@ def _object_namespace(name: str, attr: str, pi, e, log_pi):
               clip=P.clip_with(ns["maximum"], ns["minimum"]),
               multigammaln=P.multigammaln_with(ns["gammaln"], log_pi))
     _object_linalg(ns, attr)
+    ns.update({fname: getattr(np, fname) for fname in SHAPE_FUNCTIONS})
+    ns.update(sort=functools.partial(np.sort, kind="stable"),
+              argsort=functools.partial(np.argsort, kind="stable"))
     ns.update(_constructors(object))
     ns.update(pi=pi, e=e, name=name)
     return types.SimpleNamespace(**ns)

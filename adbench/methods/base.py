@@ -15,7 +15,8 @@ import numpy as np
 
 from adbench.problem import Instance
 
-__all__ = ["Method", "Prepared", "Unsupported", "as_jacobian"]
+__all__ = ["Method", "Prepared", "Unsupported", "as_jacobian", "check_jacobian_shape",
+           "jacobian_shape_error"]
 
 
 class Unsupported(Exception):
@@ -56,11 +57,42 @@ class Method:
         return f"<method {self.name}>"
 
 
+def jacobian_shape_error(shape: tuple, m: int, n: int) -> str | None:
+    """Why an array of ``shape`` is not an m x n Jacobian, or None if it is one.
+
+    Accepted: ``(m, n)``; for a scalar function (m == 1) also ``(n,)``, the
+    gradient; for a function of one variable (n == 1) also ``(m,)``; a scalar
+    for 1 x 1. Only the shape is looked at, never the size alone: a transposed
+    (n, m) Jacobian has the right size and would be silently scrambled by a reshape.
+    """
+    shape = tuple(shape)
+    accepted = [(m, n)]
+    if m == 1:
+        accepted.append((n,))
+    if n == 1:
+        accepted.append((m,))
+    if m == n == 1:
+        accepted.append(())
+    if shape in accepted:
+        return None
+    hint = " (transposed?)" if m != n and shape == (n, m) else ""
+    return (f"Jacobian has shape {shape}{hint}, expected ({m}, {n}): "
+            f"m = {m} rows (outputs) by n = {n} columns (inputs)")
+
+
+def check_jacobian_shape(shape: tuple, m: int, n: int) -> None:
+    """ValueError naming the given and the expected shape unless
+    :func:`jacobian_shape_error` accepts ``shape``."""
+    error = jacobian_shape_error(shape, m, n)
+    if error is not None:
+        raise ValueError(error)
+
+
 def as_jacobian(J, m: int, n: int) -> np.ndarray:
-    """``J`` as an (m, n) float64 array; ValueError naming the shapes if it is not one."""
+    """``J`` as an (m, n) float64 array; ValueError naming the shapes if it is
+    not one (see :func:`jacobian_shape_error` for the shapes accepted)."""
     arr = np.asarray(J)
     if arr.dtype == object:
         arr = arr.astype(float)
-    if arr.size != m * n:
-        raise ValueError(f"Jacobian has shape {arr.shape}, expected ({m}, {n})")
+    check_jacobian_shape(arr.shape, m, n)
     return arr.reshape(m, n).astype(float, copy=False)

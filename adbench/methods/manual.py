@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from adbench.interpret import primitives as P
 from adbench.interpret.xp import numpy_xp
-from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian
+from adbench.methods.base import Method, Prepared, Unsupported, as_jacobian, \
+    check_jacobian_shape
 
 
 class Manual(Method):
@@ -17,6 +18,8 @@ class Manual(Method):
             raise Unsupported("the problem has no hand-written Jacobian")
 
         def traceable(x):
-            return P.reshape(P.array(inst.manual(x, numpy_xp)), (inst.m, inst.n))
+            J = P.array(inst.manual(x, numpy_xp))
+            check_jacobian_shape(P.shape_of(J), inst.m, inst.n)  # before a reshape hides it
+            return P.reshape(J, (inst.m, inst.n))
 
         return Prepared(lambda x: as_jacobian(traceable(x), inst.m, inst.n), traceable)

@@ -256,8 +256,8 @@ class Symbolic(Method):
 
         def jacobian(x):
             values = compiled(*np.asarray(x, dtype=float))
-            return as_jacobian(np.array([np.broadcast_to(v, ()) for v in values], dtype=float),
-                               m, n)
+            flat = np.array([np.broadcast_to(v, ()) for v in values], dtype=float)
+            return as_jacobian(flat.reshape(m, n), m, n)  # the entries, row by row
 
         def traceable(x):
             return P.reshape(P.array(evaluate_xp(syms, replacements, reduced, x)), (m, n))

@@ -19,6 +19,8 @@ of its family:
 * :mod:`.linalg2`: the matrix functions of ``xp.linalg`` (solve, inv, det, slogdet,
   cholesky);
 * :mod:`.shape`: indexing, reshaping, joining, the constructors;
+* :mod:`.indexing`: rearrangements by index built on :mod:`.shape` (take, flip,
+  roll, repeat, pad, sort, split; argsort, argmax, argmin);
 * :mod:`.box`: the base class of traced values, whose operators apply the table.
 
 Rules are written with the table's functions (``cos``, ``where``, ``sum``...),
@@ -299,6 +301,30 @@ from adbench.interpret.primitives.shape import (
     untake,
     untake_p,
     zeros_like,
+)
+# the shape family's compositions (numpy surface)
+from adbench.interpret.primitives.shape import (
+    atleast_1d,
+    atleast_2d,
+    expand_dims,
+    hstack,
+    moveaxis,
+    squeeze,
+    tile,
+    vstack,
+)
+from adbench.interpret.primitives.indexing import (
+    SELECTING_PAD_MODES,
+    argmax,
+    argmin,
+    argsort,
+    flip,
+    pad,
+    repeat,
+    roll,
+    sort,
+    split,
+    take,
 )
 from adbench.interpret.primitives.box import (
     ARITHMETIC_OPERATORS,

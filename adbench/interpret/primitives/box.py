@@ -6,13 +6,38 @@ import operator
 
 import numpy as np
 
-from adbench.interpret.core import BoxBase, apply, primal, top_trace
-from adbench.interpret.primitives.elementwise import add_p, div_p, mul_p, neg_p, pow_p, sub_p
+from adbench.interpret.core import BoxBase, NumpyCallError, apply, primal, top_trace
+from adbench.interpret.primitives.elementwise import add_p, div_p, mul_p, neg_p, negative, pow_p, \
+    sub_p
 from adbench.interpret.primitives.linalg import dot, matmul
 from adbench.interpret.primitives.piecewise import abs_p
 from adbench.interpret.primitives.reductions import max, mean, sum
 from adbench.interpret.primitives.rules import shape_of, size_of
-from adbench.interpret.primitives.shape import getitem_p, ravel, reshape, transpose
+from adbench.interpret.primitives.shape import getitem_p, ravel, reshape, squeeze, swapaxes, \
+    transpose
+from adbench.interpret.primitives.indexing import argmax, argmin, argsort, repeat, take
+
+
+#: The ufuncs numpy calls for Python's binary operators with an ndarray on the left
+#: (``A * x`` is ``numpy.multiply(A, x)``), and the box's operator that gives the result.
+OPERATOR_UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "divide": "truediv",
+                   "true_divide": "truediv", "power": "pow", "matmul": "matmul"}
+#: Comparisons with an ndarray on the left, the same way.
+COMPARISON_UFUNCS = {"less": operator.lt, "less_equal": operator.le, "greater": operator.gt,
+                     "greater_equal": operator.ge, "equal": operator.eq,
+                     "not_equal": operator.ne}
+
+
+def numpy_call_error(function: str, name: str) -> NumpyCallError:
+    """The refusal of ``function`` (``"numpy.sin"``) on a box, proposing ``xp.<name>``
+    if the namespace has it."""
+    from adbench.interpret.xp import XP_FUNCTIONS  # the namespace is built from this package
+    return NumpyCallError(function, name if name in XP_FUNCTIONS else None)
+
+
+def _numpy_name(module: str | None, name: str) -> str:
+    module = module or "numpy"
+    return f"{module}.{name}" if module.startswith("numpy") else f"numpy.{name}"
 
 
 def _compare(op):
@@ -51,8 +76,36 @@ class Box(BoxBase):
         return bool(self.trace.compare(operator.ne, self, 0))
 
     def __float__(self):
-        raise TypeError(f"cannot convert a traced value to float inside {self.trace!r}: "
-                        "the derivative would be lost")
+        raise TypeError(f"float() of a differentiated value (inside {self.trace!r}) would lose "
+                        "its derivative: math.sin(x) and float(x) convert it; use xp.sin(x) "
+                        "and keep x an array")
+
+    # numpy meets a box in three ways. An operator with an ndarray on the left (A * x)
+    # calls a ufunc: that is the box's own operator. Any other ufunc (numpy.sin(x)), any
+    # other numpy function (numpy.sum(x)) and a conversion (numpy.asarray(x)) would
+    # compute on the box as an opaque object or lose the derivative: refused, naming
+    # the xp function to call instead.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = ufunc.__name__
+        if method == "__call__" and not kwargs and len(inputs) == 2:
+            a, b = inputs
+            if name in OPERATOR_UFUNCS:
+                op = OPERATOR_UFUNCS[name]
+                if isinstance(a, Box):
+                    return getattr(a, f"__{op}__")(b)
+                return getattr(b, f"__r{op}__")(a)
+            if name in COMPARISON_UFUNCS:
+                return top_trace(inputs).compare(COMPARISON_UFUNCS[name], a, b)
+        if method != "__call__":
+            raise numpy_call_error(f"numpy.{name}.{method}", "")
+        raise numpy_call_error(f"numpy.{name}", name)
+
+    def __array_function__(self, func, types, args, kwargs):
+        name = func.__name__
+        raise numpy_call_error(_numpy_name(getattr(func, "__module__", None), name), name)
+
+    def __array__(self, dtype=None, copy=None):
+        raise numpy_call_error("numpy.asarray", "asarray")
 
     def __len__(self):
         return len(primal(self))
@@ -83,6 +136,15 @@ class Box(BoxBase):
     def sum(self, axis=None, keepdims=False): return sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return mean(self, axis, keepdims)
     def max(self, axis=None, keepdims=False): return max(self, axis, keepdims)
+    # min as -max(-x): the same reduction, the same even split of ties
+    def min(self, axis=None, keepdims=False): return negative(max(negative(self), axis, keepdims))
+    def squeeze(self, axis=None): return squeeze(self, axis)
+    def swapaxes(self, axis1, axis2): return swapaxes(self, axis1, axis2)
+    def repeat(self, repeats, axis=None): return repeat(self, repeats, axis)
+    def take(self, indices, axis=None): return take(self, indices, axis)
+    def argsort(self, axis=-1): return argsort(self, axis)
+    def argmax(self, axis=None): return argmax(self, axis)
+    def argmin(self, axis=None): return argmin(self, axis)
     def dot(self, other): return dot(self, other)
     def ravel(self): return ravel(self)
     def flatten(self): return ravel(self)

@@ -191,6 +191,85 @@ def swapaxes(x, axis1, axis2):
     return apply(swapaxes_p, x, axis1=axis1, axis2=axis2)
 
 
+def squeeze(x, axis=None):
+    """numpy.squeeze: x without its axes of length 1 (or only those of ``axis``,
+    which must have length 1)."""
+    shape = shape_of(x)
+    if axis is None:
+        axes = {i for i, k in enumerate(shape) if k == 1}
+    else:
+        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+        if builtins.any(shape[a] != 1 for a in axes):
+            raise ValueError(f"squeeze: cannot select an axis of length other than 1 "
+                             f"(axis {axis!r} of shape {shape})")
+    return reshape(x, tuple(k for i, k in enumerate(shape) if i not in axes))
+
+
+def expand_dims(x, axis):
+    """numpy.expand_dims: x with new axes of length 1 at the positions ``axis``
+    (an int or a tuple, counted in the result)."""
+    shape = shape_of(x)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    ndim = len(shape) + len(axes)
+    new = {a % ndim for a in axes}
+    if len(new) != len(axes) or builtins.any(not -ndim <= a < ndim for a in axes):
+        raise ValueError(f"expand_dims: bad axis {axis!r} for a result of {ndim} axes")
+    rest = iter(shape)
+    return reshape(x, tuple(1 if i in new else next(rest) for i in range(ndim)))
+
+
+def moveaxis(x, source, destination):
+    """numpy.moveaxis: the axes ``source`` moved to the positions ``destination``,
+    the others keeping their order (a transpose)."""
+    ndim = len(shape_of(x))
+    src = [a % ndim for a in ((source,) if isinstance(source, int) else source)]
+    dst = [a % ndim for a in ((destination,) if isinstance(destination, int) else destination)]
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: source and destination must have the same length")
+    order = [a for a in range(ndim) if a not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        order.insert(d, s)
+    if order == list(range(ndim)):
+        return x
+    return transpose(x, order)
+
+
+def tile(x, reps):
+    """numpy.tile: x repeated ``reps`` times along each axis (a broadcast of x
+    with a new axis of length r before each axis of length n, then a reshape
+    to r n): its cotangent sums the copies."""
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    shape = shape_of(x)
+    d = builtins.max(len(reps), len(shape))
+    reps = (1,) * (d - len(reps)) + reps
+    shape = (1,) * (d - len(shape)) + shape
+    interleaved = tuple(k for r, n in zip(reps, shape, strict=True) for k in (1, n))
+    spread = tuple(k for r, n in zip(reps, shape, strict=True) for k in (r, n))
+    out = broadcast_to(reshape(x, interleaved), spread)
+    return reshape(out, tuple(r * n for r, n in zip(reps, shape, strict=True)))
+
+
+def atleast_1d(x):
+    return reshape(x, (1,)) if not shape_of(x) else x
+
+
+def atleast_2d(x):
+    shape = shape_of(x)
+    return reshape(x, (1,) * (2 - len(shape)) + shape) if len(shape) < 2 else x
+
+
+def vstack(xs):
+    """numpy.vstack: 1-D arrays as rows of a matrix, then concatenated by rows."""
+    return concatenate([atleast_2d(asarray(x)) for x in xs], axis=0)
+
+
+def hstack(xs):
+    """numpy.hstack: concatenated along the first axis for 1-D arrays (scalars
+    count as 1-D), along the second otherwise."""
+    xs = [atleast_1d(asarray(x)) for x in xs]
+    return concatenate(xs, axis=0 if len(shape_of(xs[0])) == 1 else 1)
+
+
 def broadcast_to(x, shape):
     shape = tuple(shape)
     if shape == shape_of(x):

@@ -19,6 +19,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from adbench.interpret.core import NumpyCallError
 from adbench.interpret.xp import numpy_xp
 from adbench.measure.accuracy import compare, evaluation_floor, inaccurate
 from adbench.measure.context import Context
@@ -53,12 +54,19 @@ def measure(inst: Instance, method: Method, reference: Reference | None,
     except Unsupported as exc:
         row.update(status="unsupported", message=_flat(str(exc)))
         return row
+    except NumpyCallError as exc:  # f called numpy on a box: name the function and the fix
+        row.update(status="error", message=exc.for_problem(inst.name))
+        return row
     row["setup_s"] = time.perf_counter() - t0
     row.update({k: v for k, v in prepared.info.items() if k in columns()})
     x = inst.x0.copy()
     t0 = time.perf_counter()
     with np.errstate(all="ignore"):
-        J = prepared.jacobian(x)
+        try:
+            J = prepared.jacobian(x)
+        except NumpyCallError as exc:
+            row.update(status="error", message=exc.for_problem(inst.name))
+            return row
     jacobian_s = time.perf_counter() - t0
     if not np.all(np.isfinite(J)):
         bad = int(np.count_nonzero(~np.isfinite(J)))
