@@ -80,7 +80,7 @@ def test_a_closure_over_an_enclosing_derivative_is_nesting():
 
 def test_a_problem_that_checkpoints_its_loop_runs_under_every_method(tmp_path):
     from adbench.measure import harness
-    from adbench.methods import METHODS
+    from adbench.methods import DEFAULT_METHODS
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "pendulum.py").write_text(
@@ -100,7 +100,7 @@ def test_a_problem_that_checkpoints_its_loop_runs_under_every_method(tmp_path):
         "    return x\n")
     df = harness.run(problems=["checkpointed-pendulum"], problems_dirs=[folder],
                      isolate=False).set_index("method")
-    assert set(df.index) == set(METHODS)
+    assert set(df.index) == set(DEFAULT_METHODS)
     assert df.loc["manual", "status"] == "unsupported"  # no hand-written Jacobian
     df = df.drop(index="manual")
     assert (df.status == "ok").all(), df[["status", "message"]]

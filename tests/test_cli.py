@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from adbench.cli import main
 from adbench.measure.harness import BASE_COLUMNS
-from adbench.methods import METHODS
+from adbench.methods import DEFAULT_METHODS
 
 
 class Result:
@@ -46,7 +46,7 @@ def test_run_writes_csv_and_report(tmp_path):
                 "message"):
         assert col in df.columns
     assert list(df.columns[:len(BASE_COLUMNS)]) == BASE_COLUMNS
-    assert len(df) == 2 * len(METHODS)
+    assert len(df) == 2 * len(DEFAULT_METHODS)
     row = df[(df.problem == "piecewise") & (df.method == "symbolic")].iloc[0]
     assert row.status == "unsupported"
     assert (df[df.status == "ok"].max_rel_error < 1e-4).all()
@@ -106,7 +106,7 @@ def test_problems_dir_adds_a_users_problem(tmp_path):
                      "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     df = pd.read_csv(out / "results.csv")
-    assert (df.status == "ok").all() and len(df) == len(METHODS)
+    assert (df.status == "ok").all() and len(df) == len(DEFAULT_METHODS)
     assert (df[df.method != "fd-forward"].max_rel_error < 1e-6).all()
 
 

@@ -115,7 +115,7 @@ class _Progress:
 @click.option("--problem", "problems", multiple=True, metavar="NAME",
               help="Run this problem (repeatable); default: the suite.")
 @click.option("--method", "methods", multiple=True, metavar="NAME",
-              help="Run this method (repeatable); default: all.")
+              help="Run this method (repeatable); default: the suite's methods, else adbench's own.")
 @click.option("--sizes", "sizes", multiple=True, metavar="NAME=V1,V2,...",
               help="Size values for a size parameter (repeatable, e.g. --sizes n=1,2,4).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,

@@ -1,6 +1,10 @@
 """The differentiators, one interface (:class:`~adbench.methods.base.Method`).
 
-``METHODS`` maps each name to its instance, in the order reports show them.
+``METHODS`` maps each name to its instance, in the order reports show them:
+adbench's own methods, then the peer libraries' (:mod:`adbench.methods.peers`).
+``DEFAULT_METHODS`` are adbench's own: what a run measures when it names no
+method and its suite lists none (the peers run when named, as in the ``peers``
+suite: each peer worker imports its library, 2-3 s for JAX and torch).
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from adbench.methods.richardson import FDRichardson
 from adbench.methods.symbolic import Symbolic
 from adbench.registry import UnknownNameError, did_you_mean
 
-__all__ = ["METHODS", "get_method", "Method", "Prepared", "Unsupported", "as_jacobian"]
+__all__ = ["METHODS", "DEFAULT_METHODS", "get_method", "Method", "Prepared", "Unsupported",
+           "as_jacobian"]
 
-METHODS: dict[str, Method] = {
-    m.name: m for m in (Manual(), FDForward(), FDCentral(), FDRichardson(), FDComplex(),
-                        Symbolic(), ADForward(), ADReverse(), ADCompiled(), *peer_methods())
-}
+_OWN = (Manual(), FDForward(), FDCentral(), FDRichardson(), FDComplex(), Symbolic(),
+        ADForward(), ADReverse(), ADCompiled())
+METHODS: dict[str, Method] = {m.name: m for m in (*_OWN, *peer_methods())}
+#: adbench's own methods, in order: the default selection of a run.
+DEFAULT_METHODS: list[str] = [m.name for m in _OWN]
 
 
 def get_method(name: str) -> Method:

@@ -379,11 +379,12 @@ def differentiate(text: str, at, methods: Sequence[str] = (), timeout: float | N
     from adbench.interpret.xp import numpy_xp
     from adbench.measure.isolation import run_isolated
     from adbench.measure.reference import WORKING_DPS, reference_jacobian
-    from adbench.methods import METHODS, get_method
+    from adbench.methods import DEFAULT_METHODS, METHODS, get_method
 
     prob = expression_problem(text, at)
     inst = prob.instance()
-    chosen = [get_method(m) for m in methods] if methods else list(METHODS.values())
+    chosen = [get_method(m) for m in methods] if methods else \
+        [METHODS[name] for name in DEFAULT_METHODS]
     with np.errstate(all="ignore"):
         value = float(np.real(inst.f(inst.x0.copy(), numpy_xp)))
     outcome = run_isolated(reference_jacobian, (inst,), timeout, isolate=isolate)

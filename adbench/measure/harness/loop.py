@@ -33,7 +33,7 @@ from adbench.measure.metrics import METRICS  # the metrics run after the Jacobia
 from adbench.measure.metrics import timing
 from adbench.measure.placement import serial_columns
 from adbench.measure.reference import Reference, reference_jacobian
-from adbench.methods import METHODS, Method, Unsupported, get_method
+from adbench.methods import DEFAULT_METHODS, METHODS, Method, Unsupported, get_method
 from adbench.problem import Instance
 from adbench.registry import ProblemFileError, Registry, load_registry
 
@@ -269,7 +269,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     elif not problems and suite and registry.suite(suite).methods:
         chosen = [get_method(name) for name in registry.suite(suite).methods]
     else:
-        chosen = list(METHODS.values())
+        chosen = [METHODS[name] for name in DEFAULT_METHODS]
     cols = columns()
     # Each definition's version, computed now: the rows are labelled with the
     # definition loaded, even if its file is edited during the run.
