@@ -360,3 +360,36 @@ def test_a_duplicated_row_is_refused_naming_both_lines(tmp_path, command):
     assert result.output.strip().splitlines() == [
         f"adbench: error: {path}: line 4 repeats the row of line 2 (problem 'survey-example', "
         "sizes '', method 'manual'); remove one of them"]
+
+
+# --------------------------------------------------------------------------
+# Expressions: constants as f is evaluated, complex values, Python's warnings
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, constant", [
+    ("x*9**9**9**9", "9.0 ** 387420489.0 is inf"),
+    ("x+10**400", "10.0 ** 400.0 is inf"),
+    ("x+1/0", "1.0 / 0.0 is inf"),
+    ("x+0**-1", "0.0 ** (-1.0) is inf"),
+    ("x + (-8)**(1/3)", "(-8.0) ** 0.3333333333333333 is nan"),
+])
+def test_a_constant_that_is_not_finite_in_float64_is_one_line(text, constant):
+    result = invoke(["diff", text, "--at", "x=1"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"adbench: error: the constant {constant} in float64 (not a finite real number)"]
+
+
+def test_finite_constants_are_folded_as_before():
+    from adbench.studies.expr import differentiate
+    table, info = differentiate("x*2**0.5 + (-8)**2", "x=1", methods=["ad-reverse"],
+                                isolate=False)
+    assert info["value"] == 2**0.5 + 64
+    assert table.set_index("method").loc["ad-reverse", "d/dx"] == 2**0.5
+
+
+def test_a_python_syntax_warning_is_not_a_second_line():
+    result = invoke(["diff", "0x1for", "--at", "x=1"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "adbench: error: cannot parse '0x1for': invalid syntax"]
