@@ -393,3 +393,35 @@ def test_a_python_syntax_warning_is_not_a_second_line():
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "adbench: error: cannot parse '0x1for': invalid syntax"]
+
+
+# --------------------------------------------------------------------------
+# The pytest plugin leaves other projects alone
+# --------------------------------------------------------------------------
+
+_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_PROBE = ("import os, sys; {imports}; "
+          "print('numpy' in sys.modules, [os.environ.get(v) for v in {threads!r}])")
+
+
+def _probe(imports: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in _THREADS}
+    done = subprocess.run([sys.executable, "-c", _PROBE.format(imports=imports,
+                                                                 threads=_THREADS)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_importing_adbench_or_its_pytest_plugin_changes_nothing():
+    assert _probe("import adbench, adbench.testing") == "False [None, None, None]"
+
+
+def test_the_command_line_still_pins_the_blas_threads():
+    assert _probe("import adbench.cli") == "True ['1', '1', '1']"
+
+
+def test_a_problem_file_still_imports_the_decorator():
+    assert _probe("import adbench.problem; from adbench import problem, Problem; "
+                  "assert callable(problem) and problem.__name__ == 'problem'") == (
+        "True [None, None, None]")
