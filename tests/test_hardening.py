@@ -278,6 +278,7 @@ def test_resume_restores_every_setting_that_affects_rows_and_refuses_others(tmp_
                                                                              monkeypatch):
     from adbench.measure.harness import loop
     from adbench.measure.metrics import timing
+    monkeypatch.setattr(timing, "_settings", dict(timing._settings))  # the CLI sets it
     out = tmp_path / "run"
     result = invoke(["run", "--problem", "survey-example", "--method", "manual", "--out",
                      str(out), "--timeout", "7", "--memory-limit", "3", "--time-budget", "0",
@@ -292,7 +293,7 @@ def test_resume_restores_every_setting_that_affects_rows_and_refuses_others(tmp_
 
     real = loop.run
     monkeypatch.setattr("adbench.measure.harness.run", recording)
-    monkeypatch.setattr(timing, "_settings", dict(timing._settings))
+    timing.configure(budget_s=0.1)  # as in a new process: the resume must restore 0
     result = invoke(["run", "--resume", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     assert seen == {"timeout": 7.0, "memory_limit": 3 * 2**30, "budget": 0.0}
@@ -425,3 +426,21 @@ def test_a_problem_file_still_imports_the_decorator():
     assert _probe("import adbench.problem; from adbench import problem, Problem; "
                   "assert callable(problem) and problem.__name__ == 'problem'") == (
         "True [None, None, None]")
+
+
+# --------------------------------------------------------------------------
+# Reading a large results.csv
+# --------------------------------------------------------------------------
+
+def test_reading_stores_each_repeated_text_value_once(tmp_path):
+    out = _finished_run(tmp_path)
+    path = out / "results.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    body = [line.replace("survey-example,", f"survey-example,s{i}", 1)
+            for i in range(200) for line in lines[1:]]
+    path.write_text(lines[0] + "".join(body))
+    df = read_results(path)
+    assert len(df) == 400 and df.problem.nunique() == 1 and df.method.nunique() == 2
+    for col in ("problem", "method", "status", "version", "message"):
+        # one Python object per distinct value: a cell costs a pointer, not a string
+        assert df[col].map(id).nunique() == df[col].nunique(), col
