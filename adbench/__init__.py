@@ -5,20 +5,15 @@ differentiation (forward and reverse mode) run on the same problem
 definitions and are measured side by side.
 """
 
-import os as _os
+import importlib as _importlib
+import importlib.abc as _abc
+import importlib.util as _util
 import sys as _sys
+import types as _types
 
-# Timings compare methods single-threaded: pin the BLAS/OpenMP pools to one
-# thread before numpy is first imported (a value the user set is kept).
-if "numpy" not in _sys.modules:
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        _os.environ.setdefault(_var, "1")
-
-import importlib as _importlib  # noqa: E402
-import importlib.abc as _abc  # noqa: E402
-import importlib.util as _util  # noqa: E402
-
-from adbench.problem import Instance, Problem, problem  # noqa: E402
+# Nothing here imports numpy or touches the environment: ``import adbench`` (and
+# the pytest plugin adbench.testing) must not change an unrelated program. The
+# command line pins the BLAS threads itself (adbench.threads).
 
 #: Modules that moved when the package was laid out by stage: the old path
 #: (and every submodule under it) names the same module object as the new one.
@@ -71,11 +66,41 @@ if not any(isinstance(f, _MovedFinder) for f in _sys.meta_path):
 
 __version__ = "0.1.0"
 
+#: The problem API, loaded (with numpy) when first used.
+_LAZY = {"Problem": "adbench.problem", "Instance": "adbench.problem"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(_importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'adbench' has no attribute {name!r}")
+
+
+class _Package(_types.ModuleType):
+    """``adbench.problem`` is the decorator, as ``from adbench import problem``
+    expects, although a submodule of that name exists: importing the submodule
+    binds it on the package, which this property ignores."""
+
+    @property
+    def problem(self):
+        return _importlib.import_module("adbench.problem").problem
+
+    @problem.setter
+    def problem(self, value):
+        pass  # the import system binding the submodule adbench.problem
+
+
+_sys.modules[__name__].__class__ = _Package
+
 __all__ = ["problem", "Problem", "Instance", "run", "__version__"]
 
 
 def run(*args, **kwargs):
     """Run a comparison and return its rows as a pandas DataFrame; see
-    :func:`adbench.measure.harness.run`."""
+    :func:`adbench.measure.harness.run`. Like the command line, it pins the
+    BLAS/OpenMP pools to one thread (:func:`adbench.threads.pin_blas_threads`)
+    if numpy is not imported yet; set ``OMP_NUM_THREADS`` etc. to choose otherwise."""
+    from adbench.threads import pin_blas_threads
+    pin_blas_threads()
     from adbench.measure.harness import run as _run
     return _run(*args, **kwargs)

@@ -25,9 +25,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported when a check runs, not when pytest loads the plugin
+    import numpy as np
+
 
 __all__ = ["assert_jacobian_close", "jacobian_errors", "JacobianCheck"]
 
@@ -57,6 +59,7 @@ class JacobianCheck:
     @property
     def bad(self) -> np.ndarray:
         """Indices (row, column) of the entries over ``rtol``, worst first."""
+        import numpy as np
         idx = np.argwhere(~(self.errors <= self.rtol))
         order = np.argsort(-np.nan_to_num(self.errors[tuple(idx.T)], nan=np.inf),
                            kind="stable")
@@ -68,6 +71,7 @@ class JacobianCheck:
 
     def describe(self, show: int = 5) -> str:
         """The failure message: counts, then the worst ``show`` entries."""
+        import numpy as np
         bad = self.bad
         m, n = self.jacobian.shape
         head = (f"{self.method} Jacobian of {self.label} is off at {len(bad)} of {m * n} "
@@ -134,6 +138,7 @@ def jacobian_errors(problem, method, *, sizes: Mapping | None = None,
     Raises :class:`~adbench.methods.Unsupported` if the method cannot handle
     the problem, and whatever the method or the reference raise.
     """
+    import numpy as np
     from adbench.measure.accuracy import rho
     from adbench.measure.reference import reference_jacobian
     from adbench.methods import Method, get_method

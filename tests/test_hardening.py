@@ -278,6 +278,7 @@ def test_resume_restores_every_setting_that_affects_rows_and_refuses_others(tmp_
                                                                              monkeypatch):
     from adbench.measure.harness import loop
     from adbench.measure.metrics import timing
+    monkeypatch.setattr(timing, "_settings", dict(timing._settings))  # the CLI sets it
     out = tmp_path / "run"
     result = invoke(["run", "--problem", "survey-example", "--method", "manual", "--out",
                      str(out), "--timeout", "7", "--memory-limit", "3", "--time-budget", "0",
@@ -292,7 +293,7 @@ def test_resume_restores_every_setting_that_affects_rows_and_refuses_others(tmp_
 
     real = loop.run
     monkeypatch.setattr("adbench.measure.harness.run", recording)
-    monkeypatch.setattr(timing, "_settings", dict(timing._settings))
+    timing.configure(budget_s=0.1)  # as in a new process: the resume must restore 0
     result = invoke(["run", "--resume", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     assert seen == {"timeout": 7.0, "memory_limit": 3 * 2**30, "budget": 0.0}
@@ -360,3 +361,86 @@ def test_a_duplicated_row_is_refused_naming_both_lines(tmp_path, command):
     assert result.output.strip().splitlines() == [
         f"adbench: error: {path}: line 4 repeats the row of line 2 (problem 'survey-example', "
         "sizes '', method 'manual'); remove one of them"]
+
+
+# --------------------------------------------------------------------------
+# Expressions: constants as f is evaluated, complex values, Python's warnings
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, constant", [
+    ("x*9**9**9**9", "9.0 ** 387420489.0 is inf"),
+    ("x+10**400", "10.0 ** 400.0 is inf"),
+    ("x+1/0", "1.0 / 0.0 is inf"),
+    ("x+0**-1", "0.0 ** (-1.0) is inf"),
+    ("x + (-8)**(1/3)", "(-8.0) ** 0.3333333333333333 is nan"),
+])
+def test_a_constant_that_is_not_finite_in_float64_is_one_line(text, constant):
+    result = invoke(["diff", text, "--at", "x=1"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"adbench: error: the constant {constant} in float64 (not a finite real number)"]
+
+
+def test_finite_constants_are_folded_as_before():
+    from adbench.studies.expr import differentiate
+    table, info = differentiate("x*2**0.5 + (-8)**2", "x=1", methods=["ad-reverse"],
+                                isolate=False)
+    assert info["value"] == 2**0.5 + 64
+    assert table.set_index("method").loc["ad-reverse", "d/dx"] == 2**0.5
+
+
+def test_a_python_syntax_warning_is_not_a_second_line():
+    result = invoke(["diff", "0x1for", "--at", "x=1"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "adbench: error: cannot parse '0x1for': invalid syntax"]
+
+
+# --------------------------------------------------------------------------
+# The pytest plugin leaves other projects alone
+# --------------------------------------------------------------------------
+
+_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_PROBE = ("import os, sys; {imports}; "
+          "print('numpy' in sys.modules, [os.environ.get(v) for v in {threads!r}])")
+
+
+def _probe(imports: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in _THREADS}
+    done = subprocess.run([sys.executable, "-c", _PROBE.format(imports=imports,
+                                                                 threads=_THREADS)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_importing_adbench_or_its_pytest_plugin_changes_nothing():
+    assert _probe("import adbench, adbench.testing") == "False [None, None, None]"
+
+
+def test_the_command_line_still_pins_the_blas_threads():
+    assert _probe("import adbench.cli") == "True ['1', '1', '1']"
+
+
+def test_a_problem_file_still_imports_the_decorator():
+    assert _probe("import adbench.problem; from adbench import problem, Problem; "
+                  "assert callable(problem) and problem.__name__ == 'problem'") == (
+        "True [None, None, None]")
+
+
+# --------------------------------------------------------------------------
+# Reading a large results.csv
+# --------------------------------------------------------------------------
+
+def test_reading_stores_each_repeated_text_value_once(tmp_path):
+    out = _finished_run(tmp_path)
+    path = out / "results.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    body = [line.replace("survey-example,", f"survey-example,s{i}", 1)
+            for i in range(200) for line in lines[1:]]
+    path.write_text(lines[0] + "".join(body))
+    df = read_results(path)
+    assert len(df) == 400 and df.problem.nunique() == 1 and df.method.nunique() == 2
+    for col in ("problem", "method", "status", "version", "message"):
+        # one Python object per distinct value: a cell costs a pointer, not a string
+        assert df[col].map(id).nunique() == df[col].nunique(), col

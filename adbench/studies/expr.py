@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -89,10 +90,10 @@ class Expression:
             elif op == "var":
                 stack.append(values[instr[1]])
             elif op == "unary":
-                stack.append(_UNARY_BY_SYMBOL[instr[1]](stack.pop()))
+                stack.append(_constant_or(instr[1], stack.pop()))
             elif op == "binary":
                 right = stack.pop()
-                stack.append(_BINARY_BY_SYMBOL[instr[1]](stack.pop(), right))
+                stack.append(_constant_or(instr[1], stack.pop(), right))
             else:  # call
                 _, name, nargs = instr
                 args = stack[len(stack) - nargs:]
@@ -100,6 +101,28 @@ class Expression:
                 stack.append(getattr(xp, name)(*args))
         (result,) = stack
         return result
+
+
+def _constant_or(symbol: str, *args):
+    """The operator ``symbol`` applied to ``args``; on constants alone (Python
+    floats) in float64, as f is evaluated, and ExpressionError if the result is
+    not finite: Python's own float arithmetic would raise on 10**400 or 1/0 and
+    make (-8)**(1/3) a complex number, and a real expression whose constant part
+    is inf or nan has no derivative to compare."""
+    shown = [f"({a!r})" if isinstance(a, float) and a < 0 else repr(a) for a in args]
+    if len(args) == 1:
+        fn, text = _UNARY_BY_SYMBOL[symbol], f"{symbol}{shown[0]}"
+    else:
+        fn, text = _BINARY_BY_SYMBOL[symbol], f"{shown[0]} {symbol} {shown[1]}"
+    if not all(type(a) is float for a in args):
+        return fn(*args)
+    import numpy as np
+    with np.errstate(all="ignore"):
+        value = float(fn(*(np.float64(a) for a in args)))
+    if not math.isfinite(value):
+        raise ExpressionError(f"the constant {text} is {value} in float64 (not a finite real "
+                              "number)")
+    return value
 
 
 _UNARY_BY_SYMBOL = {sym: fn for sym, fn in _UNARY.values()}
@@ -200,7 +223,9 @@ def parse_expression(text: str, constants: Mapping[str, float] = CONSTANTS) -> E
     if "\n" in text or "\r" in text:
         raise ExpressionError("the expression must be on one line")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # '0x1for': Python warns, then fails; one line
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
         shown = text.strip() if len(text.strip()) <= 60 else text.strip()[:57] + "..."
@@ -386,7 +411,11 @@ def differentiate(text: str, at, methods: Sequence[str] = (), timeout: float | N
     chosen = [get_method(m) for m in methods] if methods else \
         [METHODS[name] for name in DEFAULT_METHODS]
     with np.errstate(all="ignore"):
-        value = float(np.real(inst.f(inst.x0.copy(), numpy_xp)))
+        value = np.asarray(inst.f(inst.x0.copy(), numpy_xp))
+    if np.iscomplexobj(value):
+        raise ExpressionError(f"{prob.expression.text!r} has the complex value {complex(value)} "
+                              "at the point; only real values can be differentiated here")
+    value = float(value)
     outcome = run_isolated(reference_jacobian, (inst,), timeout, isolate=isolate)
     reference = outcome.value if outcome.status == "ok" else None
     note = "" if reference is not None else f"no reference: {outcome.message}"

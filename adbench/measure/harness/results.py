@@ -15,7 +15,7 @@ import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Iterator, Mapping
 
 import pandas as pd
 
@@ -143,12 +143,15 @@ def _csv_value(v):
     return v
 
 
+#: Columns read as text (empty: "").
+TEXT_COLUMNS = ("problem", "sizes", "method", "status", "message", "version")
+
 #: Columns that must hold numbers (or be empty) in a results.csv.
 NUMERIC_COLUMNS = ("n", "m", "max_rel_error", "mean_rel_error", "n_over_tol", "tolerance",
                    "reference_digits", "setup_s", "concurrency")
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     """The complete lines of a results.csv.
 
     Rows are appended one line at a time, so an interruption (kill -9, power
@@ -168,13 +171,26 @@ def _read_text(path: Path) -> str:
         raise ResultsCSVError(f"{path}: not a results.csv (it contains NUL bytes: a binary "
                               "or corrupt file)")
     try:
-        text = data.decode("utf-8")
+        data.decode("utf-8")  # only checked: the text is decoded line by line
     except UnicodeDecodeError as exc:
         raise ResultsCSVError(f"{path}: not a results.csv (not UTF-8 text at byte "
                               f"{exc.start})") from None
-    if text and not text.endswith("\n"):
-        text = text[:text.rfind("\n") + 1]  # a torn last row: never a finished one
-    return text
+    if data and not data.endswith(b"\n"):
+        data = data[:data.rfind(b"\n") + 1]  # a torn last row: never a finished one
+    return data
+
+
+def _read_text(path: Path) -> str:
+    """:func:`_read_bytes`, decoded."""
+    return _read_bytes(path).decode("utf-8")
+
+
+def _lines(data: bytes) -> Iterator[str]:
+    """The lines of ``data``, decoded one at a time (no copy of the whole file)."""
+    start = 0
+    while (end := data.find(b"\n", start)) >= 0:
+        yield data[start:end + 1].decode("utf-8")
+        start = end + 1
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -192,13 +208,18 @@ def read_results(path: str | Path) -> pd.DataFrame:
     number column) is an error naming the file and the line.
     """
     path = Path(path)
-    text = _read_text(path)
-    if not text.strip():
+    data = _read_bytes(path)
+    if not data.strip():
         raise ResultsCSVError(f"{path}: empty (no header line)")
-    rows = _parse_rows(path, text)
-    _check_header(path, rows[0])
+    rows = _rows(path, _lines(data))
+    _check_header(path, next(rows))
+    for _ in rows:  # every row checked, none kept: memory stays that of the frame
+        pass
     try:
-        df = pd.read_csv(io.StringIO(text), dtype={"sizes": str, "message": str})
+        # Text columns as str, then each repeated value stored once (below); the
+        # number columns are parsed by the C reader straight into float64.
+        df = pd.read_csv(io.BytesIO(data), dtype={c: str for c in TEXT_COLUMNS})
+        del data
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
     bad = ~df["status"].isin(STATUSES)
@@ -214,19 +235,26 @@ def read_results(path: str | Path) -> pd.DataFrame:
                 raise ResultsCSVError(f"{path}: line {line}: column {col} holds "
                                       f"{df[col][wrong].iloc[0]!r}, not a number")
             df[col] = numbers
-    df["sizes"] = df["sizes"].fillna("")
-    df["message"] = df["message"].fillna("")
-    _check_keys(path, list(zip(*(df[k].fillna("").astype(str) for k in KEY))))
+    for col in TEXT_COLUMNS:
+        if col in df.columns:
+            codes, uniques = pd.factorize(df[col].fillna(""))
+            df[col] = uniques.take(codes)  # one object per distinct value, not per cell
+    keys = df[list(KEY)]
+    suspect = keys.duplicated(keep=False).to_numpy() | (
+        keys[["problem", "method"]].apply(lambda c: c.str.strip() == "").any(axis=1).to_numpy())
+    if suspect.any():
+        lines = (suspect.nonzero()[0] + 2).tolist()
+        _check_keys(path, list(zip(*(keys[k][suspect] for k in KEY))), lines)
     return df
 
 
-def _check_keys(path: Path, keys: list[tuple]) -> None:
-    """Each row, by its ``(problem, sizes, method)`` (line 2 first), names a
-    problem and a method, and no two rows have the same key (a row counted
-    twice would weigh twice in every summary); else ResultsCSVError naming the
-    file and the line."""
+def _check_keys(path: Path, keys: list[tuple], lines: list[int] | None = None) -> None:
+    """Each row, by its ``(problem, sizes, method)`` (on line 2, 3, ... or on
+    ``lines``), names a problem and a method, and no two rows have the same
+    key (a row counted twice would weigh twice in every summary); else
+    ResultsCSVError naming the file and the line."""
     first: dict[tuple, int] = {}
-    for lineno, key in enumerate(keys, start=2):
+    for lineno, key in zip(lines or range(2, len(keys) + 2), keys):
         for col, value in zip(KEY, key):
             if col != "sizes" and not str(value).strip():
                 raise ResultsCSVError(f"{path}: line {lineno}: the {col} cell is empty")
@@ -237,21 +265,27 @@ def _check_keys(path: Path, keys: list[tuple]) -> None:
         first[key] = lineno
 
 
-def _parse_rows(path: Path, text: str) -> list[list[str]]:
-    """CSV rows of ``text`` (header first); each data row must have the
-    header's number of fields."""
+def _rows(path: Path, lines: Iterable[str]) -> Iterator[list[str]]:
+    """The CSV rows of ``lines``, header first, one at a time; each data row
+    must have the header's number of fields (else ResultsCSVError)."""
+    reader = csv.reader(lines, strict=True)
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        header = next(reader, None)
+        if header is None:
+            raise ResultsCSVError(f"{path}: empty (no header line)")
+        yield header
+        for lineno, row in enumerate(reader, start=2):
+            if len(row) != len(header):
+                raise ResultsCSVError(f"{path}: line {lineno} has {len(row)} fields, the "
+                                      f"header {len(header)} (a corrupt or hand-edited file)")
+            yield row
     except csv.Error as exc:
         raise ResultsCSVError(f"{path}: not a readable CSV ({exc})") from None
-    if not rows:
-        raise ResultsCSVError(f"{path}: empty (no header line)")
-    width = len(rows[0])
-    for lineno, row in enumerate(rows[1:], start=2):
-        if len(row) != width:
-            raise ResultsCSVError(f"{path}: line {lineno} has {len(row)} fields, the header "
-                                  f"{width} (a corrupt or hand-edited file)")
-    return rows
+
+
+def _parse_rows(path: Path, text: str) -> list[list[str]]:
+    """Every CSV row of ``text`` (header first), checked as by :func:`_rows`."""
+    return list(_rows(path, io.StringIO(text, newline="")))
 
 
 def _salvage(path: Path, cols: list[str],
