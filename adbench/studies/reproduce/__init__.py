@@ -19,7 +19,8 @@ its checks and, at its end, its ``CLAIMS`` list:
 backpropagation, hypergradients),
 :mod:`~adbench.studies.reproduce.numerics` (numerical trouble, float32),
 :mod:`~adbench.studies.reproduce.iterative` (implicit differentiation),
-:mod:`~adbench.studies.reproduce.checkpointing` (checkpointed BPTT, memory and time).
+:mod:`~adbench.studies.reproduce.checkpointing` (checkpointed BPTT, memory and time),
+:mod:`~adbench.studies.reproduce.overhead` (time per operation, engine and peers).
 
 Adding a claim is one addition in one place: write its check function in the
 module of its subject and append its ``Claim(...)`` to that module's ``CLAIMS``
@@ -41,6 +42,7 @@ from adbench.studies.reproduce import (
     iterative,
     learning,
     numerics,
+    overhead,
     tables,
 )
 from adbench.studies.reproduce.claim import SURVEY, Claim, Evidence, render, run_claims
@@ -49,7 +51,7 @@ __all__ = ["Claim", "Evidence", "CLAIMS", "GROUPS", "SURVEY", "reproduce", "rend
 
 #: The modules of claims, in the order of the report.
 GROUPS = (tables, finite, cost, exact, control, learning, numerics, iterative,
-          checkpointing)
+          checkpointing, overhead)
 
 #: Every claim, in the order of the report.
 CLAIMS: list[Claim] = [claim for group in GROUPS for claim in group.CLAIMS]
