@@ -60,6 +60,39 @@ def _four_ways(inst, tree: bool) -> dict:
     return row
 
 
+#: The series of the plot: column -> legend.
+SERIES = {"tree: SymPy diff, nodes": "tree (SymPy diff, nodes)",
+          "SymPy diff then cse, count_ops": "SymPy diff, then cse",
+          "DAG: CasADi SX gradient": "DAG (CasADi SX gradient)",
+          "tape: reverse mode executes": "reverse-mode tape"}
+
+
+def plot_four_ways(log: pd.DataFrame, path: Path) -> Path:
+    """The gradient's size against the depth of the logistic map, log scale."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from adbench.report.plots import save_figure
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    depth = np.arange(1, len(log) + 1)
+    for (col, label), marker in zip(SERIES.items(), "osD^", strict=True):
+        values = pd.to_numeric(log[col], errors="coerce").to_numpy(float)
+        keep = values > 0
+        ax.plot(depth[keep], values[keep], marker=marker, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("depth of the logistic map")
+    ax.set_ylabel("operations of the gradient")
+    ax.set_title("Symbolic on the tree, after cse, on the DAG, and the reverse tape")
+    ax.grid(True, which="major", alpha=0.4)
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
 def _equivalence(reg: Registry, out: Path) -> Evidence:
     logistic = reg.get("logistic-map")
     rows = [_four_ways(logistic.instance(depth=d), d <= TREE_DEPTH) for d in DEPTHS]
@@ -80,6 +113,7 @@ def _equivalence(reg: Registry, out: Path) -> Evidence:
     dag_ok = bool(df["DAG / tape"].between(0.5, 2.0).all())
     exponential = bool((tree_growth[3:] > 2.0).all())
     passed = dag_ok and exponential
+    plot = plot_four_ways(log, out / "dag-equivalence-logistic-map.png")
     show = df.copy()
     for c in ("tree: SymPy diff, nodes", "SymPy diff then cse, count_ops"):
         show[c] = show[c].map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
@@ -101,7 +135,8 @@ def _equivalence(reg: Registry, out: Path) -> Evidence:
         f"({int(log['tape: reverse mode executes'].iloc[len(cse) - 1])} operations on the "
         "tape there): eliminating common subexpressions after differentiating the tree does "
         "not recover the equivalence, since the tree derivative's sums are not the shared "
-        "adjoints the DAG's reverse accumulation builds.",
+        "adjoints the DAG's reverse accumulation builds."
+        + f"\n\n![four ways]({plot.name})",
         values={"dag_over_tape": list(df["DAG / tape"]), "tree_growth": list(tree_growth),
                 "cse": [int(v) for v in cse]})
 
