@@ -19,7 +19,10 @@ its checks and, at its end, its ``CLAIMS`` list:
 backpropagation, hypergradients),
 :mod:`~adbench.studies.reproduce.numerics` (numerical trouble, float32),
 :mod:`~adbench.studies.reproduce.iterative` (implicit differentiation),
-:mod:`~adbench.studies.reproduce.checkpointing` (checkpointed BPTT, memory and time).
+:mod:`~adbench.studies.reproduce.checkpointing` (checkpointed BPTT, memory and time),
+:mod:`~adbench.studies.reproduce.overhead` (time per operation, engine and peers),
+:mod:`~adbench.studies.reproduce.equivalence` (symbolic differentiation on a DAG is
+reverse mode: Laue et al. 2019).
 
 Adding a claim is one addition in one place: write its check function in the
 module of its subject and append its ``Claim(...)`` to that module's ``CLAIMS``
@@ -36,11 +39,13 @@ from adbench.studies.reproduce import (
     checkpointing,
     control,
     cost,
+    equivalence,
     exact,
     finite,
     iterative,
     learning,
     numerics,
+    overhead,
     tables,
 )
 from adbench.studies.reproduce.claim import SURVEY, Claim, Evidence, render, run_claims
@@ -49,7 +54,7 @@ __all__ = ["Claim", "Evidence", "CLAIMS", "GROUPS", "SURVEY", "reproduce", "rend
 
 #: The modules of claims, in the order of the report.
 GROUPS = (tables, finite, cost, exact, control, learning, numerics, iterative,
-          checkpointing)
+          checkpointing, overhead, equivalence)
 
 #: Every claim, in the order of the report.
 CLAIMS: list[Claim] = [claim for group in GROUPS for claim in group.CLAIMS]

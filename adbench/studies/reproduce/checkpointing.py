@@ -30,13 +30,15 @@ def _sigmoid(z, xp):
     return 1.0 / (1.0 + xp.exp(-z))
 
 
-def lstm_bptt(prob, T: int = TIME_STEPS, l: int = LAYERS, b: int = BITS):
+def lstm_bptt(prob, T: int | None = None, l: int = LAYERS, b: int = BITS):
     """``(x0, loss, loss_checkpointed, segments)`` for the registry's ``lstm`` over T
     steps, its time loop restated with the state as a value: a segment of steps maps
     z = (weights, hidden, cell, running total) to the same after its steps, so that
     :func:`adbench.ad.checkpoint` can wrap it (a checkpointed function must receive
     what it differentiates through its argument). The claim checks that this
-    restatement gives the registry function's value and gradient."""
+    restatement gives the registry function's value and gradient. Default T:
+    :data:`TIME_STEPS`."""
+    T = TIME_STEPS if T is None else T
     data = prob.data(l=l, c=T + 1, b=b)
     state, sequence = data["state"], data["sequence"]
     x0 = prob.instance(l=l, c=T + 1, b=b).x0
@@ -83,7 +85,7 @@ def lstm_bptt(prob, T: int = TIME_STEPS, l: int = LAYERS, b: int = BITS):
     return x0, chain(runs), chain(light), len(segments)
 
 
-def _median_times(fns: dict, rounds: int = ROUNDS) -> dict:
+def _median_times(fns: dict, rounds: int) -> dict:
     """Median seconds per call of each function, measured in interleaved rounds (one
     call of each per round, garbage collection off while a call runs)."""
     samples: dict = {k: [] for k in fns}
@@ -103,7 +105,7 @@ def _median_times(fns: dict, rounds: int = ROUNDS) -> dict:
 def _checkpointed_bptt(reg: Registry, out: Path) -> Evidence:
     prob = reg.get("lstm")
     x0, loss, loss_light, k = lstm_bptt(prob)
-    registry_inst = prob.instance(l=LAYERS, c=TIME_STEPS + 1, b=BITS)
+    registry_inst = prob.instance(l=LAYERS, c=TIME_STEPS + 1, b=BITS)  # the same T
     g, g_light = ad.grad(loss), ad.grad(loss_light)
     gx, gx_light = np.asarray(g(x0)), np.asarray(g_light(x0))
     g_registry = np.asarray(ad.grad(registry_inst.f)(x0))
@@ -111,7 +113,7 @@ def _checkpointed_bptt(reg: Registry, out: Path) -> Evidence:
     grad_gap = float(max(rho(gx, g_registry).max(), rho(gx_light, g_registry).max()))
     peak, peak_light = peak_bytes(lambda: g(x0)), peak_bytes(lambda: g_light(x0))
     times = _median_times({"plain": lambda: g(x0), "checkpointed": lambda: g_light(x0),
-                           "f": lambda: loss(x0, numpy_xp)})
+                           "f": lambda: loss(x0, numpy_xp)}, ROUNDS)
     saved = 1 - peak_light / peak
     extra = times["checkpointed"] / times["plain"] - 1
     df = pd.DataFrame([

@@ -86,8 +86,7 @@ def _ad_numerical_trouble(reg: Registry, out: Path) -> Evidence:
         with np.errstate(all="ignore"):
             fx, rx = float(f(x, numpy_xp)), float(rewrite(x, numpy_xp))
             g, gr = np.asarray(ad.grad(f)(x.copy())), np.asarray(ad.grad(rewrite)(x.copy()))
-        f_ok = bool(np.isfinite(fx) and fx == rx and abs(fx - float(
-            prob.instance().f(x, numpy_xp))) == 0)
+        f_ok = bool(np.isfinite(fx) and fx == rx)
         fixed = bool(np.all(np.isfinite(gr)) and rho(gr, ref).max() <= 4 * EPS)
         ok &= f_ok and _bad(g, ref) and fixed
         rows.append({"f": what, "f(x)": fx, "AD derivative": np.array2string(g),
