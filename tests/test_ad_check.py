@@ -180,6 +180,18 @@ CASES = {
 }
 
 
+# The shape family's compositions (squeeze ... sort, adbench.interpret.primitives.indexing),
+# checked under the primitives they are made of.
+CASES["getitem"] += [
+    unary(lambda a: P.sort(P.sin(a)) * P.roll(a, 2) + P.flip(a) * P.take(a, [4, 0, 0, 1, 2])),
+    unary(lambda a: P.repeat(a * a, 2, axis=1) * P.split(a, 3, axis=1)[1], shape=(2, 3))]
+CASES["untake"] += [unary(lambda a: P.pad(a * a, (2, 1), constant_values=0.5), shape=(3,))]
+CASES["broadcast_to"] += [unary(lambda a: P.tile(P.exp(a), (2, 2)), shape=(3,))]
+CASES["concatenate"] += [unary(lambda a: P.vstack([a * a, P.sin(a)]) * P.hstack([a[:2], a[2:]]),
+                               shape=(4,))]
+CASES["transpose"] += [unary(lambda a: P.moveaxis(P.exp(a), 0, -1), shape=(2, 1, 3))]
+
+
 #: Primitives checked in forward mode only, with the reason.
 FORWARD_ONLY = {
     # The complex-step method evaluates Im f(x + ih) forward only; a reverse pass from a

@@ -71,7 +71,7 @@ def complex_step_column(f, x, i: int, h: float):
     analytic along the way."""
     trace = ComplexStepTrace()
     base = x.astype(complex) if isinstance(x, np.ndarray) else x
-    y = f(ComplexValue(perturb(base, i, 1j * h), trace))
+    y = P.asarray(f(ComplexValue(perturb(base, i, 1j * h), trace)))  # f may return a list
     if type(y) is ComplexValue and y.trace is trace:
         y = y.value
     return P.imag(y) / h

@@ -273,10 +273,36 @@ def _gen_matmul(pool):
                      (k,))
 
 
+def _gen_rearrange(pool, k: int) -> Candidate | None:
+    """The shape family's selections of a value (each a getitem underneath).
+
+    xp.sort is not drawn: SymPy cannot order symbols, so symbolic would answer
+    "unsupported" for every program with one."""
+    v = pool.values[k]
+    ch = pool.ch
+    n0 = v.shape[0]
+    forms = ["xp.flip({0})", f"xp.roll({{0}}, {ch.integer(-n0, n0)})",
+             f"xp.take({{0}}, {[ch.integer(-n0, n0 - 1) for _ in range(ch.integer(1, 3))]!r})"]
+    if v.ndim == 2:
+        forms += [f"xp.flip({{0}}, axis={ch.integer(0, 1)})", "xp.moveaxis({0}, 0, 1)",
+                  f"xp.roll({{0}}, 1, axis={ch.integer(0, 1)})", "xp.take({0}, [0], axis=1)"]
+    if v.size * 2 <= MAX_SIZE:
+        forms.append("xp.repeat({0}, 2, axis=0)" if v.ndim == 2 else "xp.repeat({0}, 2)")
+    if v.ndim == 1 and n0 >= 2:
+        forms.append(f"xp.split({{0}}, [{ch.integer(1, n0 - 1)}])[{ch.integer(0, 1)}]")
+    if v.ndim == 1 and n0 + 2 <= MAX_SIZE:
+        forms.append(ch.choice(("xp.pad({0}, (1, 1), mode='edge')", "xp.pad({0}, 1, mode='wrap')",
+                                "xp.pad({0}, (0, 2), mode='reflect')" if n0 >= 3 else
+                                "xp.pad({0}, (2, 0), mode='symmetric')")))
+    return Candidate(ch.choice(forms), (k,))
+
+
 def _gen_getitem(pool):
     k = pool.pick(lambda v: v.ndim >= 1)
     if k is None:
         return None
+    if pool.ch.boolean(0.3):
+        return _gen_rearrange(pool, k)
     v = pool.values[k]
     ch = pool.ch
     n0 = v.shape[0]
@@ -311,7 +337,10 @@ def _gen_reshape(pool):
         return Candidate(ch.choice(("xp.ravel({0})", "{0}.ravel()", "{0}.reshape(-1)",
                                     "xp.reshape({0}, (-1,))")), (k,))
     if v.ndim == 0:
-        return Candidate("xp.reshape({0}, (1,))", (k,))
+        return Candidate(ch.choice(("xp.reshape({0}, (1,))", "xp.expand_dims({0}, 0)")), (k,))
+    if v.ndim == 1 and ch.boolean(0.2):
+        return Candidate(ch.choice(("xp.expand_dims({0}, 0)", "xp.expand_dims({0}, -1)",
+                                    "xp.squeeze(xp.expand_dims({0}, 1))")), (k,))
     s = v.size
     splits = [(p, s // p) for p in range(2, s) if s % p == 0]
     if not splits:
@@ -339,6 +368,9 @@ def _gen_broadcast_to(pool):
     k = pool.pick(lambda v: v.ndim <= 1)
     v = pool.values[k]
     rows = pool.ch.integer(1, 3)
+    if v.ndim == 1 and pool.ch.boolean(0.3):  # xp.tile: a broadcast, then a reshape
+        spelled = pool.ch.choice((f"xp.tile({{0}}, {rows})", f"xp.tile({{0}}, ({rows}, 1))"))
+        return Candidate(spelled, (k,))
     shape = (rows,) if v.ndim == 0 else (rows, v.shape[0])
     return Candidate(f"xp.broadcast_to({{0}}, {shape!r})", (k,))
 
@@ -351,8 +383,13 @@ def _gen_concatenate(pool):
         return Candidate(f"xp.concatenate([{{0}}, {pool.const_array((pool.ch.integer(1, 2),))}])",
                          (k,))
     j = pool.pick(lambda v: v.ndim == 1)
-    return Candidate(pool.ch.choice(("xp.concatenate([{0}, {1}])", "xp.concatenate([{1}, {0}])")),
-                     (k, j))
+    if pool.values[k].size + 2 <= MAX_SIZE and pool.ch.boolean(0.2):  # a scatter into zeros
+        return Candidate(f"xp.pad({{0}}, (1, 1), constant_values={pool.const(-2, 2)!r})", (k,))
+    if pool.values[k].shape == pool.values[j].shape and 2 * pool.values[k].size <= MAX_SIZE \
+            and pool.ch.boolean(0.2):
+        return Candidate("xp.vstack([{0}, {1}])", (k, j))
+    return Candidate(pool.ch.choice(("xp.concatenate([{0}, {1}])", "xp.concatenate([{1}, {0}])",
+                                     "xp.hstack([{0}, {1}])")), (k, j))
 
 
 def _gen_stack(pool):
