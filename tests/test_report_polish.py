@@ -200,3 +200,27 @@ def test_identical_lines_are_both_visible_and_named_once():
     band = [line for line in fig.axes[0].get_lines()
             if line.get_label() == "ad-compiled (same as ad-reverse)"]
     assert band and band[0].get_linewidth() > 3 and band[0].get_zorder() < 2
+
+
+# --------------------------------------------------------------------------
+# 2. Long messages: a head and a marker in the cell, in full under the table
+# --------------------------------------------------------------------------
+
+def test_long_messages_are_given_in_full_under_the_table():
+    from adbench.report import format_table
+
+    long = ("the complex step needs an analytic f: f compares a value depending on the "
+            "input (gt): a branch on a comparison | is not analytic, so fd-complex is "
+            "unsupported here")
+    other = "x" * 130  # one word longer than the cell
+    frame = pd.DataFrame({"method": ["fd-complex", "symbolic", "fd-complex", "ad-forward"],
+                          "message": [long, "short enough", long, other]})
+    text = format_table(frame)
+    table, _, notes = text.partition("\n\n")
+    assert "..." not in notes and "short enough" in table
+    assert notes.splitlines() == [f"1. {long}", f"2. {other}"]
+    rows = table.splitlines()[2:]
+    assert rows[0].count("[1]") == 1 and rows[2].count("[1]") == 1 and "[2]" in rows[3]
+    assert "the complex step needs an analytic f: f compares a value... [1]" in rows[0]
+    assert long not in table and max(len(r) for r in rows) < 100
+    assert format_table(frame.iloc[1:2]).count("\n\n") == 0  # no notes, no list
