@@ -224,3 +224,50 @@ def test_long_messages_are_given_in_full_under_the_table():
     assert "the complex step needs an analytic f: f compares a value... [1]" in rows[0]
     assert long not in table and max(len(r) for r in rows) < 100
     assert format_table(frame.iloc[1:2]).count("\n\n") == 0  # no notes, no list
+
+
+# --------------------------------------------------------------------------
+# 4. Output that fits the terminal
+# --------------------------------------------------------------------------
+
+def _list_output(args, columns):
+    from click.testing import CliRunner
+
+    from adbench.cli import cli
+
+    result = CliRunner().invoke(cli, ["list", *args], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_list_fits_80_columns_and_wide_gives_the_full_descriptions():
+    from adbench.methods import METHODS
+
+    narrow = _list_output([], 80)
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    wide = _list_output(["--wide"], 80)
+    assert max(len(line) for line in wide.splitlines()) > 80
+    for method in METHODS.values():
+        assert method.description in wide  # whole, on one line
+        assert method.description not in narrow or len(method.description) < 60
+        # nothing is lost when wrapped: every word is still there
+        assert set(method.description.split()) <= set(narrow.split())
+    assert "fd-richardson" in narrow and "Suites" in narrow
+
+
+def test_fit_table_wraps_text_then_deals_columns_into_blocks():
+    from adbench.report.terminal import fit_table
+
+    text = pd.DataFrame({"name": ["a", "b"], "description": ["word " * 40, "short"]})
+    out = fit_table(text, width=40)
+    assert max(len(line) for line in out.splitlines()) <= 40
+    assert out.count("word") == 40 and "short" in out
+    numbers = pd.DataFrame({"workload": ["gmm"], "size": ["D=2 K=3"],
+                            **{f"column {k}": [f"{k}.25"] for k in range(20)}})
+    out = fit_table(numbers, width=80, keys=2)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    blocks = out.split("\n\n")
+    assert len(blocks) > 1 and all(b.startswith("workload") for b in blocks)
+    assert all(f"{k}.25" in out for k in range(20))
+    assert fit_table(numbers, width=1000).count("\n") == 2  # header, rule, one row
