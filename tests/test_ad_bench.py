@@ -37,7 +37,7 @@ def test_engine_bench_rows_hold_ratios_and_gradient_agreement(benchmark_problems
         assert len(r.compiled_rounds) == 3 and r.compile_seconds > 0
         assert r.compiled_gap < 1e-12
         assert r.compiled_met == (r.compiled_ratio <= r.target)
-    table = format_table(rows)
+    table = format_table(rows, wide=True)
     assert "D=2 K=3 N=1000" in table and "n=50" in table and "compiled met" in table
     low, high = rows[0].ratio_range
     assert "ratio per round" in table and f"{low:.2f}-{high:.2f}" in table

@@ -1,5 +1,7 @@
 """Forward against reverse mode over n x m: the crossover API."""
 
+import math
+
 import pandas as pd
 import pytest
 
@@ -34,7 +36,10 @@ def test_crossover_finds_the_swap_and_compares_with_n_equals_m():
     c = C.crossover(SURVEY_LIKE, "n", fixed=4)
     # forward 12n + 1 against reverse 48 + n: forward cheaper up to n = 4, reverse from 8
     assert (c.cheaper_below, c.cheaper_above) == ("ad-forward", "ad-reverse")
-    assert c.at == pytest.approx((4 * 8) ** 0.5) and c.expected == 4
+    assert (c.low, c.high) == (4, 8) and c.expected == 4
+    # log-log: forward 49 -> 97, reverse 52 -> 56 between n = 4 and 8
+    ratio = (49 / 52) / (97 / 56)
+    assert c.at == pytest.approx(4 * 2 ** (math.log(49 / 52) / math.log(ratio)))
     assert c.as_predicted is True
     along_m = C.crossover(SURVEY_LIKE, "m", fixed=4)
     assert (along_m.cheaper_below, along_m.cheaper_above) == ("ad-reverse", "ad-forward")
@@ -43,7 +48,7 @@ def test_crossover_finds_the_swap_and_compares_with_n_equals_m():
 def test_no_swap_means_no_crossover():
     always_forward = _synthetic(lambda n, m: 1, lambda n, m: 2)
     c = C.crossover(always_forward, "n", fixed=2)
-    assert c.at is None and c.cheaper_below == c.cheaper_above == "ad-forward"
+    assert c.at is None and c.low is None and c.cheaper_below == c.cheaper_above == "ad-forward"
     assert c.as_predicted is None
 
 

@@ -53,7 +53,7 @@ def test_the_sweep_figure_is_the_reports_with_fit_bands(figure_3, tmp_path):
     table, _, results = figure_3
     fig = fd_error_vs_step(table, fits=list(results.values()))
     ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels[:3] == ["forward", "central", "complex"]
     fitted = {label.split()[0]: label for label in labels[3:]}
     assert set(fitted) == {"forward", "central", "complex"}
@@ -66,7 +66,7 @@ def test_the_sweep_figure_is_the_reports_with_fit_bands(figure_3, tmp_path):
     assert stars == sorted(r.best_h for r in results.values())
     # the report's figure is the same one without the bands
     plain = fd_error_vs_step(table)
-    assert [t.get_text() for t in plain.axes[0].get_legend().get_texts()] == labels[:3]
+    assert [t.get_text() for t in plain.legends[0].get_texts()] == labels[:3]
 
     png = plot_sweep(table, list(results.values()), tmp_path / "sweep.png")
     assert png == tmp_path / "sweep.png" and png.stat().st_size > 10_000

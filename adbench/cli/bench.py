@@ -49,8 +49,11 @@ def _gmm_size(text: str) -> str:
                    "timings then reflect computation rather than page faults.")
 @click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text",
               show_default=True)
+@click.option("--wide", is_flag=True,
+              help="Plain text with every row on one line, however wide (by default the table "
+                   "fits the terminal, COLUMNS: its columns are printed in blocks).")
 def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, no_autograd, clock,
-                   retain_memory, fmt):
+                   retain_memory, fmt, wide):
     """Reverse-mode gradient time / plain evaluation time on the GMM objective
     (array code; target <= 2.5 and no slower than autograd) and on the
     Helmholtz energy written with scalar loops (target <= 30), for grad (a
@@ -60,6 +63,7 @@ def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, no_auto
     Runs in a fresh Python process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
     MKL_NUM_THREADS set to 1, so that BLAS is single-threaded.
     """
+    from adbench.report.terminal import terminal_width
     from adbench.studies.bench import BLAS_ENV, RETAIN_MEMORY_ENV
 
     args = [sys.executable, "-m", "adbench.studies.bench", "--repeats", str(repeats),
@@ -71,7 +75,11 @@ def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, no_auto
         args += ["--gmm-sizes", ";".join(_gmm_size(s) for s in gmm_sizes)]
     if no_autograd:
         args.append("--no-autograd")
+    if wide:
+        args.append("--wide")
     env = dict(os.environ, **BLAS_ENV)
+    # the benchmark prints into a pipe: tell it the width of this terminal
+    env["COLUMNS"] = str(terminal_width())
     if retain_memory:
         env.update(RETAIN_MEMORY_ENV)
     package_root = str(Path(adbench.__file__).resolve().parent.parent)

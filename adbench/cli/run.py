@@ -31,9 +31,13 @@ from adbench.registry import load_registry
 @click.option("--support", is_flag=True,
               help="With --format md: measure which methods differentiate each problem "
                    "(on its smallest size; takes a minute or two).")
-def list_command(problems_dirs, fmt, support):
+@click.option("--wide", is_flag=True,
+              help="Plain text with every row on one line, however wide (by default the "
+                   "tables fit the terminal, COLUMNS: long descriptions wrap).")
+def list_command(problems_dirs, fmt, support, wide):
     """List problems (name, n, m, tags, description), methods and suites."""
     from adbench.report.catalogue import catalogue_markdown, problem_table
+    from adbench.report.terminal import fit_table
 
     reg = load_registry(problems_dirs)
     problems = problem_table(reg)
@@ -48,8 +52,11 @@ def list_command(problems_dirs, fmt, support):
                  methods.to_markdown(index=False), "", "# Suites", "",
                  suites.to_markdown(index=False)]
     else:
-        parts = ["Problems", problems.to_string(index=False), "", "Methods",
-                 methods.to_string(index=False), "", "Suites", suites.to_string(index=False)]
+        def show(table):
+            return table.to_string(index=False) if wide else fit_table(table)
+
+        parts = ["Problems", show(problems), "", "Methods", show(methods), "", "Suites",
+                 show(suites)]
     click.echo("\n".join(parts))
 
 
@@ -115,7 +122,8 @@ class _Progress:
 @click.option("--problem", "problems", multiple=True, metavar="NAME",
               help="Run this problem (repeatable); default: the suite.")
 @click.option("--method", "methods", multiple=True, metavar="NAME",
-              help="Run this method (repeatable); default: the suite's methods, else adbench's own.")
+              help="Run this method (repeatable); default: the suite's methods, else "
+                   "adbench's own.")
 @click.option("--sizes", "sizes", multiple=True, metavar="NAME=V1,V2,...",
               help="Size values for a size parameter (repeatable, e.g. --sizes n=1,2,4).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,

@@ -13,7 +13,9 @@ the results.csv DataFrame, and measure that:
   per method against n at a fixed m, or against m at a fixed n;
 * :func:`crossover`: along one such line, which of two methods is cheaper at
   the small end and at the large end, and where they swap (the survey expects
-  the swap at n = m);
+  the swap at n = m): the bracket, the two neighbouring measured sizes between
+  which the cheaper method changes, and an estimate inside it by
+  :func:`interpolate_crossing`;
 * :func:`crossovers`: every line of the grid in both directions;
 * :func:`winner_grid`, :func:`agreement`: the cheaper method in each (n, m)
   cell, and the fraction of cells with n != m where it is the one the survey
@@ -21,6 +23,15 @@ the results.csv DataFrame, and measure that:
 
 Only rows with status ``ok`` and a value of the metric are used; a method
 missing from a cell leaves that cell out.
+
+What is measured is the bracket; the estimate inside it is a model. With
+costs c_1(x) and c_2(x) measured at x_0 < x_1 on either side of the swap,
+each cost is taken as linear between them in the chosen coordinates
+(log x and log c by default: costs that are powers of the size, a * x^k,
+are exactly straight there) and the estimate is where the two straight
+pieces meet. It is never extrapolated beyond the measured sizes, and none
+is given when a cost needed on a log scale is not positive. A plot drawing
+its lines in the same coordinates shows the estimate where its lines cross.
 """
 
 from __future__ import annotations
@@ -33,7 +44,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["DEFAULT_METHODS", "FORWARD", "REVERSE", "Crossover", "cost_table", "against",
-           "crossover", "crossovers", "winner_grid", "agreement", "default_fixed"]
+           "crossover", "crossovers", "winner_grid", "agreement", "default_fixed",
+           "interpolate_crossing", "interpolation_words"]
 
 FORWARD, REVERSE = "ad-forward", "ad-reverse"
 #: The methods compared by default: both AD modes and the finite differences present.
@@ -98,15 +110,56 @@ def against(df: pd.DataFrame, along: str = "n", fixed: int | None = None,
     return wide
 
 
+def interpolate_crossing(x: tuple[float, float], a: tuple[float, float],
+                         b: tuple[float, float], log_x: bool = True,
+                         log_y: bool = True) -> float | None:
+    """Where two costs, each straight between its values at ``x = (x0, x1)``
+    in the chosen coordinates, are equal: with X = log x (or x) and
+    A = log a (or a), B likewise, d_i = A_i - B_i, the crossing is at
+    X = X0 + d0 / (d0 - d1) * (X1 - X0).
+
+    ``a`` and ``b`` are the two methods' costs at x0 and x1. Returns None when
+    the difference does not change sign between x0 and x1 (no crossing inside,
+    and this never extrapolates), or when a value needed on a log scale is not
+    positive.
+    """
+    if not all(math.isfinite(v) for v in (*x, *a, *b)):
+        return None
+    if (log_x and min(x) <= 0) or (log_y and min(*a, *b) <= 0):
+        return None
+    fx = math.log if log_x else float
+    fy = math.log if log_y else float
+    d0, d1 = fy(a[0]) - fy(b[0]), fy(a[1]) - fy(b[1])
+    if d0 == 0:
+        return float(x[0])
+    if d1 == 0:
+        return float(x[1])
+    if (d0 > 0) == (d1 > 0):
+        return None
+    X0, X1 = fx(x[0]), fx(x[1])
+    X = X0 + d0 / (d0 - d1) * (X1 - X0)
+    return math.exp(X) if log_x else X
+
+
+def interpolation_words(along: str, log_x: bool = True, log_y: bool = True) -> str:
+    """How :func:`interpolate_crossing` estimated, in words for a report."""
+    x = f"log {along}" if log_x else along
+    y = "log cost" if log_y else "cost"
+    return f"{y} interpolated linearly in {x}"
+
+
 @dataclass
 class Crossover:
     """Where ``first`` and ``second`` swap along one line of the grid.
 
     ``cheaper_below`` / ``cheaper_above``: the cheaper method at the smallest
-    and largest value of ``along`` (None for a tie); ``at``: the measured
-    crossover, the geometric mean of the two neighbouring values of ``along``
-    between which the cheaper method changes (None if it does not change);
-    ``expected``: the survey's crossover, ``along`` = ``fixed`` (n = m).
+    and largest value of ``along`` (None for a tie); ``low``, ``high``: the
+    bracket, the neighbouring measured values of ``along`` between which the
+    cheaper method first changes (equal when the two tie at a measured value;
+    None if it never changes); ``at``: the estimate inside the bracket by
+    :func:`interpolate_crossing` in the coordinates ``log_x``, ``log_y`` (None
+    without a bracket or when it cannot interpolate); ``expected``: the
+    survey's crossover, ``along`` = ``fixed`` (n = m).
     """
 
     along: str
@@ -119,20 +172,38 @@ class Crossover:
     at: float | None
     expected: float
     points: int
+    low: int | None = None
+    high: int | None = None
+    log_x: bool = True
+    log_y: bool = True
+
+    @property
+    def bracket(self) -> str:
+        """The measured bracket as text: "between 1 and 8", "at 4", or ""."""
+        if self.low is None:
+            return ""
+        if self.low == self.high:
+            return f"at {self.along} = {self.low}"
+        return f"between {self.along} = {self.low} and {self.along} = {self.high}"
+
+    @property
+    def method(self) -> str:
+        """How ``at`` was estimated, in words."""
+        return interpolation_words(self.along, self.log_x, self.log_y)
 
     @property
     def as_predicted(self) -> bool | None:
         """Whether the measured swap is the survey's one: forward mode cheaper
-        where n < m and reverse mode where n > m, swapping between the grid
-        values around n = m. None when the line does not reach both sides of
-        n = m or the pair is not forward/reverse."""
-        if {self.first, self.second} != {FORWARD, REVERSE} or self.at is None:
+        where n < m and reverse mode where n > m, the bracket of the swap
+        reaching within a factor 2 of n = m. None when the line has no swap or
+        the pair is not forward/reverse."""
+        if {self.first, self.second} != {FORWARD, REVERSE} or self.low is None:
             return None
         if self.along == "n":  # n grows: forward first, then reverse
             ok = self.cheaper_below == FORWARD and self.cheaper_above == REVERSE
         else:  # m grows: reverse first, then forward
             ok = self.cheaper_below == REVERSE and self.cheaper_above == FORWARD
-        return ok and 0.5 * self.expected <= self.at <= 2.0 * self.expected
+        return ok and self.low <= 2.0 * self.expected and self.high >= 0.5 * self.expected
 
 
 def _cheaper(a: float, b: float, first: str, second: str) -> str | None:
@@ -145,8 +216,9 @@ def _cheaper(a: float, b: float, first: str, second: str) -> str | None:
 
 def crossover(df: pd.DataFrame, along: str = "n", fixed: int | None = None,
               metric: str = "ops_derivative", first: str = FORWARD,
-              second: str = REVERSE) -> Crossover:
-    """The crossover of ``first`` and ``second`` along one line (see :class:`Crossover`)."""
+              second: str = REVERSE, log_x: bool = True, log_y: bool = True) -> Crossover:
+    """The crossover of ``first`` and ``second`` along one line (see
+    :class:`Crossover`); ``log_x``, ``log_y``: the coordinates of the estimate."""
     line = against(df, along, fixed, metric, [first, second])
     fixed = line.attrs["fixed"]
     if first not in line.columns or second not in line.columns:
@@ -156,24 +228,29 @@ def crossover(df: pd.DataFrame, along: str = "n", fixed: int | None = None,
     xs = [int(v) for v in line.index]
     winners = [_cheaper(a, b, first, second)
                for a, b in zip(line[first], line[second], strict=True)]
-    at = None
+    at = low = high = None
     decided = [(x, w) for x, w in zip(xs, winners, strict=True) if w is not None]
     for (x0, w0), (x1, w1) in zip(decided, decided[1:]):
         if w0 != w1:
-            at = math.sqrt(x0 * x1)
-            # a tie between them is the crossover itself
             ties = [x for x, w in zip(xs, winners, strict=True) if w is None and x0 < x < x1]
-            if ties:
+            if ties:  # a tie between them is the crossover itself, measured
+                low = high = ties[0]
                 at = float(ties[0])
+            else:
+                low, high = x0, x1
+                at = interpolate_crossing(
+                    (x0, x1), (line.loc[x0, first], line.loc[x1, first]),
+                    (line.loc[x0, second], line.loc[x1, second]), log_x, log_y)
             break
     return Crossover(along, int(fixed), metric, first, second,
                      winners[0] if winners else None, winners[-1] if winners else None,
-                     at, float(fixed), len(xs))
+                     at, float(fixed), len(xs), low, high, log_x, log_y)
 
 
 def crossovers(df: pd.DataFrame, metric: str = "ops_derivative", first: str = FORWARD,
                second: str = REVERSE) -> pd.DataFrame:
-    """:func:`crossover` along n for every m, and along m for every n, as a table."""
+    """:func:`crossover` along n for every m, and along m for every n, as a table:
+    the measured bracket (``crossover_between``) and the log-log estimate in it."""
     table = cost_table(df, metric, [first, second])
     rows = []
     for along in ("n", "m"):
@@ -184,7 +261,9 @@ def crossovers(df: pd.DataFrame, metric: str = "ops_derivative", first: str = FO
             c = crossover(df, along, int(fixed), metric, first, second)
             rows.append({"along": along, "fixed": f"{other}={c.fixed}",
                          "cheaper_at_small": c.cheaper_below, "cheaper_at_large": c.cheaper_above,
-                         "crossover_at": c.at, "expected_at": c.expected,
+                         "crossover_between": "" if c.low is None else
+                         f"{c.low}" if c.low == c.high else f"{c.low} and {c.high}",
+                         "estimate_log_log": c.at, "expected_at": c.expected,
                          "as_predicted": c.as_predicted, "points": c.points})
     return pd.DataFrame(rows)
 

@@ -65,7 +65,7 @@ def problem_table(reg: Registry) -> pd.DataFrame:
         insts = p.instances()
         rows.append({"problem": p.name, "n": _span([i.n for i in insts]),
                      "m": _span([i.m for i in insts]), "sizes": sizes or "-",
-                     "manual": "yes" if p.manual_fn else "no", "tags": ",".join(p.tags),
+                     "manual": "yes" if p.manual_fn else "no", "tags": ", ".join(p.tags),
                      "description": p.description})
     return pd.DataFrame(rows)
 

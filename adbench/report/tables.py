@@ -3,8 +3,9 @@ per group of measured columns, rendered as GitHub markdown.
 
 Everything is computed from the results DataFrame alone. Columns that a run
 did not measure are left out. Numbers are printed to 3 significant digits,
-counts as integers; a message longer than a cell is cut there and given in
-full under its table.
+counts as integers; a message longer than :data:`MESSAGE_WIDTH` shows its
+head and a note marker in the cell ("the complex step needs... [1]"), and the
+full message in a numbered list under its table.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ INTEGER_COLUMNS = {"n", "m", "n_over_tol", "ops_f", "ops_derivative", "ops_f_tra
                    "compiled_bytes", "f_evaluations", "time_samples", "mem_f_bytes",
                    "mem_derivative_bytes"}
 
+#: Longest text shown whole in a cell; a longer one is cut to MESSAGE_HEAD
+#: characters (at a word) and marked with its note number.
 MESSAGE_WIDTH = 110
-
+MESSAGE_HEAD = 60
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -108,18 +111,39 @@ def _cell(column: str, value) -> str:
         if v == 0:
             return "0"
         return f"{v:.3g}"
-    text = " ".join(str(value).split()).replace("|", "\\|")
-    return text if len(text) <= MESSAGE_WIDTH else text[:MESSAGE_WIDTH - 3] + "..."
+    return " ".join(str(value).split())
+
+
+def _head(text: str) -> str:
+    """The start of a long message, cut at the last word that fits MESSAGE_HEAD."""
+    cut = text[:MESSAGE_HEAD + 1].rsplit(" ", 1)[0] if " " in text[:MESSAGE_HEAD + 1] else ""
+    return (cut or text[:MESSAGE_HEAD]).rstrip(" ,;:(")
 
 
 def format_table(df: pd.DataFrame) -> str:
     """A DataFrame as a GitHub markdown table: numbers to 3 significant digits,
-    counts as integers, empty cells for missing values, numbers right-aligned."""
+    counts as integers, empty cells for missing values, numbers right-aligned.
+
+    A text longer than MESSAGE_WIDTH shows its head and a marker "[k]" in its
+    cell; the list under the table gives each such text in full, once
+    ("k. full text"; a text met again reuses its number)."""
     if df.empty:
         return "(no rows)"
-    shown = pd.DataFrame({c: [_cell(c, v) for v in df[c]] for c in df.columns})
+    notes: dict[str, int] = {}
+
+    def shown_cell(column, value):
+        text = _cell(column, value)
+        if len(text) > MESSAGE_WIDTH:
+            k = notes.setdefault(text, len(notes) + 1)
+            text = f"{_head(text)}... [{k}]"
+        return text.replace("|", "\\|")
+
+    shown = pd.DataFrame({c: [shown_cell(c, v) for v in df[c]] for c in df.columns})
     align = ["right" if pd.api.types.is_numeric_dtype(df[c]) else "left" for c in df.columns]
-    return shown.to_markdown(index=False, disable_numparse=True, colalign=align)
+    table = shown.to_markdown(index=False, disable_numparse=True, colalign=align)
+    if notes:
+        table += "\n\n" + "\n".join(f"{k}. {text}" for text, k in notes.items())
+    return table
 
 
 # --------------------------------------------------------------------------

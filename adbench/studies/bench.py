@@ -328,8 +328,15 @@ def blas_threads_line() -> str:
     return f"BLAS: {info}, single-threaded ({settings}, set before numpy loaded)"
 
 
-def format_table(rows: list[BenchRow], fmt: str = "text") -> str:
+def format_table(rows: list[BenchRow], fmt: str = "text", width: int | None = None,
+                 wide: bool = False) -> str:
+    """The benchmark table: markdown (``fmt="md"``), one line per row (``wide``),
+    or plain text fitted to ``width`` columns (default: the terminal's), the
+    columns after workload and size dealt into blocks when they do not fit."""
+    import pandas as pd
     from tabulate import tabulate
+
+    from adbench.report.terminal import fit_table
 
     def ms(t):
         return "-" if t is None else f"{t * 1e3:.3f}"
@@ -356,6 +363,8 @@ def format_table(rows: list[BenchRow], fmt: str = "text") -> str:
                "compiled met",
                "target", "manual ratio", "autograd ms", "autograd ratio", "autograd/grad",
                "grad gap", "compiled gap", "compile ms"]
+    if fmt == "text" and not wide:
+        return fit_table(pd.DataFrame(table, columns=headers), width=width, keys=2)
     return tabulate(table, headers=headers, tablefmt="github" if fmt == "md" else "simple",
                     disable_numparse=True)
 
@@ -371,6 +380,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-autograd", action="store_true")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--format", choices=["text", "md"], default="text")
+    parser.add_argument("--wide", action="store_true")
     parser.add_argument("--gmm-sizes", default=None, help="D,K;D,K;...")
     args = parser.parse_args(argv)
     unset = [k for k, v in BLAS_ENV.items() if os.environ.get(k) != v]
@@ -384,13 +394,18 @@ def main(argv=None) -> int:
         sizes = [tuple(int(v) for v in pair.split(",")) for pair in args.gmm_sizes.split(";")]
     clock = time.perf_counter if args.clock == "wall" else time.process_time
     COLLECTOR["state"] = args.collector
-    print(blas_threads_line())
+    from adbench.report.terminal import fit_text
+
+    def say(text: str) -> None:  # a paragraph, wrapped to the terminal unless --wide
+        print(text if args.wide or args.format == "md" else fit_text(text, indent="  "))
+
+    say(blas_threads_line())
     retained = all(os.environ.get(k) == v for k, v in RETAIN_MEMORY_ENV.items())
-    print("memory: glibc malloc " + ("keeps freed memory (MALLOC_TRIM_THRESHOLD_ and "
+    say("memory: glibc malloc " + ("keeps freed memory (MALLOC_TRIM_THRESHOLD_ and "
                                      "MALLOC_MMAP_THRESHOLD_ = 32 MiB)" if retained
                                      else "with its default thresholds (freed large blocks go "
                                           "back to the system)"))
-    print(f"timing: median of {args.repeats} interleaved samples of >= {args.min_sample:g} s, "
+    say(f"timing: median of {args.repeats} interleaved samples of >= {args.min_sample:g} s, "
           f"{'wall-clock' if args.clock == 'wall' else 'process CPU'} time, garbage collector "
           + ("in its normal state (on) during samples, as in a user's loop" if args.collector
              == "on" else "paused during samples (as timeit does)"))
@@ -398,8 +413,8 @@ def main(argv=None) -> int:
     rows = run_engine_bench(workloads=tuple(args.workload or WORKLOADS),
                             gmm_sizes=sizes, repeats=args.repeats, min_sample=args.min_sample,
                             use_autograd=not args.no_autograd, clock=clock)
-    print(format_table(rows, args.format))
-    print("ratio = adbench reverse-mode gradient (grad: tape recorded and interpreted at "
+    print(format_table(rows, args.format, wide=args.wide))
+    say("ratio = adbench reverse-mode gradient (grad: tape recorded and interpreted at "
           "every call) / plain evaluation (numpy arrays for gmm, Python floats for helmholtz), "
           "medians over the rounds; per round = lowest and highest of the rounds' own ratios "
           "(a wide range: a noisy run); compiled = the same with compile_grad (tape recorded "

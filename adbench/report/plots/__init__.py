@@ -9,9 +9,10 @@ Agg canvas, never through pyplot's global state, so they work without a
 display and in worker processes.
 
 Conventions: each method has one colour and line style in every plot
-(:func:`method_style`); an axis is logarithmic when its data spans more than
-two decades; errors of exactly zero are drawn at :data:`ZERO_FLOOR` and the
-axis says so.
+(:func:`method_style`); an axis is logarithmic when its positive values span more
+than a factor 10 (:func:`~adbench.report.plots.common.is_wide`, the one rule);
+sizes get integer ticks; legends sit below the axes; errors of exactly zero
+are drawn at :data:`ZERO_FLOOR` and the axis says so.
 
 The package: :mod:`~adbench.report.plots.common` (styles, figures, axes,
 sizes), :mod:`~adbench.report.plots.overview` (per method, and per problem

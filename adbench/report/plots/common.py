@@ -8,7 +8,6 @@ worker processes.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -92,28 +91,76 @@ def save_figure(fig, path: str | Path) -> Path:
     return path
 
 
-def _spans_decades(values, decades: float = 2.0) -> bool:
-    v = np.asarray([x for x in values if np.isfinite(x) and x > 0], dtype=float)
-    return v.size > 1 and math.log10(v.max() / v.min()) > decades
+#: An axis is logarithmic when its positive values span more than this factor.
+WIDE_FACTOR = 10.0
 
 
-def _log_if_wide(ax, axis: str, values, decades: float = 2.0, base: int = 10) -> None:
-    if _spans_decades(values, decades):
-        (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=base)
+def is_wide(values, factor: float = WIDE_FACTOR) -> bool:
+    """The axis rule of every plot: the positive finite ``values`` span more than
+    ``factor`` (max / min > factor), so that a linear axis would squash the small
+    ones flat against the large ones."""
+    v = np.asarray([x for x in pd.to_numeric(pd.Series(list(values), dtype=object),
+                                             errors="coerce")
+                    if np.isfinite(x) and x > 0], dtype=float)
+    return v.size > 1 and v.max() / v.min() > factor
 
 
-def _dimension_axis(ax, values) -> None:
-    """n and m: a log-2 axis once they span a factor of 8 (sizes come in doublings),
-    with the measured values as plain tick labels."""
-    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
+def scale_axis(ax, axis: str, values, base: int = 10) -> bool:
+    """Make ``axis`` ("x" or "y") of ``ax`` logarithmic by :func:`is_wide`;
+    returns whether it is."""
+    if not is_wide(values):
+        return False
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=base)
+    return True
 
-    if _spans_decades(values, math.log10(8)):
-        ax.set_xscale("log", base=2)
-        ticks = sorted({float(v) for v in values if np.isfinite(v) and v > 0})
-        if len(ticks) <= 12:
-            ax.xaxis.set_major_locator(FixedLocator(ticks))
-            ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_major_formatter(ScalarFormatter())
+
+def size_axis(ax, values, axis: str = "x") -> bool:
+    """An axis of a size parameter (n, m, depth, ...): logarithmic base 2 by
+    :func:`is_wide` (sizes come in doublings), and integer ticks when the sizes
+    are integers: the measured sizes themselves when there are at most 12, else
+    whole numbers only (never a tick at 2.25). Returns whether it is log."""
+    from matplotlib.ticker import (FixedLocator, FuncFormatter, LogLocator, MaxNLocator,
+                                   NullLocator)
+
+    sizes = sorted({float(v) for v in pd.to_numeric(pd.Series(list(values), dtype=object),
+                                                     errors="coerce") if np.isfinite(v)})
+    log = scale_axis(ax, axis, sizes, base=2)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if not sizes or not all(v.is_integer() for v in sizes):
+        return log
+    if len(sizes) <= 12:
+        target.set_major_locator(FixedLocator(sizes))
+    elif log:
+        target.set_major_locator(LogLocator(base=2, numticks=20))  # every doubling
+    else:
+        target.set_major_locator(MaxNLocator(integer=True))
+    if log:
+        target.set_minor_locator(NullLocator())
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}" if float(v).is_integer()
+                                             else f"{v:g}"))
+    return log
+
+
+def legend_outside(fig, axes=None, ncols: int | None = None) -> None:
+    """One legend for the figure, below the axes (never over a line): the
+    labelled lines of ``axes`` (default: all), each label once."""
+    handles: dict = {}
+    for ax in (axes if axes is not None else fig.axes):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    # "ad-compiled (same as ad-reverse)" in one panel and "ad-compiled" drawn on
+    # its own in another: the legend names it once, with its own style
+    handles = {label: h for label, h in handles.items()
+               if label.split(" (same as ")[0] == label
+               or label.split(" (same as ")[0] not in handles}
+    if not handles:
+        return
+    if ncols is None:  # as many as fit the width, then balanced over the rows
+        most = max(1, int(fig.get_figwidth() / 1.5))
+        rows = -(-len(handles) // most)
+        ncols = -(-len(handles) // rows)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncols=ncols, fontsize=8, frameon=False)
 
 
 def _zeros_note(ax, values) -> str:
@@ -163,22 +210,40 @@ def varying_sizes(df: pd.DataFrame) -> list[str]:
 
 
 def _lines_by_method(ax, data: pd.DataFrame, x: str, y: str, methods=None) -> int:
-    drawn = 0
+    """One line per method. A method whose points are exactly those of a line
+    already drawn (ad-compiled counting the operations of ad-reverse) is drawn
+    as a wide translucent band under it and says so in its label, so that
+    neither hides the other."""
+    drawn: dict = {}
     if ax.get_yscale() == "log":
         data = data[data[y] > 0]  # a cost of 0 (an identity Jacobian) has no place on a log axis
     for method in _method_order(methods if methods is not None else data["method"]):
         sub = data[data["method"] == method].dropna(subset=[x, y]).sort_values(x)
         if sub.empty:
             continue
-        ax.plot(sub[x], sub[y], label=method, markersize=5, **method_style(method))
-        drawn += 1
-    return drawn
+        points = (tuple(sub[x]), tuple(sub[y]))
+        style = method_style(method)
+        if points in drawn:
+            ax.plot(sub[x], sub[y], label=f"{method} (same as {drawn[points]})",
+                    color=style["color"], linewidth=6, alpha=0.35, zorder=1.5,
+                    solid_capstyle="round")
+            continue
+        drawn[points] = method
+        ax.plot(sub[x], sub[y], label=method, markersize=5, **style)
+    return len(drawn)
 
 
 def _single_size_axis(df: pd.DataFrame) -> str | None:
     """The size parameter to plot against: the one that varies (or None)."""
     varying = varying_sizes(df)
     return varying[0] if len(varying) == 1 else None
+
+
+def suptitle(fig, text: str) -> None:
+    """The figure's title, wrapped to its width (never cut off at the edges)."""
+    import textwrap
+
+    fig.suptitle(textwrap.fill(text, width=max(30, int(fig.get_figwidth() * 12))), fontsize=10)
 
 
 def _name(df: pd.DataFrame) -> str:

@@ -16,7 +16,9 @@ from adbench.report.plots.common import (
     _figure,
     _method_order,
     _numeric,
+    legend_outside,
     method_style,
+    scale_axis,
 )
 
 #: Truncation order of each finite-difference scheme: the slope of its guide line.
@@ -96,8 +98,8 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None, fits: Sequen
         ax.annotate("exact (0)", (1.0, ZERO_FLOOR), xycoords=("axes fraction", "data"),
                     xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=8,
                     color="0.35")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    scale_axis(ax, "x", data["h"])
+    scale_axis(ax, "y", data["_e"])
     ax.set_xlabel("step h")
     ax.set_ylabel("error against the reference")
     if title is None:
@@ -113,5 +115,5 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None, fits: Sequen
             title = f"{where}: {title[0].lower()}{title[1:]}"
     ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3, which="major")
-    ax.legend(fontsize=8)
+    legend_outside(fig, ncols=2)
     return fig

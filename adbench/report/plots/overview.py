@@ -12,7 +12,9 @@ from adbench.report.plots.common import (
     _figure,
     _has,
     _lines_by_method,
-    _log_if_wide,
+    legend_outside,
+    scale_axis,
+    size_axis,
     _method_order,
     _name,
     _numeric,
@@ -20,6 +22,7 @@ from adbench.report.plots.common import (
     _zeros_note,
     method_style,
     size_table,
+    suptitle,
 )
 
 def _scored(df: pd.DataFrame) -> pd.DataFrame:
@@ -61,7 +64,7 @@ def strip_by_method(df: pd.DataFrame, column: str, ylabel: str, title: str, *,
     ax.set_xticks(range(len(methods)), methods, rotation=25, ha="right")
     ax.set_xlim(-0.6, len(methods) - 0.4)
     values = list(data["_v"]) + list((marks or {}).values())
-    _log_if_wide(ax, "y", values)
+    scale_axis(ax, "y", values)
     if floor is not None and (data["_v"] <= floor).any():
         ax.set_yscale("log")
         ax.axhline(floor, color="0.6", linewidth=0.8, linestyle=":")
@@ -121,14 +124,14 @@ def error_vs_size(df: pd.DataFrame, problem: str | None = None):
                          "_y": _numeric(sub, "max_rel_error").clip(lower=ZERO_FLOOR)})
     fig, axes = _figure()
     ax = axes[0][0]
+    ax.set_yscale("log")  # errors run from 0 (drawn at the floor) to order 1
+    size_axis(ax, data["_x"])
     _lines_by_method(ax, data, "_x", "_y")
-    ax.set_yscale("log")
-    _log_if_wide(ax, "x", data["_x"])
     ax.set_xlabel(axis)
     ax.set_ylabel(f"max rho(J, reference)  (0 drawn at {ZERO_FLOOR:g})")
     ax.set_title(f"{_name(sub)}: error against {axis}", fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, ncols=2)
+    legend_outside(fig)
     return fig
 
 
@@ -147,14 +150,14 @@ def cost_vs_size(df: pd.DataFrame, problem: str | None = None):
     sizes = size_table(sub)[axis]
     for ax, (column, label) in zip(axes[0], panels, strict=True):
         data = sub.assign(_x=sizes, _y=_numeric(sub, column))
-        _log_if_wide(ax, "x", data["_x"])
-        _log_if_wide(ax, "y", data["_y"])
+        size_axis(ax, data["_x"])
+        scale_axis(ax, "y", data["_y"])
         _lines_by_method(ax, data, "_x", "_y")
         ax.set_xlabel(axis)
         ax.set_ylabel(label + _zeros_note(ax, data["_y"]))
         ax.grid(True, alpha=0.3)
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{_name(sub)}: cost against {axis}", fontsize=10)
+    legend_outside(fig)
+    suptitle(fig, f"{_name(sub)}: cost against {axis}")
     return fig
 
 
@@ -182,11 +185,11 @@ def swell_vs_size(df: pd.DataFrame, problem: str | None = None):
                 markersize=5, label=SWELL_COLUMNS[column])
     if not everything:
         return None
-    ax.set_yscale("log")
-    _log_if_wide(ax, "x", sizes)
+    ax.set_yscale("log")  # swell is exponential: the sizes span decades
+    size_axis(ax, sizes)
     ax.set_xlabel(axis)
     ax.set_ylabel("size (operations or nodes)")
     ax.set_title(f"{_name(sub)}: expression swell against {axis}", fontsize=10)
     ax.grid(True, alpha=0.3, which="major")
-    ax.legend(fontsize=8)
+    legend_outside(fig, ncols=2)
     return fig

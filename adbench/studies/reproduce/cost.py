@@ -71,11 +71,16 @@ def _crossover(reg: Registry, out: Path) -> Evidence:
     return Evidence(
         bool(passed),
         "in every cell of the n x m grid with n != m, forward mode executes fewer operations "
-        "when n < m and reverse mode when n > m, and along every line the swap falls within "
-        "a factor 2 of n = m",
+        "when n < m and reverse mode when n > m, and along every line the measured bracket "
+        "of the swap (the two neighbouring sizes between which the cheaper mode changes) "
+        "reaches within a factor 2 of n = m",
         "Operations for the full Jacobian of `tanh-layer` over n, m in "
         f"{{{', '.join(map(str, grid))}}} (the data: `crossover-tanh-layer.csv`):\n\n"
         + _md(table.astype(object).fillna(""), ".3g")
+        + "\n\n`crossover_between`: the measured sizes between which the cheaper mode "
+        "changes; `estimate_log_log`: where they meet with each mode's cost interpolated "
+        "linearly in log size and log cost between those two sizes (the plot's axes are "
+        "log-log, so its marker is at the same place)."
         + f"\n\nCells agreeing with the survey's prediction: {share:.0%}." + files,
         values={"agreement": share})
 
