@@ -81,6 +81,8 @@ class PeerMethod(Method):
 
     library = ""
     extra = ""
+    #: The namespace of adbench.interpret.peers f runs on ("" for numpy).
+    peer = ""
     #: Exceptions by which the tool says it cannot run f (TypeError: an in-place
     #: update of an immutable array, an operation the library does not define).
     refusals: tuple = (TypeError, NotImplementedError)
@@ -99,6 +101,13 @@ class PeerMethod(Method):
         if not self.available():
             self.description = self.unavailable_message
 
+    def load(self) -> None:
+        """Import the library and build its xp namespace (float64 set), untimed."""
+        importlib.import_module(self.library)
+        if self.peer:
+            from adbench.interpret.peers import namespace
+            namespace(self.peer)
+
     def refusal_types(self) -> tuple:
         return self.refusals
 
@@ -110,6 +119,7 @@ class PeerMethod(Method):
     def prepare(self, inst: Instance) -> Prepared:
         if not self.available():
             raise Unsupported(self.unavailable_message)
+        self.load()  # importing the library is paid once per worker: not setup
         refusals = self.refusal_types()
         try:
             t0 = time.perf_counter()
@@ -139,7 +149,7 @@ def _flat_output(xp, y):
 
 class AutogradJacobian(PeerMethod):
     name = "autograd"
-    library = extra = "autograd"
+    library = extra = peer = "autograd"
     description = "HIPS autograd: autograd.jacobian (reverse mode, one VJP per output)"
 
     def build(self, inst):
@@ -152,10 +162,15 @@ class AutogradJacobian(PeerMethod):
 
 
 class _Jax(PeerMethod):
-    library = extra = "jax"
+    library = extra = peer = "jax"
     memory_unseen = ("JAX allocates its arrays through XLA's allocator, which tracemalloc "
                      "does not see")
     transform = ""
+
+    def load(self):
+        super().load()
+        import jax.numpy as jnp
+        jnp.zeros(1).block_until_ready()  # starts XLA's CPU backend, once per process
 
     def refusal_types(self):
         import jax
@@ -210,15 +225,18 @@ class JaxJit(_Jax):
 
 
 class _Torch(PeerMethod):
-    library = extra = "torch"
+    library = extra = peer = "torch"
     memory_unseen = ("torch allocates tensors through its own CPU allocator, which "
                      "tracemalloc does not see")
     refusals = PeerMethod.refusals + (RuntimeError,)
     transform = ""
 
+    def load(self):
+        super().load()
+        import torch.func  # noqa: F401
+
     def build(self, inst):
         import torch
-        import torch.func
 
         from adbench.interpret.peers import namespace
         xp = namespace("torch")
