@@ -37,6 +37,7 @@ with that message.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 
 import numpy as np
@@ -161,6 +162,10 @@ class AutogradJacobian(PeerMethod):
         return jac, {}
 
 
+#: The process that started JAX's runtime (None: none has), inherited by forked workers.
+_JAX_STARTED_IN: int | None = None
+
+
 class _Jax(PeerMethod):
     library = extra = peer = "jax"
     memory_unseen = ("JAX allocates its arrays through XLA's allocator, which tracemalloc "
@@ -168,9 +173,16 @@ class _Jax(PeerMethod):
     transform = ""
 
     def load(self):
+        global _JAX_STARTED_IN
+        if _JAX_STARTED_IN not in (None, os.getpid()):
+            # XLA's threads do not survive fork: JAX would hang here, not fail
+            raise Unsupported("JAX was started in a parent process, and its runtime does not "
+                              "survive fork: run JAX methods only in workers of a process "
+                              "that has not run JAX itself")
         super().load()
         import jax.numpy as jnp
         jnp.zeros(1).block_until_ready()  # starts XLA's CPU backend, once per process
+        _JAX_STARTED_IN = os.getpid()
 
     def refusal_types(self):
         import jax
