@@ -74,8 +74,14 @@ def test_each_peer_namespace_resolves_every_entry_in_its_library(peer):
         assert callable(getattr(xp, name)), (peer, name)
 
 
-@pytest.mark.parametrize("method_name", PEER_NAMES)
-@pytest.mark.parametrize("problem,sizes", PROBLEMS, ids=[p for p, _ in PROBLEMS])
+#: Eager JAX dispatches each of GMM's and the LSTM's thousands of small operations
+#: one by one (seconds per Jacobian): those pairs are left to the peers suite.
+SLOW = {("gmm", "jax-fwd"), ("gmm", "jax-rev"), ("lstm", "jax-fwd"), ("lstm", "jax-rev")}
+ACCURACY_CASES = [(m, p, s) for m in PEER_NAMES for p, s in PROBLEMS if (p, m) not in SLOW]
+
+
+@pytest.mark.parametrize("method_name,problem,sizes", ACCURACY_CASES,
+                         ids=[f"{m}-{p}" for m, p, _ in ACCURACY_CASES])
 def test_peer_matches_the_reference_within_its_tolerance(method_name, problem, sizes):
     method = _require(method_name)
     key = tuple(sizes.items())

@@ -37,6 +37,7 @@ with that message.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 
 import numpy as np
@@ -81,6 +82,8 @@ class PeerMethod(Method):
 
     library = ""
     extra = ""
+    #: The namespace of adbench.interpret.peers f runs on ("" for numpy).
+    peer = ""
     #: Exceptions by which the tool says it cannot run f (TypeError: an in-place
     #: update of an immutable array, an operation the library does not define).
     refusals: tuple = (TypeError, NotImplementedError)
@@ -99,6 +102,13 @@ class PeerMethod(Method):
         if not self.available():
             self.description = self.unavailable_message
 
+    def load(self) -> None:
+        """Import the library and build its xp namespace (float64 set), untimed."""
+        importlib.import_module(self.library)
+        if self.peer:
+            from adbench.interpret.peers import namespace
+            namespace(self.peer)
+
     def refusal_types(self) -> tuple:
         return self.refusals
 
@@ -110,6 +120,7 @@ class PeerMethod(Method):
     def prepare(self, inst: Instance) -> Prepared:
         if not self.available():
             raise Unsupported(self.unavailable_message)
+        self.load()  # importing the library is paid once per worker: not setup
         refusals = self.refusal_types()
         try:
             t0 = time.perf_counter()
@@ -139,7 +150,7 @@ def _flat_output(xp, y):
 
 class AutogradJacobian(PeerMethod):
     name = "autograd"
-    library = extra = "autograd"
+    library = extra = peer = "autograd"
     description = "HIPS autograd: autograd.jacobian (reverse mode, one VJP per output)"
 
     def build(self, inst):
@@ -151,11 +162,27 @@ class AutogradJacobian(PeerMethod):
         return jac, {}
 
 
+#: The process that started JAX's runtime (None: none has), inherited by forked workers.
+_JAX_STARTED_IN: int | None = None
+
+
 class _Jax(PeerMethod):
-    library = extra = "jax"
+    library = extra = peer = "jax"
     memory_unseen = ("JAX allocates its arrays through XLA's allocator, which tracemalloc "
                      "does not see")
     transform = ""
+
+    def load(self):
+        global _JAX_STARTED_IN
+        if _JAX_STARTED_IN not in (None, os.getpid()):
+            # XLA's threads do not survive fork: JAX would hang here, not fail
+            raise Unsupported("JAX was started in a parent process, and its runtime does not "
+                              "survive fork: run JAX methods only in workers of a process "
+                              "that has not run JAX itself")
+        super().load()
+        import jax.numpy as jnp
+        jnp.zeros(1).block_until_ready()  # starts XLA's CPU backend, once per process
+        _JAX_STARTED_IN = os.getpid()
 
     def refusal_types(self):
         import jax
@@ -210,15 +237,18 @@ class JaxJit(_Jax):
 
 
 class _Torch(PeerMethod):
-    library = extra = "torch"
+    library = extra = peer = "torch"
     memory_unseen = ("torch allocates tensors through its own CPU allocator, which "
                      "tracemalloc does not see")
     refusals = PeerMethod.refusals + (RuntimeError,)
     transform = ""
 
+    def load(self):
+        super().load()
+        import torch.func  # noqa: F401
+
     def build(self, inst):
         import torch
-        import torch.func
 
         from adbench.interpret.peers import namespace
         xp = namespace("torch")

@@ -57,7 +57,7 @@ def _outputs(inst, x, peer: str):
 
 class SymEngineJacobian(PeerMethod):
     name = "symengine"
-    library = extra = "symengine"
+    library = extra = peer = "symengine"
     description = ("SymEngine: f run on symbols, diff, cse, Lambdify (LLVM backend if "
                    "available, else lambda), each stage timed")
     refusals = (TypeError, RuntimeError, NotImplementedError)
@@ -102,7 +102,7 @@ class SymEngineJacobian(PeerMethod):
 
 class CasadiJacobian(PeerMethod):
     name = "casadi"
-    library = extra = "casadi"
+    library = extra = peer = "casadi"
     description = ("CasADi SX: f on an SX graph, casadi.jacobian, casadi.Function "
                    "(setup: building and sorting the graph); expr_ops_cse = the Function's "
                    "n_instructions(), expr_nodes_cse = its n_nodes()")
