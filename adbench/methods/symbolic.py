@@ -90,11 +90,16 @@ def _zero_base_powers(expr):
     gives; the Piecewise says so. (A base that is an expression vanishing at the
     point, rather than the number 0, still gives nan after lambdify.)
     """
-    if not expr.has(sympy.Pow):
-        return expr
-    return expr.replace(
-        lambda e: e.is_Pow and e.base.is_zero and not e.exp.is_Number,
-        lambda e: sympy.Piecewise((sympy.S.Zero, e.exp > 0), (e, True)))
+    found, seen, stack = {}, set(), [expr]
+    while stack:  # over the DAG, each shared subexpression once (expr.replace walks the tree)
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if e.is_Pow and e.base.is_zero and not e.exp.is_Number:
+            found[e] = sympy.Piecewise((sympy.S.Zero, e.exp > 0), (e, True))
+        stack.extend(e.args)
+    return expr.xreplace(found) if found else expr
 
 
 def derive(inst):
