@@ -403,8 +403,10 @@ def _gen_stack(pool):
     return Candidate(pool.ch.choice(("xp.stack([{0}, {1}])", "xp.stack([{1}, {0}])")), (k, j))
 
 
-# The generators of the reductions and linear algebra, in their own module; it reads the
-# helpers above, so it is imported here, once they exist.
+# The generators of the other elementwise functions and of the reductions and linear
+# algebra, in modules of their own; they read the helpers above, so they are imported
+# here, once those exist.
+from adbench.studies.fuzz.ops_elementwise import ELEMENTWISE_OPS  # noqa: E402
 from adbench.studies.fuzz.ops_linalg import LINALG_OPS  # noqa: E402
 
 #: primitive name -> generator of a node exercising it.
@@ -441,6 +443,7 @@ OPS: dict[str, Callable[[_Pool], Candidate | None]] = {
     "broadcast_to": _gen_broadcast_to,
     "concatenate": _gen_concatenate,
     "stack": _gen_stack,
+    **ELEMENTWISE_OPS,
     **LINALG_OPS,
 }
 
@@ -450,6 +453,8 @@ EXCLUDED: dict[str, str] = {
     "imag": "internal to the complex-step method (complex values), not a real-valued operation",
     "checkpoint": "a call of a function (adbench.ad.checkpoint), not an operation to "
                   "generate",
+    "round": "SymPy has no round-half-to-even, so the symbolic oracle could not check it "
+             "(floor and ceil, generated, exercise the same zero derivative)",
 }
 
 #: Relative weights: structure and arithmetic more often than the rest.
