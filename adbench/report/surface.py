@@ -35,6 +35,8 @@ from typing import Callable
 
 import mpmath
 import numpy as np
+
+from adbench.interpret import primitives as P
 import sympy
 
 from adbench.ad import compile_grad, grad, jacfwd
@@ -44,8 +46,9 @@ from adbench.interpret.xp import XP_FUNCTIONS, mpmath_xp, numpy_xp, sympy_xp
 __all__ = ["KINDS", "X0", "probe_row", "render", "main", "DOC_PATH"]
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "numpy-surface.md"
-#: The point every probe is evaluated at: 12 distinct entries in [0.6, 1.7].
-X0 = 0.6 + ((np.arange(12) * 7) % 12) / 10.0
+#: The point every probe is evaluated at: 12 distinct entries in [0.63, 1.73], none an
+#: integer or a half (where floor, ceil and round jump).
+X0 = 0.63 + ((np.arange(12) * 7) % 12) / 10.0
 COLUMNS = ("float64", "mpmath", "SymPy", "forward", "reverse", "compiled", "ops")
 
 
@@ -56,7 +59,13 @@ def _square(x, xp):
 #: (description, builder(x, xp) -> arguments, takes x), tried in this order.
 KINDS: list[tuple[str, Callable, bool]] = [
     ("vector (6,)", lambda x, xp: (x[:6],), True),
+    ("vector (6,) in (-1, 1)", lambda x, xp: (x[:6] - 1.15,), True),
+    ("vector (6,) above 1", lambda x, xp: (x[:6] + 0.5,), True),
+    ("vector (6,), integer 2", lambda x, xp: (x[:6], 2), True),
+    ("vector, axis 0", lambda x, xp: (x[:6], 0), True),
+    ("vector, scalars 0.8, 1.4", lambda x, xp: (x[:6], 0.8, 1.4), True),
     ("two vectors (6,)", lambda x, xp: (x[:6], x[6:]), True),
+    ("order 1, vector (6,)", lambda x, xp: (1, x[:6]), True),
     ("matrix (2, 3)", lambda x, xp: (xp.reshape(x[:6], (2, 3)),), True),
     ("square matrix (3, 3)", lambda x, xp: (_square(x, xp),), True),
     ("square matrix, vector", lambda x, xp: (_square(x, xp), x[9:]), True),
@@ -81,11 +90,12 @@ def _resolve(ns, name: str):
 
 
 def _weighted_sum(out, xp):
-    parts = out if isinstance(out, tuple) else (out,)
+    parts = out if isinstance(out, (tuple, list)) else (out,)
     total = 0.0
     for i, o in enumerate(parts):
-        w = np.arange(1.0, 1.0 + np.size(np.asarray(o, dtype=object))) / (3.0 + i)
-        total = total + xp.sum(xp.reshape(o, (-1,)) * w) if np.ndim(o) else total + o * w[0]
+        shape = P.shape_of(o)  # of a box too: numpy must not see a differentiated value
+        w = np.arange(1.0, 1.0 + int(np.prod(shape))) / (3.0 + i)
+        total = total + xp.sum(xp.reshape(o, (-1,)) * w) if shape else total + o * w[0]
     return total
 
 
@@ -117,8 +127,13 @@ def _central(p, x) -> np.ndarray:
     return g
 
 
+#: Where the first kind that runs is not the one that exercises the function.
+PREFERRED = {"where": "condition x > 1.05, two vectors"}
+
+
 def _find_kind(name: str):
-    for desc, build, takes_x in KINDS:
+    kinds = sorted(KINDS, key=lambda k: k[0] != PREFERRED.get(name))
+    for desc, build, takes_x in kinds:
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
