@@ -8,7 +8,7 @@ import pytest
 from adbench.interpret.xp import mpmath_xp, numpy_xp
 from adbench.measure.accuracy import compare, rho
 from adbench.measure.reference import reference_jacobian
-from adbench.methods import METHODS, Unsupported
+from adbench.methods import DEFAULT_METHODS, METHODS, Unsupported
 from adbench.registry import load_registry
 
 REGISTRY = load_registry()
@@ -36,7 +36,7 @@ def _reference(references, inst):
     return references[inst.label]
 
 
-@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("method", DEFAULT_METHODS)  # the peers: tests/test_peers.py
 @pytest.mark.parametrize("label,inst", QUICK, ids=[q[0] for q in QUICK])
 def test_every_method_meets_its_tolerance_on_the_quick_suite(references, label, inst, method):
     meth = METHODS[method]

@@ -18,7 +18,7 @@ from test_resume import HELD, ROOT, _start_held_run
 
 from adbench.measure import harness
 from adbench.measure.harness import read_results
-from adbench.methods import METHODS
+from adbench.methods import DEFAULT_METHODS
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_a_second_process_in_a_held_run_folder_is_refused_naming_the_holder(held
         (held_dir / "hold").unlink()
     assert first.wait(60) == 0, first.communicate()
     df = read_results(out / "results.csv")
-    assert len(df) == 3 * len(METHODS)  # every row of the first run, each once
+    assert len(df) == 3 * len(DEFAULT_METHODS)  # every row of the first run, each once
     assert not df.duplicated(list(harness.KEY)).any()
 
 

@@ -21,7 +21,7 @@ from test_cli import invoke
 
 from adbench.measure import harness
 from adbench.measure.harness import read_results
-from adbench.methods import METHODS
+from adbench.methods import DEFAULT_METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +45,7 @@ def held(x, xp, k):
 '''
 
 #: rows before the hold: k = 1 (every method) and, at k = 2, the methods before symbolic
-ROWS_BEFORE_HOLD = len(METHODS) + list(METHODS).index("symbolic")
+ROWS_BEFORE_HOLD = len(DEFAULT_METHODS) + DEFAULT_METHODS.index("symbolic")
 
 
 def timing_columns(df: pd.DataFrame) -> list[str]:
@@ -141,7 +141,7 @@ def test_kill_9_keeps_every_finished_row_and_resume_completes_the_run(
     result = invoke(["run", "--resume", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     final = read_results(out / "results.csv")
-    assert len(final) == len(uninterrupted) == 3 * len(METHODS)
+    assert len(final) == len(uninterrupted) == 3 * len(DEFAULT_METHODS)
     pd.testing.assert_frame_equal(comparable(final), comparable(uninterrupted))
     # the finished rows were kept, not measured again
     kept = final.set_index(list(harness.KEY))["setup_s"].loc[first_setup.index]

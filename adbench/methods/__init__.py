@@ -19,14 +19,16 @@ from adbench.methods.richardson import FDRichardson
 from adbench.methods.symbolic import Symbolic
 from adbench.registry import UnknownNameError, did_you_mean
 
-__all__ = ["METHODS", "DEFAULT_METHODS", "get_method", "Method", "Prepared", "Unsupported",
-           "as_jacobian"]
+__all__ = ["METHODS", "DEFAULT_METHODS", "PEER_METHODS", "get_method", "Method", "Prepared",
+           "Unsupported", "as_jacobian"]
 
 _OWN = (Manual(), FDForward(), FDCentral(), FDRichardson(), FDComplex(), Symbolic(),
         ADForward(), ADReverse(), ADCompiled())
 METHODS: dict[str, Method] = {m.name: m for m in (*_OWN, *peer_methods())}
 #: adbench's own methods, in order: the default selection of a run.
 DEFAULT_METHODS: list[str] = [m.name for m in _OWN]
+#: The other libraries' methods, in order.
+PEER_METHODS: list[str] = [name for name in METHODS if name not in DEFAULT_METHODS]
 
 
 def get_method(name: str) -> Method:

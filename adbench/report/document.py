@@ -19,6 +19,7 @@ from typing import Sequence
 import pandas as pd
 
 from adbench.methods import METHODS
+from adbench.report.peers import has_peers, peer_table, time_ratio_vs_size
 from adbench.report.tables import (
     _num,
     _sweep_problem,
@@ -169,6 +170,8 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
     parts += plots.add("errors-by-method", "error per method", lambda: P.error_by_method(df))
     parts += plots.add("ratios-by-method", "derivative cost over f cost per method",
                        lambda: P.ratios_by_method(df))
+    if has_peers(df):
+        parts += _peers_section(df, problems, plots)
     if len(problems) > 1:
         parts += ["Problems: " + ", ".join(f"[{p}](#{_anchor(p)})" for p in problems), ""]
     for problem in problems:
@@ -184,6 +187,19 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
     if plots.notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in plots.notes] + [""]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def _peers_section(df: pd.DataFrame, problems: list, plots: _Plots) -> list[str]:
+    """"adbench against the peers": error / time ratio per method and size, per problem."""
+    parts = ["## adbench against the peers", "",
+             "Each cell: the largest error against the reference / the time ratio (the "
+             "Jacobian's time over f's), or the row's status (its message is in the "
+             "problem's section). Time ratios compare within one host only.", ""]
+    for problem in problems:
+        parts += [f"### {problem} (all tools)", "", format_table(peer_table(df, problem)), ""]
+        parts += plots.add(f"{_slug(problem)}-tools-time", f"{problem}: time ratio per tool",
+                           lambda problem=problem: time_ratio_vs_size(df, problem))
+    return parts
 
 
 def _anchor(heading: str) -> str:
