@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import adbench
+import adbench.methods
 from adbench import problem
 from adbench.cli.base import dated_folder
 from adbench.problem import ProblemDefinitionError
@@ -95,3 +96,15 @@ def test_default_output_folders_are_new_dated_and_ignored_by_git():
     committed = subprocess.run(["git", "check-ignore", "-q", "results/survey/REPORT.md"],
                                cwd=ROOT)
     assert committed.returncode != 0
+
+
+def test_diff_outside_the_domain_says_nonfinite_for_every_method_and_prints_no_warning():
+    proc = subprocess.run(["adbench", "diff", "log(x)", "--at", "x=-1"], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr and proc.stderr.strip() == "", proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()
+            if line.split()[:1] and line.split()[0] in adbench.methods.DEFAULT_METHODS]
+    assert len(rows) == len(adbench.methods.DEFAULT_METHODS)
+    assert all(row[1] == "nonfinite" for row in rows), rows
+    assert "invalid value encountered in log" in proc.stdout

@@ -402,6 +402,7 @@ def differentiate(text: str, at, methods: Sequence[str] = (), timeout: float | N
     import pandas as pd
 
     from adbench.interpret.xp import numpy_xp
+    from adbench.measure.harness import check_output
     from adbench.measure.isolation import run_isolated
     from adbench.measure.reference import WORKING_DPS, reference_jacobian
     from adbench.methods import DEFAULT_METHODS, METHODS, get_method
@@ -416,10 +417,18 @@ def differentiate(text: str, at, methods: Sequence[str] = (), timeout: float | N
         raise ExpressionError(f"{prob.expression.text!r} has the complex value {complex(value)} "
                               "at the point; only real values can be differentiated here")
     value = float(value)
+    partials = [f"d/d{v}" for v in prob.variables]
+    failed = check_output(inst)
+    if failed is not None:  # as a run does: no method differentiates what f cannot evaluate
+        status, message = failed
+        rows = [{"method": m.name, "status": status, "message": message} for m in chosen]
+        table = pd.DataFrame(rows).reindex(columns=["method", "status", *partials,
+                                                    "max_rel_error", "message"])
+        return table, {"problem": prob, "value": value, "reference": None,
+                       "note": f"no reference: {message}"}
     outcome = run_isolated(reference_jacobian, (inst,), timeout, isolate=isolate)
     reference = outcome.value if outcome.status == "ok" else None
     note = "" if reference is not None else f"no reference: {outcome.message}"
-    partials = [f"d/d{v}" for v in prob.variables]
     rows = []
     if reference is not None:
         rows.append({"method": "reference", "status": "ok",
