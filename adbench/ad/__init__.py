@@ -272,7 +272,17 @@ def _gradient(a: Arguments, who: str) -> tuple:
     if P.shape_of(y) != ():
         raise ValueError(f"{who} needs a scalar function; f returned shape {P.shape_of(y)}")
     PASSES["reverse"] += 1
-    return _primal_of(y, trace), adjoint_or_zero(backward(trace, y, 1.0), xv)
+    return _primal_of(y, trace), adjoint_or_zero(backward(trace, y, _seed_like(y)), xv)
+
+
+def _seed_like(y):
+    """The cotangent 1 of a scalar output, in its precision: a float32 f gets a
+    float32 gradient (a Python 1.0 would turn numpy's float32 arithmetic into float64)."""
+    value = P.primal(y)
+    if type(value) is float:
+        return 1.0
+    dtype = getattr(value, "dtype", None)
+    return dtype.type(1.0) if dtype is not None and dtype.kind in "fc" else 1.0
 
 
 def grad(f: Function, argnums: Argnums = 0) -> Function:

@@ -275,14 +275,14 @@ def _scatter_in_place(adjoints: list, j: int, x: np.ndarray, idx, g) -> bool:
     """
     buffer = adjoints[j]
     if buffer is None:
-        buffer = adjoints[j] = np.zeros(x.shape, np.result_type(x, g, float))
+        buffer = adjoints[j] = np.zeros(x.shape, np.result_type(x, g, 0.0))
     else:
         if type(buffer) is not np.ndarray:
             return False
         del buffer  # our own reference must not count in _private
         if not (_private(adjoints, j) and _holds(adjoints[j], g)):
             previous = adjoints[j]
-            fresh = np.zeros(x.shape, np.result_type(x, g, previous, float))
+            fresh = np.zeros(x.shape, np.result_type(x, g, previous, 0.0))
             fresh += previous
             adjoints[j] = fresh
         buffer = adjoints[j]

@@ -74,7 +74,7 @@ sum_p = linear("sum", _sum_impl, transpose=_sum_transpose, kind="reduction",
 def _amax_mask(x, out, axis, keepdims):
     xv, ov = primal(x), primal(out)
     ok = ov if keepdims else np.reshape(ov, _keepdims_shape(np.shape(xv), axis))
-    mask = (xv == ok).astype(float)
+    mask = (xv == ok).astype(np.result_type(xv, 0.0))
     return mask / np.sum(mask, axis=axis, keepdims=True)
 
 

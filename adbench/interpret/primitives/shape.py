@@ -62,7 +62,7 @@ def scatter_add(buffer: np.ndarray, idx, g) -> None:
 
 
 def _untake_impl(g, idx, shape):
-    z = np.zeros(shape, dtype=np.result_type(g, float))
+    z = np.zeros(shape, dtype=np.result_type(g, 0.0))  # a float32 g stays float32
     scatter_add(z, idx, g)
     return z
 
@@ -317,7 +317,7 @@ def asarray(obj):
 
 
 def zeros_like(x):
-    return np.zeros(shape_of(x), dtype=np.result_type(primal(x), float))
+    return np.zeros(shape_of(x), dtype=np.result_type(primal(x), 0.0))
 
 
 def ones_like(x):
