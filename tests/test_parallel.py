@@ -250,3 +250,13 @@ def test_a_spread_fuzz_campaign_finds_what_a_serial_one_finds(monkeypatch):
     assert {k: (i, p.source("p", "")) for k, (i, p, _) in spread.first.items()} == {
         k: (i, p.source("p", "")) for k, (i, p, _) in serial.first.items()}
     assert driver.partition(3, 10, 4) == [(3, 4), (7, 4), (11, 2)]
+
+
+def test_the_report_says_on_which_hosts_the_time_ratios_were_measured():
+    from adbench.report.hosts import host_note
+    one = pd.DataFrame({"time_ratio": [2.0, 3.0, None], "host": ["a (X)", "a (X)", "b (Y)"],
+                        "concurrency": [2, 1, 1]})
+    assert host_note(one)[0].startswith("Times were measured on a (X), up to 2 measurements")
+    two = one.assign(time_ratio=[2.0, 3.0, 4.0])
+    assert "2 hosts (a (X); b (Y))" in host_note(two)[0]
+    assert host_note(one.assign(time_ratio=None)) == []
