@@ -27,7 +27,7 @@ from adbench.registry import load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
-METHODS = ["manual", "fd-central", "ad-forward", "ad-reverse", "symbolic"]
+METHODS = ["manual", "fd-central", "ad-forward", "ad-reverse"]
 SELECTION = dict(problems=["survey-example", "rosenbrock"], methods=METHODS,
                  sizes={"n": [2, 3]}, timeout=60)
 
