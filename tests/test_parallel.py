@@ -79,11 +79,12 @@ def held(x, xp):
 
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows without what may differ between identical runs: times, peak
-    memory and where they ran."""
+    """The rows without what may differ between identical runs: times, what a
+    time budget cut, peak memory and where they ran."""
     from adbench.measure.metrics.memory import PEAK_COLUMNS
+    from adbench.studies.swell import TIME_BUDGETED_COLUMNS
     drop = [c for c in df.columns if c.endswith("_s") or "time" in c or "setup" in c
-            or c in PEAK_COLUMNS or c in HOST_COLUMNS]
+            or c in PEAK_COLUMNS or c in HOST_COLUMNS or c in TIME_BUDGETED_COLUMNS]
     return df.drop(columns=drop).reset_index(drop=True)
 
 
