@@ -30,7 +30,7 @@ import concurrent.futures as cf
 import uuid
 from typing import Callable
 
-from adbench.measure.interpreter import WorkerLost, kill_all
+from adbench.measure.interpreter import WorkerLost, kill_all, reap
 from adbench.measure.isolation import one_line
 
 __all__ = ["LocalExecutor", "DaskExecutor", "ClusterUnavailable"]
@@ -60,6 +60,7 @@ class LocalExecutor:
             self.stopping = True
             kill_all()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        reap()
 
     def _retried(self, fn: Callable[[dict], dict], task: dict) -> dict:
         try:

@@ -39,7 +39,7 @@ import tempfile
 import threading
 
 __all__ = ["WorkerLost", "TaskTimeout", "Interpreter", "run_in_interpreter", "kill_all",
-           "encode", "STARTUP_S"]
+           "reap", "encode", "STARTUP_S"]
 
 #: Seconds allowed on top of a task's own time for an interpreter to start
 #: (imports on a loaded machine take several seconds).
@@ -90,6 +90,7 @@ class Interpreter:
     def __init__(self):
         env = dict(os.environ)
         env["ADBENCH_WORKER_PARENT"] = str(os.getpid())
+        self.thread = threading.current_thread()  # it dies with this thread
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "adbench.worker"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -169,6 +170,15 @@ def run_in_interpreter(task: dict, deadline: float | None = None) -> dict:
         interp.close()  # a KeyboardInterrupt too: never leave one half-way through a task
         _mine.interpreter = None
         raise
+
+
+def reap() -> None:
+    """Close the interpreters of threads that have ended (a finished pool), so
+    that none is left as a zombie of this process."""
+    with _live_lock:
+        orphans = [i for i in _live if not i.thread.is_alive()]
+    for interp in orphans:
+        interp.close()
 
 
 def kill_all() -> None:
