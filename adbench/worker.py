@@ -1,7 +1,8 @@
-"""``python -m adbench.worker``: run one task of a spread run and answer.
+"""``python -m adbench.worker``: run the tasks of a spread run and answer each.
 
-Reads one JSON task from stdin and writes one JSON answer to stdout (see
-:mod:`adbench.measure.interpreter`). The kinds of task:
+Reads one JSON task per line from stdin and writes one JSON answer per line
+to stdout, until stdin ends (see :mod:`adbench.measure.interpreter`). The
+kinds of task:
 
 * ``measure``: one problem instance with its methods
   (:func:`adbench.measure.task.execute`): ``{"rows": [...]}``;
@@ -10,10 +11,10 @@ Reads one JSON task from stdin and writes one JSON answer to stdout (see
 
 Before anything else the worker asks to die with the process that started it
 (``ADBENCH_WORKER_PARENT``; ``PR_SET_PDEATHSIG`` on Linux), pins itself to the
-task's ``core`` if it has one (its measurements, forked from it, inherit the
-pinning) and sends what the measured code prints to stderr, so that stdout
-carries the answer alone. The answer also says which CPUs it ran on
-(``cpus``).
+task's ``core`` if it has one, else to every CPU it started with (its
+measurements, forked from it, inherit the pinning). What the measured code
+prints goes to stderr, so that stdout carries the answers alone. An answer
+also says which CPUs its task ran on (``cpus``).
 """
 
 from __future__ import annotations
@@ -23,11 +24,28 @@ import os
 import sys
 
 
-def _pin(core) -> str:
-    if core is not None:
-        os.sched_setaffinity(0, {int(core)})
-        return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
-    return ""
+def _pin(core, everywhere: set) -> str:
+    """Pin to ``core`` (None: to ``everywhere``); the CPUs now allowed, '' if unpinned."""
+    os.sched_setaffinity(0, everywhere if core is None else {int(core)})
+    if core is None:
+        return ""
+    return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+
+
+def answer(task: dict) -> dict:
+    """The answer to one task (an exception of the worker's own is an error answer)."""
+    from adbench.measure.isolation import one_line
+
+    try:
+        if task["kind"] == "measure":
+            from adbench.measure.task import execute
+            return execute(task)
+        if task["kind"] == "fuzz":
+            from adbench.studies.fuzz.driver import execute_range
+            return execute_range(task)
+        return {"error": f"adbench.worker: unknown task kind {task['kind']!r}"}
+    except Exception as exc:  # noqa: BLE001 - a row saying so, not a lost worker
+        return {"error": f"adbench.worker failed: {one_line(exc)}"}
 
 
 def main() -> None:
@@ -40,22 +58,19 @@ def main() -> None:
     parent = os.environ.get("ADBENCH_WORKER_PARENT")
     if parent is not None and os.getppid() != int(parent):  # it died before prctl took effect
         os._exit(1)
-    task = json.load(sys.stdin)
-    cpus = _pin(task.get("core"))
-    if task["kind"] == "measure":
-        from adbench.measure.task import execute
-        answer = execute(task)
-    elif task["kind"] == "fuzz":
-        from adbench.studies.fuzz.driver import execute_range
-        answer = execute_range(task)
-    else:
-        raise SystemExit(f"adbench.worker: unknown task kind {task['kind']!r}")
-    if cpus:
-        answer["cpus"] = cpus
     from adbench.measure.interpreter import encode
 
-    answer_stream.write(encode(answer))
-    answer_stream.flush()
+    everywhere = set(os.sched_getaffinity(0))
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        task = json.loads(line)
+        cpus = _pin(task.get("core"), everywhere)
+        reply = answer(task)
+        if cpus:
+            reply["cpus"] = cpus
+        answer_stream.write(encode(reply) + "\n")
+        answer_stream.flush()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Both executors have one shape, so that :mod:`adbench.measure.spread` and the
 fuzzing driver have one loop: ``submit(fn, task, key)`` gives a future,
-``wait_any(futures)`` the futures finished so far (at least one), and
+``wait_any(futures)`` the futures finished so far (at least one; on Dask,
+``as_completed``), and
 ``answer(future)`` the task's answer, a worker loss turned into
 ``{"error": "worker lost: ..."}``. ``fn`` runs a task in a fresh interpreter
 (:mod:`adbench.measure.interpreter`) from the executor's thread; no thread ever
@@ -29,7 +30,7 @@ import concurrent.futures as cf
 import uuid
 from typing import Callable
 
-from adbench.measure.interpreter import WorkerLost, kill_all
+from adbench.measure.interpreter import WorkerLost, kill_all, reap
 from adbench.measure.isolation import one_line
 
 __all__ = ["LocalExecutor", "DaskExecutor", "ClusterUnavailable"]
@@ -59,6 +60,7 @@ class LocalExecutor:
             self.stopping = True
             kill_all()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        reap()
 
     def _retried(self, fn: Callable[[dict], dict], task: dict) -> dict:
         try:
@@ -98,6 +100,7 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             raise ClusterUnavailable(f"--cluster {address}: no Dask scheduler answers there "
                                      f"({one_line(exc)})") from None
+        self.finished = distributed.as_completed(loop=self.client.loop)  # each once, when done
         self.counter = 0
         self.run_id = uuid.uuid4().hex[:12]
 
@@ -112,11 +115,12 @@ class DaskExecutor:
         # a key of its own per submission: a resumed run never meets the futures of
         # the run it resumes
         key = f"adbench-{key or 'task'}-{self.counter}-{self.run_id}"
-        return self.client.submit(fn, task, key=key, retries=1, pure=False)
+        future = self.client.submit(fn, task, key=key, retries=1, pure=False)
+        self.finished.add(future)
+        return future
 
     def wait_any(self, futures: list) -> list:
-        done, _ = self.distributed.wait(futures, return_when="FIRST_COMPLETED")
-        return [f for f in futures if f in done]
+        return self.finished.next_batch(block=True)
 
     def answer(self, future) -> dict:
         try:

@@ -43,8 +43,10 @@ def ship_folder(folder: str | Path) -> dict:
     """A problems folder as a task carries it: its path, and the contents of its
     files when they total at most :data:`SHIP_LIMIT_BYTES` (else None)."""
     folder = Path(folder).resolve()
+    if not folder.is_dir():  # gone since it was loaded: the worker says so
+        return {"path": str(folder), "files": None}
     files = {p.name: p.read_text() for p in sorted(folder.iterdir())
-             if p.is_file() and not p.name.startswith(".")} if folder.is_dir() else {}
+             if p.is_file() and not p.name.startswith(".")}
     if sum(len(text) for text in files.values()) > SHIP_LIMIT_BYTES:
         files = None
     return {"path": str(folder), "files": files}

@@ -20,6 +20,7 @@ import pandas as pd
 
 from adbench.methods import METHODS
 from adbench.report.peers import has_peers, peer_table, time_ratio_vs_size
+from adbench.report.hosts import host_note
 from adbench.report.tables import (
     _num,
     _sweep_problem,
@@ -167,6 +168,7 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
     if out is not None:
         parts += _provenance(Path(out))
     parts += ["## Summary", "", format_table(summary_table(df)), ""]
+    parts += host_note(df)  # where the times were measured (adbench.report.hosts)
     parts += plots.add("errors-by-method", "error per method", lambda: P.error_by_method(df))
     parts += plots.add("ratios-by-method", "derivative cost over f cost per method",
                        lambda: P.ratios_by_method(df))

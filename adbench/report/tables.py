@@ -45,7 +45,8 @@ COLUMN_GROUPS: dict[str, list[str]] = {
 }
 
 #: Columns never shown in the per-problem tables (constant per problem or bookkeeping).
-HIDDEN_COLUMNS = {"problem", "version", "tolerance", "reference_digits"}
+HIDDEN_COLUMNS = {"problem", "version", "tolerance", "reference_digits",
+                  "host", "concurrency", "cpus"}  # where it ran: see adbench.report.hosts
 
 #: Columns that hold counts, printed as integers with thousands separators.
 INTEGER_COLUMNS = {"n", "m", "n_over_tol", "ops_f", "ops_derivative", "ops_f_transcendental",
