@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from test_cli import invoke
 
-from adbench.studies.bench import TARGETS, format_table, namespace_over, run_engine_bench
+from adbench.studies.bench import (
+    TARGETS,
+    format_peer_table,
+    format_table,
+    namespace_over,
+    run_engine_bench,
+)
+from adbench.studies.bench_peers import PEER_TOOLS, installed_tools, prepare_peer
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +29,7 @@ def test_namespace_over_numpy_runs_a_problem_unchanged(registry):
 
 
 def test_engine_bench_rows_hold_ratios_and_gradient_agreement(benchmark_problems):
-    rows = run_engine_bench(gmm_sizes=[(2, 3)], repeats=3, min_sample=0.001,
-                            use_autograd=False)
+    rows = run_engine_bench(gmm_sizes=[(2, 3)], repeats=3, min_sample=0.001, peers=())
     assert [r.workload for r in rows] == ["gmm", "helmholtz"]
     for r in rows:
         assert r.plain > 0 and r.ours > 0 and r.ratio == r.ours / r.plain
@@ -37,17 +43,19 @@ def test_engine_bench_rows_hold_ratios_and_gradient_agreement(benchmark_problems
         assert len(r.compiled_rounds) == 3 and r.compile_seconds > 0
         assert r.compiled_gap < 1e-12
         assert r.compiled_met == (r.compiled_ratio <= r.target)
+        assert r.peers == {}
     table = format_table(rows, wide=True)
     assert "D=2 K=3 N=1000" in table and "n=50" in table and "compiled met" in table
     low, high = rows[0].ratio_range
     assert "ratio per round" in table and f"{low:.2f}-{high:.2f}" in table
     assert "manual ratio" in table and f"{rows[1].manual_ratio:.2f}" in table
     assert f"{rows[1].compiled_ratio:.2f}" in table
+    assert format_peer_table(rows, wide=True) == ""  # no peer timed, no peer table
 
 
 def test_bench_engine_command(benchmark_problems):
     out = invoke(["bench", "engine", "--workload", "helmholtz", "--repeats", "1",
-                  "--min-sample", "0.001", "--no-autograd"])
+                  "--min-sample", "0.001", "--no-peers"])
     assert out.exit_code == 0, out.output
     assert "OPENBLAS_NUM_THREADS=1" in out.output and "helmholtz" in out.output
 
@@ -58,10 +66,44 @@ def test_bench_engine_rejects_a_bad_size():
     assert "--gmm-size '10': expected D,K" in out.output
 
 
-def test_autograd_differentiates_the_same_gmm_with_its_own_logsumexp(registry):
-    pytest.importorskip("autograd")
-    from adbench.ad import grad
-    from adbench.studies.bench import autograd_grad
-    inst = registry.get("gmm").instance(D=3, K=4, N=20)
-    theirs = autograd_grad(inst.f)(inst.x0)
-    np.testing.assert_allclose(theirs, grad(inst.f)(inst.x0), rtol=1e-12, atol=1e-12)
+def test_each_installed_peer_is_timed_with_grads_gradient(benchmark_problems):
+    tools = installed_tools()
+    if not tools:
+        pytest.skip("no peer library installed")
+    rows = run_engine_bench(workloads=("gmm", "helmholtz", "helmholtz-x[i]"),
+                            gmm_sizes=[(2, 3)], repeats=1, min_sample=1e-4, helmholtz_n=3)
+    assert [r.workload for r in rows] == ["gmm", "helmholtz", "helmholtz-x[i]"]
+    table = format_peer_table(rows, wide=True)
+    for r in rows:
+        assert list(r.peers) == tools
+        for tool, p in r.peers.items():
+            assert p.note == "" and p.seconds > 0, (r.workload, tool, p.note)
+            assert p.gap < 1e-12, (r.workload, tool, p.gap)  # against grad's gradient
+            assert len(p.rounds) == 1 and p.setup_seconds > 0
+    for tool in tools:
+        assert f"{tool} " in table
+    assert "/compiled" in table and "first call ms" in table
+    r = rows[0]
+    if "autograd" in tools:
+        assert r.autograd == r.peers["autograd"].seconds  # autograd's time enters ``met``
+
+
+def test_a_peer_that_cannot_run_a_workload_is_a_note_not_a_crash():
+    if "jax-jit" not in installed_tools():
+        pytest.skip("jax is not installed")
+
+    def branchy(x, xp):
+        return xp.sum(x * x) if x[0] > 0 else xp.sum(x)  # a Python branch on a traced value
+    p = prepare_peer("jax-jit", branchy, {}, np.array([1.0, 2.0]))
+    assert p.call is None and p.gradient is None
+    assert "Error" in p.note  # JAX's own refusal, in one line
+    eager = prepare_peer("jax", branchy, {}, np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(eager.gradient, [2.0, 4.0])  # eager JAX runs the branch
+
+
+def test_a_tool_not_installed_is_a_note(monkeypatch):
+    import adbench.studies.bench_peers as bp
+    monkeypatch.setitem(bp.LIBRARY, "autograd", "no_such_library_for_adbench")
+    p = prepare_peer("autograd", lambda x, xp: xp.sum(x), {}, np.ones(2))
+    assert p.call is None and p.note == "no_such_library_for_adbench is not installed"
+    assert "autograd" not in installed_tools(PEER_TOOLS)

@@ -204,7 +204,7 @@ def _propagate(adjoints: list, i: int, entry: tuple, g, observer) -> None:
                 c = rule(g, *primals, out)
             x = primals[k]
             shape = x.shape if type(x) is np.ndarray else shape_of(x)
-            if shape_of(c) != shape:
+            if (c.shape if type(c) is np.ndarray else shape_of(c)) != shape:
                 c = unbroadcast(c, shape)
             if rule is NEGATE:  # negate after summing: the smaller array
                 c = negative(c)
@@ -303,14 +303,21 @@ def _holds(buffer: np.ndarray, c) -> bool:
 def _accumulate(adjoints: list, j: int, c) -> None:
     """``adjoints[j] += c``: in place when the adjoint is private and can hold
     ``c`` unchanged (same shape, dtype), else as a new value (``add``, which
-    stays differentiable when ``c`` is boxed)."""
-    if not EVALUATION_HOOKS and _private(adjoints, j):
-        prev = adjoints[j]
+    stays differentiable when ``c`` is boxed). The test of :func:`_private`,
+    inline: this runs for every contribution to an array adjoint."""
+    prev = adjoints[j]
+    if (type(prev) is np.ndarray and not EVALUATION_HOOKS and prev.base is None
+            and prev.flags.writeable and getrefcount(prev) == _PRIVATE_REFS):
         tc = type(c)
-        if tc is float or (tc is np.ndarray and c.shape == prev.shape):
-            if _holds(prev, c):
+        if tc is float:
+            if prev.dtype.kind in "fc":
                 prev += c
                 return
+        elif tc is np.ndarray and c.shape == prev.shape and (
+                c.dtype == prev.dtype or np.result_type(prev, c) == prev.dtype):
+            prev += c
+            return
+    del prev
     adjoints[j] = add(adjoints[j], c)
 
 

@@ -1,4 +1,4 @@
-"""``adbench bench engine``: the AD engine's speed against plain evaluation (and HIPS autograd)."""
+"""``adbench bench engine``: the AD engine's speed against plain evaluation and the peers'."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ def _gmm_size(text: str) -> str:
               help="Samples per measurement; the median is reported.")
 @click.option("--min-sample", type=click.FloatRange(min=0, min_open=True), default=0.05,
               show_default=True, help="Seconds each sample lasts at least (calls are repeated).")
+@click.option("--peers/--no-peers", default=True, show_default=True,
+              help="Time the other libraries' gradients (JAX eager and jit, torch eager and "
+                   "torch.func, autograd) in the same rounds: those installed.")
 @click.option("--no-autograd", is_flag=True, help="Skip HIPS autograd even if installed.")
 @click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
               help="Wall-clock time, or the process's CPU time (steadier on a busy machine).")
@@ -52,13 +55,14 @@ def _gmm_size(text: str) -> str:
 @click.option("--wide", is_flag=True,
               help="Plain text with every row on one line, however wide (by default the table "
                    "fits the terminal, COLUMNS: its columns are printed in blocks).")
-def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, no_autograd, clock,
-                   retain_memory, fmt, wide):
+def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, peers, no_autograd,
+                   clock, retain_memory, fmt, wide):
     """Reverse-mode gradient time / plain evaluation time on the GMM objective
     (array code; target <= 2.5 and no slower than autograd) and on the
     Helmholtz energy written with scalar loops (target <= 30), for grad (a
     tape recorded at every call) and compile_grad (the tape compiled to Python
-    at the first call), beside the hand-written gradient.
+    at the first call), beside the hand-written gradient and the peers'
+    gradients (JAX, torch, autograd) of the same functions.
 
     Runs in a fresh Python process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
     MKL_NUM_THREADS set to 1, so that BLAS is single-threaded.
@@ -73,6 +77,8 @@ def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, no_auto
         args += ["--workload", w]
     if gmm_sizes:
         args += ["--gmm-sizes", ";".join(_gmm_size(s) for s in gmm_sizes)]
+    if not peers:
+        args.append("--no-peers")
     if no_autograd:
         args.append("--no-autograd")
     if wide:

@@ -5,14 +5,18 @@ Two workloads, both taken from the problem registry (one definition of each):
 * ``gmm``: the Gaussian-mixture log-posterior of GradBench (array code), at
   (D, K) in (2, 5), (10, 25), (20, 50), (64, 100) and N = 1000 points. The
   baseline is the same function run on plain numpy; target: gradient <= 2.5 x
-  the objective. HIPS autograd, when installed, differentiates the same
-  function through a thin ``xp`` namespace over ``autograd.numpy``.
+  the objective (and no slower than HIPS autograd).
 * ``helmholtz``: the Helmholtz free energy written as Python loops over
   scalars, n = 50. The baseline is the same function on Python floats (``xp``
   a namespace over :mod:`math`); target: gradient <= 30 x the evaluation.
 
-Protocol: the measurements of one row are interleaved (plain, ours, autograd,
-plain, ...), each sample runs the call enough times to last about
+The other libraries' gradients of the same functions are timed in the same rounds:
+JAX eager and jitted, torch eager and torch.func, HIPS autograd, each over its
+``xp`` from the one table of names (:mod:`adbench.studies.bench_peers`); a tool
+not installed or unable to run a workload has no time and a note.
+
+Protocol: the measurements of one row are interleaved (plain, ours, compiled,
+each peer, plain, ...), each sample runs the call enough times to last about
 ``min_sample`` seconds with the garbage collector paused (as :mod:`timeit`
 does), and the figure is the median over ``repeats`` samples; each round's own
 ratio (ours / plain of the same round) is kept too, and their range shows how
@@ -53,7 +57,7 @@ import statistics
 import sys
 import time
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -61,11 +65,13 @@ import numpy as np
 from adbench.ad import compile_grad, grad
 from adbench.interpret import primitives as P
 from adbench.interpret.xp import XP_FUNCTIONS, numpy_xp
+from adbench.studies.bench_peers import PEER_TOOLS, installed_tools, prepare_peer
 from adbench.measure.accuracy import rho
 from adbench.registry import load_registry
 
 __all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow",
-           "run_engine_bench", "main"]
+           "PeerTiming", "run_engine_bench", "format_table",
+           "format_peer_table", "main"]
 
 BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 #: glibc malloc settings that keep freed memory in the process (``--retain-memory``): never
@@ -85,7 +91,7 @@ WORKLOADS = ("gmm", "helmholtz", "helmholtz-x[i]")
 
 
 def namespace_over(module, names=XP_FUNCTIONS, **extra) -> types.SimpleNamespace:
-    """A thin ``xp`` over a numpy-like module (numpy, autograd.numpy, math):
+    """A thin ``xp`` over a plain module (numpy, math) for the baselines:
     the functions of adbench's ``xp`` that the module has, under the same
     names, and the ``extra`` ones (those it lacks, such as ``logsumexp``)."""
     ns = dict(extra)
@@ -98,30 +104,6 @@ def namespace_over(module, names=XP_FUNCTIONS, **extra) -> types.SimpleNamespace
             ns[const] = getattr(module, const)
     ns["name"] = getattr(module, "__name__", "module")
     return types.SimpleNamespace(**ns)
-
-
-def autograd_grad(f) -> Callable | None:
-    """HIPS autograd's gradient of ``f(x, xp)``, or None when it is not installed."""
-    try:
-        import autograd
-        import autograd.numpy as anp
-        from autograd.extend import defvjp, primitive
-    except ImportError:
-        return None
-
-    # autograd's own logsumexp lives in autograd.scipy.special, which needs SciPy; this
-    # is the table's primitive (its value and its VJP) declared to autograd.extend. The
-    # VJP runs on plain arrays, which is all a first-order gradient hands it.
-    @primitive
-    def logsumexp(x, axis=None, keepdims=False):
-        return P.logsumexp_p.impl(x, axis=axis, keepdims=keepdims)
-
-    def logsumexp_vjp(out, x, axis=None, keepdims=False):
-        return lambda g: P.logsumexp_p.vjp(0, g, (x,), out, axis=axis, keepdims=keepdims)
-
-    defvjp(logsumexp, logsumexp_vjp)
-    xp = namespace_over(anp, logsumexp=logsumexp)
-    return autograd.grad(lambda x: f(x, xp))
 
 
 #: The garbage collector's state during the samples: ``on`` (its normal state, what a
@@ -173,15 +155,32 @@ def _rel_diff(a, b) -> float:
 
 
 @dataclass
+class PeerTiming:
+    """Another library's gradient in one row: its median seconds (None when it could
+    not run, ``note`` then saying why), its time over the plain one in each round,
+    rho between its gradient and grad's, and its first call (for jax-jit: compiling)."""
+
+    tool: str
+    seconds: float | None
+    rounds: tuple = ()
+    gap: float = float("nan")
+    setup_seconds: float | None = None
+    note: str = ""
+
+    @property
+    def ratio_range(self) -> tuple | None:
+        return (min(self.rounds), max(self.rounds)) if self.rounds else None
+
+
+@dataclass
 class BenchRow:
     workload: str
     size: str
     n: int
     plain: float            # seconds per plain evaluation
     ours: float             # seconds per reverse-mode gradient
-    autograd: float | None  # seconds per HIPS autograd gradient
     target: float
-    gradient_gap: float     # rho between our gradient and the other one (autograd or manual)
+    gradient_gap: float     # rho between our gradient and the hand-written one
     #: ours / plain in each round of samples: their spread shows how noisy the run was
     round_ratios: tuple = ()
     manual: float | None = None  # seconds per hand-written gradient, run on plain values
@@ -189,6 +188,7 @@ class BenchRow:
     compile_seconds: float | None = None  # its first call: record, generate, check
     compiled_gap: float = float("nan")  # rho between the compiled gradient and grad's
     compiled_rounds: tuple = ()         # compiled / plain in each round
+    peers: dict = field(default_factory=dict)  # tool -> PeerTiming, in PEER_TOOLS order
 
     @property
     def ratio(self) -> float:
@@ -206,8 +206,10 @@ class BenchRow:
         return None if self.manual is None else self.manual / self.plain
 
     @property
-    def autograd_ratio(self) -> float | None:
-        return None if self.autograd is None else self.autograd / self.plain
+    def autograd(self) -> float | None:
+        """Seconds per HIPS autograd gradient (None: not timed)."""
+        peer = self.peers.get("autograd")
+        return None if peer is None else peer.seconds
 
     @property
     def compiled_ratio(self) -> float | None:
@@ -236,7 +238,7 @@ class BenchRow:
         return self._meets(self.compiled)
 
 
-def _bench_one(workload, size, inst, x_ours, plain_fn, manual_fn, use_autograd, repeats,
+def _bench_one(workload, size, inst, x_ours, plain_fn, manual_fn, tools, repeats,
                min_sample, clock) -> BenchRow:
     ours = grad(inst.f)
     g = np.asarray(ours(x_ours), dtype=float)
@@ -248,14 +250,12 @@ def _bench_one(workload, size, inst, x_ours, plain_fn, manual_fn, use_autograd, 
     fns = {"plain": plain_fn, "ours": lambda: ours(x_ours), "compiled": lambda: compiled(x_ours)}
     if inst.has_manual:
         fns["manual"] = manual_fn
-    other = None
-    if use_autograd:
-        theirs = autograd_grad(inst.f)
-        if theirs is not None:
-            other = theirs(inst.x0)
-            fns["autograd"] = lambda: theirs(inst.x0)
-    if other is None and inst.has_manual:
-        other = np.asarray(inst.manual(inst.x0, numpy_xp), dtype=float).reshape(-1)
+    manual_gap = float("nan")
+    if inst.has_manual:
+        hand = np.asarray(inst.manual(inst.x0, numpy_xp), dtype=float).reshape(-1)
+        manual_gap = _rel_diff(g, hand)
+    ready = {t: prepare_peer(t, inst.fn, inst.data, inst.x0, clock) for t in tools}
+    fns.update({("peer", t): p.call for t, p in ready.items() if p.call is not None})
     samples = interleaved_samples(fns, repeats, min_sample, clock)
     if compiled.stats["recorded"] != 1 or compiled.stats["ordinary"]:
         raise RuntimeError(f"compile_grad did not run compiled code in every timed call of "
@@ -265,44 +265,61 @@ def _bench_one(workload, size, inst, x_ours, plain_fn, manual_fn, use_autograd, 
     def rounds(key):
         return tuple(o / p for o, p in zip(samples[key], samples["plain"], strict=True))
 
-    return BenchRow(workload, size, inst.n, times["plain"], times["ours"], times.get("autograd"),
-                    TARGETS[workload], _rel_diff(g, other) if other is not None else float("nan"),
-                    rounds("ours"), times.get("manual"), times["compiled"], compile_seconds,
-                    compiled_gap, rounds("compiled"))
+    peers = {}
+    for t, p in ready.items():
+        timed = ("peer", t) in samples
+        peers[t] = PeerTiming(t, times.get(("peer", t)), rounds(("peer", t)) if timed else (),
+                              _rel_diff(g, p.gradient.reshape(-1)) if timed else float("nan"),
+                              p.setup_seconds, p.note)
+    return BenchRow(workload, size, inst.n, times["plain"], times["ours"], TARGETS[workload],
+                    manual_gap, rounds("ours"), times.get("manual"), times["compiled"],
+                    compile_seconds, compiled_gap, rounds("compiled"), peers)
 
 
 def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeats: int = 7,
-                     min_sample: float = 0.05, use_autograd: bool = True, clock=time.perf_counter,
-                     progress=None) -> list[BenchRow]:
-    """Measure each workload; see the module docstring for the protocol."""
+                     min_sample: float = 0.05, peers=None, clock=time.perf_counter,
+                     progress=None, helmholtz_n: int = HELMHOLTZ_N) -> list[BenchRow]:
+    """Measure each workload; see the module docstring for the protocol. ``peers``:
+    the tools of :data:`~adbench.studies.bench_peers.PEER_TOOLS` to time beside
+    adbench (None: those installed; an empty sequence: none)."""
+    tools = installed_tools() if peers is None else [t for t in PEER_TOOLS if t in peers]
     registry = load_registry()
     rows = []
     if "gmm" in workloads:
         gmm = registry.get("gmm")
         numpy_xp_plain = namespace_over(np, logsumexp=P.logsumexp_p.impl)
         for D, K in gmm_sizes:
-            inst = gmm.instance(D=D, K=K, N=GMM_N)
+            inst = _workload(gmm.instance(D=D, K=K, N=GMM_N))
             x0 = inst.x0
             rows.append(_bench_one("gmm", f"D={D} K={K} N={GMM_N}", inst, x0,
                                    lambda inst=inst, x0=x0: inst.f(x0, numpy_xp_plain),
                                    lambda inst=inst, x0=x0: inst.manual(x0, numpy_xp_plain),
-                                   use_autograd, repeats, min_sample, clock))
+                                   tools, repeats, min_sample, clock))
             if progress:
                 progress(rows[-1])
     for workload in ("helmholtz", "helmholtz-x[i]"):
         if workload not in workloads:
             continue
-        inst = registry.get("helmholtz").instance(n=HELMHOLTZ_N)
+        inst = registry.get("helmholtz").instance(n=helmholtz_n)
         floats, float_xp = inst.x0.tolist(), namespace_over(math)
         plain = lambda inst=inst: inst.f(floats, float_xp)  # noqa: E731
-        if workload == "helmholtz-x[i]":
-            inst = _indexed(inst)
-        rows.append(_bench_one(workload, f"n={HELMHOLTZ_N}", inst, inst.x0, plain,
-                               lambda inst=inst: inst.manual(floats, float_xp), use_autograd,
+        inst = _indexed(inst) if workload == "helmholtz-x[i]" else _workload(inst)
+        rows.append(_bench_one(workload, f"n={helmholtz_n}", inst, inst.x0, plain,
+                               lambda inst=inst: inst.manual(floats, float_xp), tools,
                                repeats, min_sample, clock))
         if progress:
             progress(rows[-1])
     return rows
+
+
+def _workload(inst, fn=None, data=None):
+    """What a row needs of a problem instance: ``f(x, xp)`` for adbench, and the same
+    function as ``fn(x, xp, **data)`` for the peers (torch needs its data as tensors)."""
+    fn = inst.problem.fn if fn is None else fn
+    data = dict(inst._f_kwargs) if data is None else data
+    return types.SimpleNamespace(
+        f=lambda x, xp: fn(x, xp, **data), fn=fn, data=data, x0=inst.x0, n=inst.n,
+        has_manual=inst.has_manual, manual=inst.manual)
 
 
 def _indexed(inst):
@@ -310,10 +327,7 @@ def _indexed(inst):
     energy (``helmholtz_energy``) given x itself rather than ``list(x)``. On Python floats
     the two read the same numbers, so both rows share the plain evaluation."""
     energy = sys.modules[inst.problem.fn.__module__].helmholtz_energy
-    data = {k: inst.params[k] for k in ("A", "b")}
-    return types.SimpleNamespace(
-        f=lambda x, xp: energy(x, xp, **data), x0=inst.x0, n=inst.n,
-        has_manual=inst.has_manual, manual=inst.manual)
+    return _workload(inst, energy, {k: inst.params[k] for k in ("A", "b")})
 
 
 def blas_threads_line() -> str:
@@ -328,16 +342,7 @@ def blas_threads_line() -> str:
     return f"BLAS: {info}, single-threaded ({settings}, set before numpy loaded)"
 
 
-def format_table(rows: list[BenchRow], fmt: str = "text", width: int | None = None,
-                 wide: bool = False) -> str:
-    """The benchmark table: markdown (``fmt="md"``), one line per row (``wide``),
-    or plain text fitted to ``width`` columns (default: the terminal's), the
-    columns after workload and size dealt into blocks when they do not fit."""
-    import pandas as pd
-    from tabulate import tabulate
-
-    from adbench.report.terminal import fit_table
-
+def _cells():
     def ms(t):
         return "-" if t is None else f"{t * 1e3:.3f}"
 
@@ -346,6 +351,28 @@ def format_table(rows: list[BenchRow], fmt: str = "text", width: int | None = No
 
     def span(pair):
         return "-" if pair is None else "{:.2f}-{:.2f}".format(*pair)
+    return ms, x, span
+
+
+def _tabulate(table, headers, fmt, width: int | None = None, wide: bool = False):
+    """Markdown (``fmt="md"``), one line per row (``wide``), or plain text fitted to
+    ``width`` columns (default: the terminal's), the columns after the first two
+    dealt into blocks when they do not fit."""
+    from tabulate import tabulate
+
+    if fmt == "text" and not wide:
+        import pandas as pd
+
+        from adbench.report.terminal import fit_table
+        return fit_table(pd.DataFrame(table, columns=headers), width=width, keys=2)
+    return tabulate(table, headers=headers, tablefmt="github" if fmt == "md" else "simple",
+                    disable_numparse=True)
+
+
+def format_table(rows: list[BenchRow], fmt: str = "text", width: int | None = None,
+                 wide: bool = False) -> str:
+    """adbench's own gradients, one line per workload and size."""
+    ms, x, span = _cells()
 
     def yes(met):
         return "-" if met is None else "yes" if met else "NO"
@@ -353,20 +380,37 @@ def format_table(rows: list[BenchRow], fmt: str = "text", width: int | None = No
     table = [[r.workload, r.size, r.n, COLLECTOR["state"], ms(r.plain), ms(r.ours), x(r.ratio),
               span(r.ratio_range),
               yes(r.met), ms(r.compiled), x(r.compiled_ratio), span(r.compiled_range),
-              yes(r.compiled_met), f"<= {r.target:g}", x(r.manual_ratio), ms(r.autograd),
-              x(r.autograd_ratio), x(None if r.autograd is None else r.autograd / r.ours),
+              yes(r.compiled_met), f"<= {r.target:g}", x(r.manual_ratio),
               f"{r.gradient_gap:.1e}", f"{r.compiled_gap:.1e}",
               "-" if r.compile_seconds is None else f"{r.compile_seconds * 1e3:.0f}"]
              for r in rows]
     headers = ["workload", "size", "n", "collector", "plain ms", "grad ms", "ratio",
                "ratio per round", "met", "compiled ms", "compiled ratio", "compiled per round",
-               "compiled met",
-               "target", "manual ratio", "autograd ms", "autograd ratio", "autograd/grad",
-               "grad gap", "compiled gap", "compile ms"]
-    if fmt == "text" and not wide:
-        return fit_table(pd.DataFrame(table, columns=headers), width=width, keys=2)
-    return tabulate(table, headers=headers, tablefmt="github" if fmt == "md" else "simple",
-                    disable_numparse=True)
+               "compiled met", "target", "manual ratio", "grad gap", "compiled gap",
+               "compile ms"]
+    return _tabulate(table, headers, fmt, width, wide)
+
+
+def format_peer_table(rows: list[BenchRow], fmt: str = "text", width: int | None = None,
+                      wide: bool = False) -> str:
+    """The other libraries' gradients, one line per workload, size and tool (empty
+    when no tool was timed)."""
+    ms, x, span = _cells()
+    table = []
+    for r in rows:
+        for p in r.peers.values():
+            timed = p.seconds is not None
+            table.append([r.workload, r.size, p.tool, ms(p.seconds),
+                          x(p.seconds / r.plain) if timed else "-", span(p.ratio_range),
+                          x(p.seconds / r.compiled) if timed and r.compiled else "-",
+                          x(p.seconds / r.ours) if timed else "-",
+                          f"{p.gap:.1e}" if timed else "-",
+                          ms(p.setup_seconds) if timed else "-", p.note[:70]])
+    if not table:
+        return ""
+    headers = ["workload", "size", "tool", "ms", "ratio", "ratio per round", "/compiled",
+               "/grad", "gap", "first call ms", "note"]
+    return _tabulate(table, headers, fmt, width, wide)
 
 
 def main(argv=None) -> int:
@@ -378,10 +422,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--min-sample", type=float, default=0.05)
     parser.add_argument("--no-autograd", action="store_true")
+    parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--format", choices=["text", "md"], default="text")
-    parser.add_argument("--wide", action="store_true")
     parser.add_argument("--gmm-sizes", default=None, help="D,K;D,K;...")
+    parser.add_argument("--wide", action="store_true")
     args = parser.parse_args(argv)
     unset = [k for k, v in BLAS_ENV.items() if os.environ.get(k) != v]
     if unset:
@@ -393,6 +438,8 @@ def main(argv=None) -> int:
     if args.gmm_sizes:
         sizes = [tuple(int(v) for v in pair.split(",")) for pair in args.gmm_sizes.split(";")]
     clock = time.perf_counter if args.clock == "wall" else time.process_time
+    tools = [] if args.no_peers else [t for t in installed_tools()
+                                      if not (args.no_autograd and t == "autograd")]
     COLLECTOR["state"] = args.collector
     from adbench.report.terminal import fit_text
 
@@ -412,8 +459,12 @@ def main(argv=None) -> int:
     sys.stdout.flush()
     rows = run_engine_bench(workloads=tuple(args.workload or WORKLOADS),
                             gmm_sizes=sizes, repeats=args.repeats, min_sample=args.min_sample,
-                            use_autograd=not args.no_autograd, clock=clock)
+                            peers=tools, clock=clock)
     print(format_table(rows, args.format, wide=args.wide))
+    peer_table = format_peer_table(rows, args.format, wide=args.wide)
+    if peer_table:
+        print()
+        print(peer_table)
     say("ratio = adbench reverse-mode gradient (grad: tape recorded and interpreted at "
           "every call) / plain evaluation (numpy arrays for gmm, Python floats for helmholtz), "
           "medians over the rounds; per round = lowest and highest of the rounds' own ratios "
@@ -422,8 +473,13 @@ def main(argv=None) -> int:
           "met = within the target (and, on gmm, no slower than autograd); manual ratio = the "
           "hand-written gradient (the problem's manual derivative, on plain values) / plain "
           "evaluation, timed in the same rounds; grad gap = rho between grad's gradient and "
-          "autograd's (or the hand-written one); compiled gap = rho between compile_grad's "
-          "and grad's")
+          "the hand-written one; compiled gap = rho between compile_grad's and grad's")
+    if peer_table:
+        say("peers: ratio = the tool's gradient / plain evaluation, in the same rounds; "
+              "/compiled and /grad = its time over compile_grad's and grad's (above 1: "
+              "adbench faster); gap = rho between its gradient and grad's; first call = its "
+              "first gradient, untimed (for jax-jit: tracing and XLA compilation); a tool "
+              "that could not run has no time and a note")
     return 0
 
 
