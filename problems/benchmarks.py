@@ -383,20 +383,29 @@ def lstm(x, xp, l, c, b, state, sequence):
     cell = [state[2 * i + 1] for i in range(l)]
     total = 0.0
     for t in range(c - 1):
-        inp = sequence[t] * extra[0]
-        for i in range(l):
-            weight, bias = main[2 * i], main[2 * i + 1]
-            forget = _sigmoid(inp * weight[:b] + bias[:b], xp)
-            ingate = _sigmoid(hidden[i] * weight[b:2 * b] + bias[b:2 * b], xp)
-            outgate = _sigmoid(inp * weight[2 * b:3 * b] + bias[2 * b:3 * b], xp)
-            change = xp.tanh(hidden[i] * weight[3 * b:] + bias[3 * b:])
-            cell[i] = cell[i] * forget + ingate * change
-            hidden[i] = outgate * xp.tanh(cell[i])
-            inp = hidden[i]
-        ypred = inp * extra[1] + extra[2]
-        ynorm = ypred - xp.log(xp.sum(xp.exp(ypred)) + 2.0)
-        total = total + xp.sum(sequence[t + 1] * ynorm)
+        total = total + lstm_step(sequence[t], sequence[t + 1], hidden, cell, main, extra, b, xp)
     return -total / ((c - 1) * b)
+
+
+def lstm_step(x_t, x_next, hidden, cell, main, extra, b, xp):
+    """One time step of :func:`lstm`: every layer's gates on the input ``x_t``, the
+    lists ``hidden`` and ``cell`` updated in place, and the step's term
+    sum(x_next * ynorm) of the log-likelihood (b: the entries of a state).
+    Checkpointed backpropagation through time (``adbench reproduce survey``, claim
+    checkpoint-time) runs the same step."""
+    inp = x_t * extra[0]
+    for i in range(len(hidden)):
+        weight, bias = main[2 * i], main[2 * i + 1]
+        forget = _sigmoid(inp * weight[:b] + bias[:b], xp)
+        ingate = _sigmoid(hidden[i] * weight[b:2 * b] + bias[b:2 * b], xp)
+        outgate = _sigmoid(inp * weight[2 * b:3 * b] + bias[2 * b:3 * b], xp)
+        change = xp.tanh(hidden[i] * weight[3 * b:] + bias[3 * b:])
+        cell[i] = cell[i] * forget + ingate * change
+        hidden[i] = outgate * xp.tanh(cell[i])
+        inp = hidden[i]
+    ypred = inp * extra[1] + extra[2]
+    ynorm = ypred - xp.log(xp.sum(xp.exp(ypred)) + 2.0)
+    return xp.sum(x_next * ynorm)
 
 
 @lstm.manual

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import math
+import sys
 import statistics
 import time
 from pathlib import Path
@@ -26,10 +27,6 @@ LAYERS, BITS, TIME_STEPS = 1, 14, 256
 ROUNDS = 7
 
 
-def _sigmoid(z, xp):
-    return 1.0 / (1.0 + xp.exp(-z))
-
-
 def lstm_bptt(prob, T: int | None = None, l: int = LAYERS, b: int = BITS):
     """``(x0, loss, loss_checkpointed, segments)`` for the registry's ``lstm`` over T
     steps, its time loop restated with the state as a value: a segment of steps maps
@@ -46,6 +43,8 @@ def lstm_bptt(prob, T: int | None = None, l: int = LAYERS, b: int = BITS):
     steps = max(1, round(math.sqrt(T)))
     segments = [(t, min(t + steps, T)) for t in range(0, T, steps)]
 
+    step = sys.modules[prob.fn.__module__].lstm_step
+
     def segment(t0, t1):
         def run(z, xp):
             main = xp.reshape(z[:8 * l * b], (2 * l, 4 * b))
@@ -53,20 +52,9 @@ def lstm_bptt(prob, T: int | None = None, l: int = LAYERS, b: int = BITS):
             hidden = [z[n + 2 * i * b:n + (2 * i + 1) * b] for i in range(l)]
             cell = [z[n + (2 * i + 1) * b:n + (2 * i + 2) * b] for i in range(l)]
             total = z[-1]
-            for t in range(t0, t1):  # ADBench's step, as in problems/benchmarks.py
-                inp = sequence[t] * extra[0]
-                for i in range(l):
-                    weight, bias = main[2 * i], main[2 * i + 1]
-                    forget = _sigmoid(inp * weight[:b] + bias[:b], xp)
-                    ingate = _sigmoid(hidden[i] * weight[b:2 * b] + bias[b:2 * b], xp)
-                    outgate = _sigmoid(inp * weight[2 * b:3 * b] + bias[2 * b:3 * b], xp)
-                    change = xp.tanh(hidden[i] * weight[3 * b:] + bias[3 * b:])
-                    cell[i] = cell[i] * forget + ingate * change
-                    hidden[i] = outgate * xp.tanh(cell[i])
-                    inp = hidden[i]
-                ypred = inp * extra[1] + extra[2]
-                ynorm = ypred - xp.log(xp.sum(xp.exp(ypred)) + 2.0)
-                total = total + xp.sum(sequence[t + 1] * ynorm)
+            for t in range(t0, t1):  # the registry problem's own step
+                total = total + step(sequence[t], sequence[t + 1], hidden, cell, main, extra,
+                                     b, xp)
             parts = [z[:n]] + [v for i in range(l) for v in (hidden[i], cell[i])]
             return xp.concatenate(parts + [xp.reshape(total, (1,))])
         return run
