@@ -21,7 +21,7 @@ from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 
 __all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS", "Limit", "SECONDS",
-           "GIB", "dated_folder"]
+           "GIB", "dated_folder", "jobs_option"]
 
 
 class UserError(click.ClickException):
@@ -38,6 +38,30 @@ def dated_folder(kind: str) -> Path:
     from datetime import datetime
 
     return Path("results") / datetime.now().strftime(f"{kind}-%Y%m%d-%H%M%S")
+
+
+def jobs_option(jobs: str, cluster: str | None) -> int:
+    """The worker count of ``--jobs`` (``auto``: the CPUs), checked against ``--cluster``
+    and, with a cluster, its scheduler reached once now: one line and exit 2 before
+    anything is written, rather than a traceback later."""
+    from adbench.measure.spread import resolve_jobs
+
+    try:
+        count = resolve_jobs(jobs)
+    except ValueError:
+        raise UserError(f"--jobs {jobs}: expected a positive number or auto") from None
+    if cluster:
+        if count != 1:
+            raise UserError("--jobs and --cluster exclude each other (the cluster's workers "
+                            "set the parallelism)")
+        from adbench.measure.executors import ClusterUnavailable, DaskExecutor
+
+        try:
+            with DaskExecutor(cluster):
+                pass
+        except ClusterUnavailable as exc:
+            raise UserError(str(exc)) from None
+    return count
 
 
 USER_ERRORS = (UnknownNameError, ProblemFileError, ProblemDefinitionError, ResultsCSVError,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from adbench.cli.base import UserError, cli
+from adbench.cli.base import UserError, cli, jobs_option
 from adbench.studies.fuzz import CHECKS
 
 
@@ -27,20 +27,11 @@ def _isolated_check(timeout, skip):
 
 def _executor(jobs: str, cluster: str | None):
     """The executor of ``--jobs``/``--cluster`` (None: a serial campaign)."""
-    from adbench.measure.executors import ClusterUnavailable, DaskExecutor, LocalExecutor
-    from adbench.measure.spread import resolve_jobs
+    from adbench.measure.executors import DaskExecutor, LocalExecutor
 
-    try:
-        count = resolve_jobs(jobs)
-    except ValueError:
-        raise UserError(f"--jobs {jobs}: expected a positive number or auto") from None
+    count = jobs_option(jobs, cluster)
     if cluster:
-        if count != 1:
-            raise UserError("--jobs and --cluster exclude each other")
-        try:
-            return DaskExecutor(cluster)
-        except ClusterUnavailable as exc:
-            raise UserError(str(exc)) from None
+        return DaskExecutor(cluster)
     return LocalExecutor(count) if count > 1 else None
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from adbench.cli.base import (GIB, SECONDS, UserError, cli, dated_folder,
+from adbench.cli.base import (GIB, SECONDS, UserError, cli, dated_folder, jobs_option,
                               problems_dir_option)
 from adbench.measure.harness import DEFAULT_TIMEOUT, STATUSES, ResultsWriteError, parse_sizes
 from adbench.methods import METHODS
@@ -274,23 +274,10 @@ def _restored(info: dict, key: str, given, folder: Path):
 
 def _spread(jobs: str, cluster: str | None):
     """The Spread of ``--jobs``/``--cluster`` (None for a serial run)."""
-    from adbench.measure.spread import Spread, resolve_jobs
+    from adbench.measure.spread import Spread
 
-    try:
-        count = resolve_jobs(jobs)
-    except ValueError:
-        raise UserError(f"--jobs {jobs}: expected a positive number or auto") from None
+    count = jobs_option(jobs, cluster)
     if cluster:
-        if count != 1:
-            raise UserError("--jobs and --cluster exclude each other (the cluster's workers "
-                            "set the parallelism)")
-        from adbench.measure.executors import ClusterUnavailable, DaskExecutor
-
-        try:  # fail in one line now, before the run folder is written
-            with DaskExecutor(cluster):
-                pass
-        except ClusterUnavailable as exc:
-            raise UserError(str(exc)) from None
         return Spread(cluster=cluster)
     return Spread(jobs=count) if count > 1 else None
 
