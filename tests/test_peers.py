@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import re
 
 import numpy as np
 import pytest
 
 from adbench.interpret import peers as peer_table
-from adbench.interpret.xp import XP_FUNCTIONS
+from adbench.ad import jacrev
+from adbench.interpret.xp import XP_FUNCTIONS, numpy_xp
 from adbench.measure import harness
 from adbench.measure.accuracy import rho
 from adbench.measure.metrics import timing
@@ -71,7 +73,7 @@ def test_each_peer_namespace_resolves_every_entry_in_its_library(peer):
     pytest.importorskip(module, reason=f"{module} is not installed")
     xp = peer_table.namespace(peer)  # AttributeError if a name is absent from the library
     for name in XP_FUNCTIONS:
-        assert callable(getattr(xp, name)), (peer, name)
+        assert callable(peer_table.resolve(xp, name)), (peer, name)
 
 
 #: Eager JAX dispatches each of GMM's and the LSTM's thousands of small operations
@@ -209,3 +211,133 @@ def test_casadi_reports_its_instruction_and_node_counts():
     fn = ca.Function("j", [x], [ca.jacobian(ca.log(x[0]) + x[0] * x[1] - ca.sin(x[1]), x)])
     assert row["expr_ops_cse"] == fn.n_instructions() > 0
     assert row["expr_nodes_cse"] == fn.n_nodes() > 0
+
+
+# --------------------------------------------------------------------------
+# A sample of the numpy surface under each peer, against adbench's reverse mode
+# --------------------------------------------------------------------------
+
+def _m(x, xp, r=2):
+    return xp.reshape(x[:r * 3], (r, 3))
+
+
+def _sq(x, xp):
+    return xp.reshape(x[:4], (2, 2)) + 3.0 * xp.eye(2)
+
+
+#: name -> f(x, xp) of x in (0.2, 0.8)^6 (off ties, bounds and jumps), each using that function.
+#: A scalar factor is a slice (x[0:1], not x[0]): an SX scalar times a numpy object array is
+#: CasADi's product, which reads the array as a numeric matrix. autograd has no gradient of
+#: the norms ord=1, inf (only the 2-norm is sampled).
+SURFACE = {
+    "arcsin": lambda x, xp: xp.arcsin(x) * x[0:1],
+    "arctan2": lambda x, xp: xp.arctan2(x[:3], x[3:]),
+    "arccosh": lambda x, xp: xp.arccosh(x + 1.5),
+    "log2": lambda x, xp: xp.log2(x) + xp.exp2(x),
+    "logaddexp": lambda x, xp: xp.logaddexp(x[:3], x[3:]),
+    "hypot": lambda x, xp: xp.hypot(x[:3], x[3:]) * xp.reciprocal(x[:3]),
+    "fmax": lambda x, xp: xp.fmax(x[:3], x[3:] + 0.7),
+    "mod": lambda x, xp: xp.mod(x * 3.0, 0.7) + xp.floor(x * 3.0),
+    "erf": lambda x, xp: xp.erf(x) * x[1:2],
+    "gammaln": lambda x, xp: xp.gammaln(x + 1.0),
+    "polygamma": lambda x, xp: xp.polygamma(1, x + 1.0),
+    "multigammaln": lambda x, xp: xp.multigammaln(x + 2.0, 3),
+    "round": lambda x, xp: xp.round(x * 10.0 + 0.3) * x,
+    "clip": lambda x, xp: xp.clip(x, 0.25, 0.75) * x[0:1],
+    "min": lambda x, xp: xp.min(x),
+    "prod": lambda x, xp: xp.prod(_m(x, xp), axis=1),
+    "var": lambda x, xp: xp.var(_m(x, xp), axis=1, ddof=1),
+    "std": lambda x, xp: xp.std(_m(x, xp), axis=0, keepdims=True) * x[0:1],
+    "cumsum": lambda x, xp: xp.cumsum(_m(x, xp), axis=1) ** 2,
+    "cumprod": lambda x, xp: xp.cumprod(x),
+    "einsum": lambda x, xp: xp.einsum("ij,j->i", _m(x, xp), x[:3]),
+    "tensordot": lambda x, xp: xp.tensordot(_m(x, xp), _m(x, xp), axes=([1], [1])),
+    "kron": lambda x, xp: xp.kron(x[:2], x[2:5]),
+    "trace": lambda x, xp: xp.trace(_sq(x, xp)) * x[4:5] + xp.inner(x[:3], x[3:]),
+    "diag": lambda x, xp: xp.diag(xp.tril(_sq(x, xp)) + xp.triu(_sq(x, xp), 1) * x[5:6]),
+    "solve": lambda x, xp: xp.linalg.solve(_sq(x, xp), x[4:]),
+    "inv": lambda x, xp: xp.linalg.inv(_sq(x, xp)),
+    "det": lambda x, xp: xp.linalg.det(_sq(x, xp)) + xp.linalg.slogdet(_sq(x, xp))[1],
+    "cholesky": lambda x, xp: xp.linalg.cholesky(_sq(x, xp) @ xp.transpose(_sq(x, xp))),
+    "norm": lambda x, xp: xp.linalg.norm(_m(x, xp), axis=1) * xp.linalg.norm(x, keepdims=True),
+    "squeeze": lambda x, xp: xp.squeeze(xp.expand_dims(x, 0) * x[0:1], axis=0),
+    "tile": lambda x, xp: xp.tile(x[:2], 3) * xp.repeat(x[2:4], 3),
+    "flip": lambda x, xp: xp.flip(x) * xp.roll(x, 2) * x,
+    "moveaxis": lambda x, xp: xp.moveaxis(_m(x, xp), 0, 1) * x[0:1],
+    "vstack": lambda x, xp: xp.vstack([x[:3], x[3:] * x[0:1]]) + xp.hstack([x[:3], x[3:]])[:3],
+    "split": lambda x, xp: xp.split(x, 3)[1] * xp.split(x, [1, 4])[0],
+    "pad": lambda x, xp: xp.pad(x * x, 2),
+    "take": lambda x, xp: xp.take(_m(x, xp), [2, 0, 2], axis=1) * x[1:2],
+    "sort": lambda x, xp: xp.sort(x * x[2:3]) * x,
+}
+SURFACE_X = np.array([0.31, 0.74, 0.46, 0.58, 0.23, 0.67])
+#: one method per library (each library's other methods differentiate the same xp)
+SURFACE_METHODS = ("jax-rev", "torch-rev", "autograd", "symengine", "casadi")
+
+
+def _surface_instance(name):
+    from adbench.problem import Problem
+    f = SURFACE[name]
+    m = int(np.size(f(SURFACE_X, numpy_xp)))
+    return Problem(lambda x, xp: xp.ravel(xp.asarray(f(x, xp))), name=f"surface-{name}",
+                   n=6, m=m, x0=SURFACE_X.copy()).instance()
+
+
+def _lacks(method_name, fname):
+    """Whether the peer's table row says it has no such function (then Unsupported)."""
+    peer = METHODS[method_name].peer
+    entries = [row[peer_table.PEERS.index(peer)] for key, row in peer_table.TABLE.items()
+               if key.split(".")[-1] == fname or key == fname]
+    return next((e.reason for e in entries if isinstance(e, peer_table.Missing)), None)
+
+
+#: functions whose call in SURFACE also uses others of the table lacking in a peer
+ALSO_USES = {"mod": ("floor",), "multigammaln": ("gammaln",), "det": ("slogdet",)}
+
+
+@pytest.mark.parametrize("method_name", SURFACE_METHODS)
+@pytest.mark.parametrize("fname", sorted(SURFACE))
+def test_each_peer_differentiates_the_numpy_surface_as_adbench_does(method_name, fname):
+    method = _require(method_name)
+    inst = _surface_instance(fname)
+    reasons = [r for r in (_lacks(method_name, g) for g in (fname, *ALSO_USES.get(fname, ())))
+               if r]
+    if reasons:
+        with pytest.raises(Unsupported, match=re.escape(reasons[0])):
+            method.prepare(inst).jacobian(inst.x0.copy())
+        return
+    J = method.prepare(inst).jacobian(inst.x0.copy())
+    expected = jacrev(lambda x, xp: inst.problem.fn(x, xp))(inst.x0.copy())
+    np.testing.assert_allclose(J, np.reshape(expected, J.shape), rtol=1e-9, atol=1e-12)
+
+
+def _tie_instance(name):
+    from adbench.problem import Problem
+    fns = {"maximum": lambda x, xp: xp.maximum(x[:1], x[1:]),
+           "clip": lambda x, xp: xp.clip(x[:1], 1.0, 2.0) + 0.0 * x[1:]}
+    return Problem(fns[name], name=f"tie-{name}", n=2, m=1, x0=np.array([1.0, 1.0])).instance()
+
+
+#: d/dx of maximum(x0, x1) and of clip(x0, 1, 2) at x0 = x1 = 1, per method. adbench
+#: splits a tie evenly (1/2, 1/2 for maximum; 1/2 to x at clip's bound), as JAX, torch's
+#: maximum, autograd's maximum and CasADi do. The differences are the libraries' own
+#: conventions, recorded here and not shimmed: torch's clamp gives x the whole derivative
+#: at a bound, autograd's clip none of it, and SymEngine's Piecewise forms (the table's
+#: shims, its max having no derivative) follow the first argument.
+TIES = {"maximum": {"symengine": [1.0, 0.0]},
+        "clip": {"torch-rev": [1.0, 0.0], "torch-fwd": [1.0, 0.0], "autograd": [0.0, 0.0],
+                 "symengine": [1.0, 0.0]}}
+ADBENCH_TIES = {"maximum": [0.5, 0.5], "clip": [0.5, 0.0]}
+TIE_METHODS = ("jax-rev", "jax-fwd", "torch-rev", "torch-fwd", "autograd", "symengine",
+               "casadi")
+
+
+@pytest.mark.parametrize("method_name", TIE_METHODS)
+@pytest.mark.parametrize("fname", sorted(ADBENCH_TIES))
+def test_each_peers_derivative_at_a_tie_is_its_own_convention(fname, method_name):
+    method = _require(method_name)
+    inst = _tie_instance(fname)
+    ours = jacrev(lambda x, xp: inst.problem.fn(x, xp))(inst.x0.copy())
+    np.testing.assert_array_equal(np.ravel(ours), ADBENCH_TIES[fname])
+    J = method.prepare(inst).jacobian(inst.x0.copy())
+    np.testing.assert_array_equal(J[0], TIES[fname].get(method_name, ADBENCH_TIES[fname]))

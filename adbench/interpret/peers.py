@@ -18,7 +18,9 @@ unchanged on each library's values: no problem is written twice. An entry is
 SymEngine and CasADi (SX) are libraries of scalar expressions: their ``xp``
 works on numpy object arrays of those scalars, and an elementwise function
 (a name of :data:`adbench.interpret.xp.ELEMENTWISE`) is the scalar function
-mapped over the array. Adding a function to ``xp`` is one line here.
+mapped over the array. Adding a function to ``xp`` is one line here; the shims
+live in :mod:`.peer_shims` (and :mod:`.peer_shims_torch`). A dotted name
+(``linalg.solve``) is an attribute of the ``linalg`` sub-namespace, as in xp.
 
 Precision: :func:`namespace` sets JAX to 64-bit (``jax_enable_x64``) and
 torch's default dtype to float64 before building their namespaces; the methods
@@ -30,16 +32,17 @@ from __future__ import annotations
 import functools
 import importlib
 import math
-import operator
 import types
 
 import numpy as np
 
-from adbench.interpret import primitives as P
+from adbench.interpret import peer_shims as S
+from adbench.interpret import peer_shims_torch as T
+from adbench.interpret.peer_shims import _object_asarray, _on_tensors, shim  # noqa: F401
 from adbench.interpret.xp import ELEMENTWISE, XP_FUNCTIONS, sympy_xp
 
 __all__ = ["PEERS", "TABLE", "SAME", "NUMPY", "Missing", "shim", "missing", "namespace",
-           "MODULES", "OBJECT_PEERS"]
+           "MODULES", "OBJECT_PEERS", "resolve"]
 
 #: The peer libraries, in the order of the columns of TABLE.
 PEERS = ("jax", "torch", "autograd", "symengine", "casadi")
@@ -67,262 +70,137 @@ def missing(reason: str) -> Missing:
     return Missing(reason)
 
 
-class shim:  # noqa: N801 - used as a marker on functions, like a decorator
-    """A function ``fn(lib, *args, **kwargs)`` standing in for a name the peer lacks."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        functools.update_wrapper(self, fn)
-
-
-# --------------------------------------------------------------------------
-# Shims
-# --------------------------------------------------------------------------
-
-@shim
-def _jax_lse(jnp, x, axis=None, keepdims=False):
-    from jax.scipy.special import logsumexp
-    return logsumexp(x, axis=axis, keepdims=keepdims)
-
-
-@shim
-def _ag_lse(anp, x, axis=None, keepdims=False):
-    from autograd.scipy.special import logsumexp
-    return logsumexp(x, axis=axis, keepdims=keepdims)
-
-
-def _tensor(torch, v):
-    """``v`` as a float64 tensor (lists of tensors stacked, as numpy.asarray reads them)."""
-    if isinstance(v, torch.Tensor):
-        return v
-    if isinstance(v, (list, tuple)) and any(isinstance(e, (torch.Tensor, list, tuple))
-                                            for e in v):
-        return torch.stack([_tensor(torch, e) for e in v])
-    arr = np.asarray(v)
-    return torch.as_tensor(arr, dtype=torch.float64 if arr.dtype.kind in "biuf" else None)
-
-
-def _on_tensors(torch, fn):
-    """``fn`` with its array arguments made tensors (torch.exp(2.0) is a TypeError)."""
-    def on_tensors(*args, **kwargs):
-        return fn(*(_tensor(torch, a) for a in args), **kwargs)
-    on_tensors.__qualname__ = f"torch.{getattr(fn, '__name__', 'function')}"
-    return on_tensors
-
-
-def _torch_reduction(name):
-    def reduce(torch, x, axis=None, keepdims=False):
-        x = _tensor(torch, x)
-        fn = getattr(torch, name)
-        if axis is None:
-            out = fn(x.reshape(-1), 0)
-            return out.reshape((1,) * x.ndim) if keepdims else out
-        return fn(x, axis if isinstance(axis, int) else tuple(axis), keepdim=keepdims)
-    reduce.__qualname__ = f"torch_{name}"
-    return shim(reduce)
-
-
-@shim
-def _t_array(torch, v, dtype=None):
-    return _tensor(torch, v)
-
-
-@shim
-def _t_dot(torch, a, b):
-    a, b = _tensor(torch, a), _tensor(torch, b)
-    return a * b if a.ndim == 0 or b.ndim == 0 else torch.matmul(a, b)
-
-
-@shim
-def _t_reshape(torch, x, shape):
-    return torch.reshape(_tensor(torch, x), (shape,) if isinstance(shape, int) else tuple(shape))
-
-
-@shim
-def _t_transpose(torch, x, axes=None):
-    x = _tensor(torch, x)
-    return x.permute(*(reversed(range(x.ndim)) if axes is None else axes))
-
-
-@shim
-def _t_concat(torch, seq, axis=0):
-    return torch.cat([_tensor(torch, e) for e in seq], dim=axis)
-
-
-@shim
-def _t_stack(torch, seq, axis=0):
-    return torch.stack([_tensor(torch, e) for e in seq], dim=axis)
-
-
-@shim
-def _t_broadcast(torch, x, shape):
-    return torch.broadcast_to(_tensor(torch, x), (shape,) if isinstance(shape, int) else shape)
-
-
-@shim
-def _t_full(torch, shape, value):
-    return torch.full((shape,) if isinstance(shape, int) else tuple(shape), float(value))
-
-
-@shim
-def _t_where(torch, c, a, b):
-    return torch.where(_tensor(torch, c).bool(), _tensor(torch, a), _tensor(torch, b))
-
-
-def _object_asarray(v):
-    """``v`` as a numpy object array, a scalar expression as a 0-d array (numpy would
-    read a CasADi SX scalar as an array of shape (1, 1))."""
-    if isinstance(v, np.ndarray):
-        return v.astype(object, copy=False)
-    if isinstance(v, (list, tuple)):
-        parts = [_object_asarray(e) for e in v]
-        return np.stack(parts) if parts else np.array([], dtype=object)
-    out = np.empty((), dtype=object)
-    out[()] = v
-    return out
-
-
-@shim
-def _obj_array(lib, v, dtype=None):
-    return _object_asarray(v)
-
-
-@shim
-def _obj_stack(lib, seq, axis=0):
-    return np.stack([_object_asarray(e) for e in seq], axis=axis)
-
-
-@shim
-def _obj_concat(lib, seq, axis=0):
-    return np.concatenate([_object_asarray(e) for e in seq], axis=axis)
-
-
-@shim
-def _obj_lse(lib, x, axis=None, keepdims=False):
-    # log sum exp, unshifted, as for SymPy (xp's object namespaces): the shifted
-    # form's maximum would enter every derivative.
-    return P._object_logsumexp(np.frompyfunc(lib.exp, 1, 1),
-                               np.frompyfunc(lib.log, 1, 1))(x, axis=axis, keepdims=keepdims)
-
-
-# SymEngine leaves the derivatives of abs, sign, max and min unevaluated
-# (Derivative(abs(x), x), which nothing compiles): these are written as the
-# Piecewise functions they are, whose derivatives SymEngine takes piece by
-# piece, at a tie following the first argument as adbench's rules do.
-@shim
-def _se_abs(se, u):
-    return se.Piecewise((u, u >= 0), (-u, True))
-
-
-@shim
-def _se_sign(se, u):
-    return se.Piecewise((1, u > 0), (-1, u < 0), (0, True))
-
-
-@shim
-def _se_maximum(se, a, b):
-    return se.Piecewise((a, a >= b), (b, True))
-
-
-@shim
-def _se_minimum(se, a, b):
-    return se.Piecewise((a, a <= b), (b, True))
-
-
-@shim
-def _se_where(se, c, a, b):
-    return se.Piecewise((a, c), (b, True))
-
-
-@shim
-def _log1p(lib, u):
-    return lib.log(1 + u)
-
-
-@shim
-def _expm1(lib, u):
-    return lib.exp(u) - 1
-
-
-def _object_max(pairwise):
-    def reduce_max(lib, x, axis=None, keepdims=False):
-        if axis is not None or keepdims:
-            raise NotImplementedError("xp.max along an axis is not mapped for object arrays")
-        return functools.reduce(getattr(lib, pairwise) if isinstance(pairwise, str)
-                                else functools.partial(pairwise.fn, lib),
-                                np.ravel(_object_asarray(x)))
-    reduce_max.__qualname__ = "object_max"
-    return shim(reduce_max)
-
-
-def _arith(op):
-    """An operator (``operator.add``) as a shim: it needs no library."""
-    def arith(lib, *args):
-        return op(*args)
-    arith.__qualname__ = op.__name__
-    return shim(arith)
-
-
-_add, _sub, _mul, _div = (_arith(o) for o in (operator.add, operator.sub, operator.mul,
-                                               operator.truediv))
-_neg, _pow = _arith(operator.neg), _arith(operator.pow)
-_square = shim(lambda lib, u: u * u)
-_se_max, _ca_max = _object_max(_se_maximum), _object_max("fmax")
-_t_sum, _t_mean = _torch_reduction("sum"), _torch_reduction("mean")
-_t_max, _t_lse = _torch_reduction("amax"), _torch_reduction("logsumexp")
 
 # --------------------------------------------------------------------------
 # The table
 # --------------------------------------------------------------------------
 
+#: Reasons shared by several entries.
+_AG_NO_VJP = "autograd defines no VJP of {}"
+_NO_FLOOR = missing("SymEngine leaves d floor(x)/dx unevaluated, which Lambdify cannot compile")
+_NO_POLYGAMMA = missing("Lambdify cannot compile polygamma, the derivative of loggamma")
+_NO_COMPARISON = missing("a comparison of symbolic expressions has no truth value")
+_CA_NO_GAMMALN = missing("CasADi has no log-gamma function")
+_CA_NO_POLYGAMMA = missing("CasADi has no polygamma function")
+
 TABLE: dict[str, tuple] = {
-    # xp name       jax        torch         autograd  symengine    casadi
-    "abs":          (SAME,     SAME,         SAME,    _se_abs,     "fabs"),
-    "absolute":     (SAME,     SAME,         SAME,    _se_abs,     "fabs"),
-    "add":          (SAME,     SAME,         SAME,    _add,        _add),
-    "amax":         (SAME,     _t_max,       SAME,    _se_max,     _ca_max),
-    "arange":       (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "array":        (SAME,     _t_array,     SAME,    _obj_array,  _obj_array),
-    "asarray":      (SAME,     _t_array,     "array", _obj_array,  _obj_array),
-    "broadcast_to": (SAME,     _t_broadcast, SAME,    NUMPY,       NUMPY),
-    "concatenate":  (SAME,     _t_concat,    SAME,    _obj_concat, _obj_concat),
-    "cos":          (SAME,     SAME,         SAME,    SAME,        SAME),
-    "divide":       (SAME,     SAME,         SAME,    _div,        _div),
-    "dot":          (SAME,     _t_dot,       SAME,    NUMPY,       NUMPY),
-    "exp":          (SAME,     SAME,         SAME,    SAME,        SAME),
-    "expm1":        (SAME,     SAME,         SAME,    _expm1,      SAME),
-    "eye":          (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "full":         (SAME,     _t_full,      SAME,    NUMPY,       NUMPY),
-    "log":          (SAME,     SAME,         SAME,    SAME,        SAME),
-    "log1p":        (SAME,     SAME,         SAME,    _log1p,      SAME),
-    "logsumexp":    (_jax_lse, _t_lse,       _ag_lse, _obj_lse,    _obj_lse),
-    "matmul":       (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "max":          (SAME,     _t_max,       SAME,    _se_max,     _ca_max),
-    "maximum":      (SAME,     SAME,         SAME,    _se_maximum, "fmax"),
-    "mean":         (SAME,     _t_mean,      SAME,    NUMPY,       NUMPY),
-    "minimum":      (SAME,     SAME,         SAME,    _se_minimum, "fmin"),
-    "multiply":     (SAME,     SAME,         SAME,    _mul,        _mul),
-    "negative":     (SAME,     SAME,         SAME,    _neg,        _neg),
-    "ones":         (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "ones_like":    (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "outer":        (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "power":        (SAME,     "pow",        SAME,    _pow,        _pow),
-    "ravel":        (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "reshape":      (SAME,     _t_reshape,   SAME,    NUMPY,       NUMPY),
-    "sign":         (SAME,     SAME,         SAME,    _se_sign,    SAME),
-    "sin":          (SAME,     SAME,         SAME,    SAME,        SAME),
-    "sqrt":         (SAME,     SAME,         SAME,    SAME,        SAME),
-    "square":       (SAME,     SAME,         SAME,    _square,     _square),
-    "stack":        (SAME,     _t_stack,     SAME,    _obj_stack,  _obj_stack),
-    "subtract":     (SAME,     SAME,         SAME,    _sub,        _sub),
-    "sum":          (SAME,     _t_sum,       SAME,    NUMPY,       NUMPY),
-    "swapaxes":     (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "tan":          (SAME,     SAME,         SAME,    SAME,        SAME),
-    "tanh":         (SAME,     SAME,         SAME,    SAME,        SAME),
-    "transpose":    (SAME,     _t_transpose, SAME,    NUMPY,       NUMPY),
-    "where":        (SAME,     _t_where,     SAME,    _se_where,   "if_else"),
-    "zeros":        (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
-    "zeros_like":   (SAME,     SAME,         SAME,    NUMPY,       NUMPY),
+    # xp name:         (jax, torch, autograd, symengine, casadi)
+    "abs":             (SAME, SAME, SAME, S.se_abs, "fabs"),
+    "absolute":        (SAME, SAME, SAME, S.se_abs, "fabs"),
+    "add":             (SAME, SAME, SAME, S.add, S.add),
+    "amax":            (SAME, S.t_max, SAME, S.se_max, S.ca_max),
+    "amin":            (SAME, T.t_min, SAME, S.se_min, S.ca_min),
+    "arange":          (SAME, SAME, SAME, NUMPY, NUMPY),
+    "arccos":          (SAME, SAME, SAME, "acos", "acos"),
+    "arccosh":         (SAME, SAME, SAME, "acosh", "acosh"),
+    "arcsin":          (SAME, SAME, SAME, "asin", "asin"),
+    "arcsinh":         (SAME, SAME, SAME, "asinh", "asinh"),
+    "arctan":          (SAME, SAME, SAME, "atan", "atan"),
+    "arctan2":         (SAME, SAME, SAME, "atan2", "atan2"),
+    "arctanh":         (SAME, SAME, SAME, "atanh", "atanh"),
+    "argmax":          (SAME, T.t_argmax, SAME, _NO_COMPARISON, _NO_COMPARISON),
+    "argmin":          (SAME, T.t_argmin, SAME, _NO_COMPARISON, _NO_COMPARISON),
+    "argsort":         (SAME, T.t_argsort, SAME, _NO_COMPARISON, _NO_COMPARISON),
+    "around":          (SAME, T.t_round, SAME, _NO_FLOOR, S.ca_round),
+    "array":           (SAME, S.t_array, SAME, S.obj_array, S.obj_array),
+    "asarray":         (SAME, S.t_array, "array", S.obj_array, S.obj_array),
+    "broadcast_to":    (SAME, S.t_broadcast, SAME, NUMPY, NUMPY),
+    "ceil":            (SAME, SAME, SAME, _NO_FLOOR, SAME),
+    # at a bound torch's clamp gives x the whole derivative, autograd's clip none
+    # (adbench: half); tests/test_peers.py records each library's tie convention
+    "clip":            (SAME, T.t_clip, SAME, S.se_clip, S.ca_clip),
+    "concatenate":     (SAME, S.t_concat, SAME, S.obj_concat, S.obj_concat),
+    "cos":             (SAME, SAME, SAME, SAME, SAME),
+    "cosh":            (SAME, SAME, SAME, SAME, SAME),
+    "cumprod":         (SAME, T.t_cumprod, missing(_AG_NO_VJP.format("cumprod")), NUMPY, NUMPY),
+    "cumsum":          (SAME, T.t_cumsum, SAME, NUMPY, NUMPY),
+    "diag":            (SAME, T.t_diag, SAME, NUMPY, NUMPY),
+    "diagonal":        (SAME, T.t_diagonal, SAME, NUMPY, NUMPY),
+    "divide":          (SAME, SAME, SAME, S.div, S.div),
+    "dot":             (SAME, S.t_dot, SAME, NUMPY, NUMPY),
+    "einsum":          (SAME, T.t_einsum, SAME, NUMPY, NUMPY),
+    "erf":             (S.jax_erf, SAME, S.ag_erf, SAME, SAME),
+    "exp":             (SAME, SAME, SAME, SAME, SAME),
+    "exp2":            (SAME, SAME, SAME, S.exp2, S.exp2),
+    "expand_dims":     (SAME, T.t_expand_dims, SAME, NUMPY, NUMPY),
+    "expm1":           (SAME, SAME, SAME, S.expm1, SAME),
+    "eye":             (SAME, SAME, SAME, NUMPY, NUMPY),
+    "flip":            (SAME, T.t_flip, missing(_AG_NO_VJP.format("flip")), NUMPY, NUMPY),
+    "floor":           (SAME, SAME, SAME, _NO_FLOOR, SAME),
+    "fmax":            (SAME, SAME, SAME, S.se_maximum, SAME),
+    "fmin":            (SAME, SAME, SAME, S.se_minimum, SAME),
+    "full":            (SAME, S.t_full, SAME, NUMPY, NUMPY),
+    "gammaln":         (S.jax_gammaln, "lgamma", S.ag_gammaln, _NO_POLYGAMMA, _CA_NO_GAMMALN),
+    "hstack":          (SAME, T.t_hstack, SAME, NUMPY, NUMPY),
+    "hypot":           (SAME, SAME, SAME, S.se_hypot, SAME),
+    "inner":           (SAME, SAME, SAME, NUMPY, NUMPY),
+    "kron":            (SAME, SAME, SAME, NUMPY, NUMPY),
+    "linalg.cholesky": (SAME, SAME, SAME, S.se_cholesky, S.ca_cholesky),
+    "linalg.det":      (SAME, SAME, SAME, S.se_det, S.ca_det),
+    "linalg.inv":      (SAME, SAME, SAME, S.se_inv, S.ca_inv),
+    "linalg.norm":     (SAME, T.t_norm, SAME, S.se_norm, S.ca_norm),
+    "linalg.slogdet":  (SAME, SAME, SAME, S.se_slogdet, S.ca_slogdet),
+    "linalg.solve":    (SAME, SAME, SAME, S.se_solve, S.ca_solve),
+    "log":             (SAME, SAME, SAME, SAME, SAME),
+    "log10":           (SAME, SAME, SAME, S.log10, SAME),
+    "log1p":           (SAME, SAME, SAME, S.log1p, SAME),
+    "log2":            (SAME, SAME, SAME, S.log2, S.log2),
+    "logaddexp":       (SAME, SAME, SAME, S.obj_logaddexp, S.obj_logaddexp),
+    "logsumexp":       (S.jax_lse, S.t_lse, S.ag_lse, S.obj_lse, S.obj_lse),
+    "matmul":          (SAME, SAME, SAME, NUMPY, NUMPY),
+    "max":             (SAME, S.t_max, SAME, S.se_max, S.ca_max),
+    "maximum":         (SAME, SAME, SAME, S.se_maximum, "fmax"),
+    "mean":            (SAME, S.t_mean, SAME, NUMPY, NUMPY),
+    "min":             (SAME, T.t_min, SAME, S.se_min, S.ca_min),
+    "minimum":         (SAME, SAME, SAME, S.se_minimum, "fmin"),
+    "mod":             (SAME, "remainder", SAME, _NO_FLOOR, S.ca_mod),
+    "moveaxis":        (SAME, T.t_moveaxis, SAME, NUMPY, NUMPY),
+    "multigammaln":    (S.jax_multigammaln, T.t_multigammaln, S.ag_multigammaln,
+                        _NO_POLYGAMMA, _CA_NO_GAMMALN),
+    "multiply":        (SAME, SAME, SAME, S.mul, S.mul),
+    "negative":        (SAME, SAME, SAME, S.neg, S.neg),
+    "ones":            (SAME, SAME, SAME, NUMPY, NUMPY),
+    "ones_like":       (SAME, SAME, SAME, NUMPY, NUMPY),
+    "outer":           (SAME, SAME, SAME, NUMPY, NUMPY),
+    "pad":             (SAME, T.t_pad, S.ag_pad, NUMPY, NUMPY),
+    "polygamma":       (S.jax_polygamma, T.t_polygamma, S.ag_polygamma, _NO_POLYGAMMA,
+                        _CA_NO_POLYGAMMA),
+    "power":           (SAME, "pow", SAME, S.pow_, S.pow_),
+    "prod":            (SAME, T.t_prod, SAME, NUMPY, NUMPY),
+    "ravel":           (SAME, SAME, SAME, NUMPY, NUMPY),
+    "reciprocal":      (SAME, SAME, SAME, S.reciprocal, S.reciprocal),
+    "remainder":       (SAME, SAME, SAME, _NO_FLOOR, S.ca_mod),
+    "repeat":          (SAME, T.t_repeat, SAME, NUMPY, NUMPY),
+    "reshape":         (SAME, S.t_reshape, SAME, NUMPY, NUMPY),
+    "roll":            (SAME, T.t_roll, SAME, NUMPY, NUMPY),
+    "round":           (SAME, T.t_round, SAME, _NO_FLOOR, S.ca_round),
+    "sign":            (SAME, SAME, SAME, S.se_sign, SAME),
+    "sin":             (SAME, SAME, SAME, SAME, SAME),
+    "sinh":            (SAME, SAME, SAME, SAME, SAME),
+    "sort":            (SAME, T.t_sort, SAME, _NO_COMPARISON, _NO_COMPARISON),
+    "split":           (SAME, T.t_split, SAME, NUMPY, NUMPY),
+    "sqrt":            (SAME, SAME, SAME, SAME, SAME),
+    "square":          (SAME, SAME, SAME, S.square, S.square),
+    "squeeze":         (SAME, T.t_squeeze, SAME, NUMPY, NUMPY),
+    "stack":           (SAME, S.t_stack, SAME, S.obj_stack, S.obj_stack),
+    "std":             (SAME, T.t_std, SAME, S.obj_std, S.obj_std),
+    "subtract":        (SAME, SAME, SAME, S.sub, S.sub),
+    "sum":             (SAME, S.t_sum, SAME, NUMPY, NUMPY),
+    "swapaxes":        (SAME, SAME, SAME, NUMPY, NUMPY),
+    "take":            (S.jax_take, T.t_take, missing(_AG_NO_VJP.format("take")), NUMPY, NUMPY),
+    "tan":             (SAME, SAME, SAME, SAME, SAME),
+    "tanh":            (SAME, SAME, SAME, SAME, SAME),
+    "tensordot":       (SAME, T.t_tensordot, SAME, NUMPY, NUMPY),
+    "tile":            (SAME, T.t_tile, SAME, NUMPY, NUMPY),
+    "trace":           (SAME, T.t_trace, SAME, NUMPY, NUMPY),
+    "transpose":       (SAME, S.t_transpose, SAME, NUMPY, NUMPY),
+    "tril":            (SAME, T.t_tril, SAME, NUMPY, NUMPY),
+    "triu":            (SAME, T.t_triu, SAME, NUMPY, NUMPY),
+    "var":             (SAME, T.t_var, SAME, NUMPY, NUMPY),
+    "vstack":          (SAME, T.t_vstack, SAME, NUMPY, NUMPY),
+    "where":           (SAME, S.t_where, SAME, S.se_where, "if_else"),
+    "zeros":           (SAME, SAME, SAME, NUMPY, NUMPY),
+    "zeros_like":      (SAME, SAME, SAME, NUMPY, NUMPY),
 }
 
 #: Torch functions called as they are (constructors take shapes, not arrays).
@@ -350,6 +228,11 @@ def _elementwise(fn):
     return mapped
 
 
+def resolve(obj, name: str):
+    """``obj.name`` for a dotted name too (``linalg.solve``: ``obj.linalg.solve``)."""
+    return functools.reduce(getattr, name.split("."), obj)
+
+
 def _entry(peer: str, name: str, lib):
     entry = TABLE[name][PEERS.index(peer)]
     if isinstance(entry, Missing):
@@ -357,11 +240,11 @@ def _entry(peer: str, name: str, lib):
     if entry is NUMPY:
         if peer not in OBJECT_PEERS:
             raise ValueError(f"TABLE[{name!r}]: NUMPY is for object peers, not {peer}")
-        return getattr(sympy_xp, name)  # numpy over object arrays, as xp's object namespaces
+        return resolve(sympy_xp, name)  # numpy over object arrays, as xp's object namespaces
     if isinstance(entry, shim):
         fn = functools.partial(entry.fn, lib)
     else:
-        fn = getattr(lib, name if entry is SAME else entry)
+        fn = resolve(lib, name if entry is SAME else entry)
         if peer == "torch" and name not in _TORCH_CONSTRUCTORS:
             fn = _on_tensors(lib, fn)
     if peer in OBJECT_PEERS and name in ELEMENTWISE:
@@ -398,7 +281,14 @@ def namespace(peer: str) -> types.SimpleNamespace:
     if unlisted:
         raise KeyError(f"xp functions missing from adbench.interpret.peers.TABLE: {unlisted}")
     lib = _prepare_library(peer)
-    ns = {name: _entry(peer, name, lib) for name in XP_FUNCTIONS}
+    ns = {}
+    for name in XP_FUNCTIONS:
+        *space, attr = name.split(".")  # linalg.solve lives in ns["linalg"], as in xp
+        target = ns
+        for part in space:
+            target = target.setdefault(part, {})
+        target[attr] = _entry(peer, name, lib)
+    ns = {k: types.SimpleNamespace(**v) if isinstance(v, dict) else v for k, v in ns.items()}
     pi = lib.pi if peer == "symengine" else math.pi
     e = lib.E if peer == "symengine" else math.e
     ns.update(pi=pi, e=e, inf=math.inf, newaxis=None, name=peer)
