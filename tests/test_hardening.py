@@ -152,7 +152,7 @@ def test_a_signal_at_any_moment_of_a_run_is_never_lost():
         os.close(r)
         time.sleep(rng.uniform(0.0, 0.02))
         os.kill(pid, signum)
-        deadline = time.monotonic() + 3
+        deadline = time.monotonic() + 10  # generous: a loaded machine exits slowly
         while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
             time.sleep(0.005)
         if done[0] == 0:  # the signal was lost: the child goes on measuring

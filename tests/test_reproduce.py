@@ -19,17 +19,25 @@ def survey(tmp_path_factory):
 
 def test_every_claim_of_the_survey_passes(survey):
     out, path, evidence = survey
-    failed = {key: ev.body for key, ev in evidence.items() if not ev.passed}
+    failed = {key: ev.body for key, ev in evidence.items() if ev.failed}
     assert not failed, failed
+    for key, ev in evidence.items():  # only a missing peer library skips a claim
+        if ev.skipped:
+            library = ev.skipped.split("[")[1].split("]")[0]
+            with pytest.raises(ImportError):
+                __import__(library)
     assert list(evidence) == UNTIMED
     text = path.read_text()
     for claim in CLAIMS:
         if claim.key in UNTIMED:
             assert claim.quote[:40] in text
             assert f"(p. {claim.page})" in text
-    assert text.count("**PASS**") == len(UNTIMED)
-    for png in ("swell-logistic-map.png", "fd-sweep-logistic-map.png", "crossover-tanh-layer.png",
-                "dag-equivalence-logistic-map.png"):
+    skipped = sum(bool(ev.skipped) for ev in evidence.values())
+    assert text.count("**PASS**") == len(UNTIMED) - skipped
+    pngs = ["swell-logistic-map.png", "fd-sweep-logistic-map.png", "crossover-tanh-layer.png"]
+    if not evidence["dag-equivalence"].skipped:
+        pngs.append("dag-equivalence-logistic-map.png")
+    for png in pngs:
         assert (out / png).stat().st_size > 10_000
         assert f"({png})" in text
 
@@ -111,6 +119,8 @@ def test_implicit_and_dag_equivalence_claims(survey):
     implicit = survey[2]["implicit"].values
     assert implicit["worst"] <= 1e-12
     assert len(set(implicit["implicit_tape"])) == 2  # one length per fixed point
+    assert survey[2]["numerical-trouble"].values["cases"] == 4
+    pytest.importorskip("casadi")
     dag = survey[2]["dag-equivalence"].values
     assert all(0.5 <= r <= 2 for r in dag["dag_over_tape"])
     assert dag["cse"][1:7] == [2, 12, 27, 45, 67, 93]  # as the Table 1 claim counts them

@@ -31,8 +31,11 @@ def reproduce_command(paper, out, claims):
             raise UserError(f"unknown claim {key!r}; known: {', '.join(sorted(known))}")
     path, results = reproduce(out or dated_folder("survey"), only=list(claims) or None)
     for claim, ev in results:
-        click.echo(f"{'PASS' if ev.passed else 'FAIL'}  {claim.key:24s} {claim.title}")
-    failed = sum(not ev.passed for _, ev in results)
-    click.echo(f"{len(results) - failed} of {len(results)} claims pass; wrote {path}")
+        click.echo(f"{ev.verdict:7s} {claim.key:24s} {claim.title}")
+    failed = sum(ev.failed for _, ev in results)
+    skipped = sum(bool(ev.skipped) for _, ev in results)
+    click.echo(f"{len(results) - failed - skipped} of {len(results)} claims pass"
+               + (f", {skipped} skipped (a peer library is not installed)" if skipped else "")
+               + f"; wrote {path}")
     if failed:
         sys.exit(1)

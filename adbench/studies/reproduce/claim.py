@@ -29,6 +29,17 @@ class Evidence:
     criterion: str
     body: str                      # markdown: numbers, tables, plot links
     values: dict = field(default_factory=dict)  # the key measured numbers, for tests
+    #: Why the claim could not be measured here (a peer library not installed: the
+    #: pip command); a skipped claim is neither PASS nor FAIL.
+    skipped: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return "SKIPPED" if self.skipped else "PASS" if self.passed else "FAIL"
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skipped
 
 
 @dataclass
@@ -74,17 +85,20 @@ def render(results) -> str:
     """REPORT.md: a table of the claims and PASS or FAIL, then a section per claim
     with its quote, criterion and evidence."""
     passed = sum(ev.passed for _, ev in results)
+    skipped = sum(bool(ev.skipped) for _, ev in results)
     lines = ["# The survey, reproduced", "",
              f"Each checkable claim of {SURVEY}, measured by adbench. Regenerate with "
              "`adbench reproduce survey` (page numbers are those of the arXiv version).", "",
-             f"**{passed} of {len(results)} claims pass.**", "",
+             f"**{passed} of {len(results)} claims pass.**"
+             + (f" {skipped} skipped (a peer library is not installed)." if skipped else ""),
+             "",
              "| claim | page | result |", "|---|---|---|"]
     for claim, ev in results:
         lines.append(f"| [{claim.title}](#{claim.key}) | {claim.page} | "
-                     f"{'PASS' if ev.passed else 'FAIL'} |")
+                     f"{ev.verdict} |")
     for claim, ev in results:
         lines += ["", f"## {claim.title}", f'<a id="{claim.key}"></a>', "",
                   f"> {claim.quote}", ">", f"> (p. {claim.page})", "",
-                  f"**{'PASS' if ev.passed else 'FAIL'}**. Criterion: {ev.criterion}.", "",
+                  f"**{ev.verdict}**. Criterion: {ev.criterion}.", "",
                   ev.body]
     return "\n".join(lines) + "\n"

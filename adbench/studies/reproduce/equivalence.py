@@ -99,7 +99,8 @@ def _equivalence(reg: Registry, out: Path) -> Evidence:
     rows += [_four_ways(reg.get("helmholtz").instance(n=n), True) for n in HELMHOLTZ_SIZES]
     df = pd.DataFrame(rows)
     if df["DAG: CasADi SX gradient"].isna().any():
-        return Evidence(False, "casadi is installed", "skipped: pip install casadi")
+        return Evidence(False, "casadi is installed", "skipped: pip install 'adbench[casadi]'",
+                        skipped="pip install 'adbench[casadi]'")
     dag, tape = df["DAG: CasADi SX gradient"], df["tape: reverse mode executes"]
     # depth 1 (f = x): neither route executes an operation, which is agreement
     df["DAG / tape"] = np.where((dag == 0) & (tape == 0), 1.0, dag / tape.where(tape > 0))
