@@ -228,7 +228,7 @@ def test_the_derivative_of_a_max_compiles_without_piecewise_logic():
 
 def test_op_count_bounds_hold_and_a_violation_is_found(monkeypatch):
     assert F.op_count_bounds in F.EXTRA_CHECKS
-    monkeypatch.setattr(F, "MIN_OPS_FOR_BOUND", 1)  # SIN is a small program
+    monkeypatch.setattr(F.checks, "MIN_OPS_FOR_BOUND", 1)  # SIN is a small program
     assert "op count over bound" not in _kinds(SIN)
-    monkeypatch.setattr(F, "PASS_COST_BOUND", 0.5)  # below what any pass can cost
+    monkeypatch.setattr(F.checks, "PASS_COST_BOUND", 0.5)  # below what any pass can cost
     assert "op count over bound" in _kinds(SIN)

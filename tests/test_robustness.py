@@ -350,7 +350,8 @@ def test_a_full_disk_mid_run_is_one_line_exit_code_1_and_keeps_the_rows(tmp_path
         fh = real_open(path, mode, *args, **kwargs)
         return _FillsUp(fh, 1 + 3) if Path(path).name == "results.csv" and "a" in mode else fh
 
-    monkeypatch.setattr(harness, "open", opening, raising=False)
+    # results.csv is opened by the harness part that writes it
+    monkeypatch.setattr(harness.results, "open", opening, raising=False)
     out = tmp_path / "run"
     result = invoke(["run", *FIVE, "--out", str(out), "--quiet"])
     assert result.exit_code == 1

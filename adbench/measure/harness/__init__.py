@@ -9,18 +9,14 @@ Three parts, each a module of this package:
   f at x0 before any method, :func:`check_output`).
 
 Every name is re-exported here, so ``from adbench.measure.harness import X``
-is the import to use. Setting a name on this package (``monkeypatch.setattr``
-in a test) sets it in the parts that use it as well, so that patching
-``harness.METRICS`` or ``harness.open`` changes what the harness does.
+is the import to use; a name is read by the part that defines or imports it
+(``harness.results.open`` writes results.csv), so that is where to patch it.
 """
 
 from __future__ import annotations
 
-from adbench._parts import act_as_one_module
 from adbench.measure.context import Context, Metric
-from adbench.measure.harness import loop as _loop
-from adbench.measure.harness import results as _results
-from adbench.measure.harness import selection as _selection
+from adbench.measure.harness import loop, results, selection  # noqa: F401 - the parts
 from adbench.measure.harness.lock import LOCK_NAME, FolderInUseError, FolderLock
 from adbench.measure.harness.loop import (  # noqa: F401 - re-exported, privates too
     _base_row, _check_instance, _first_floating_point_error, _join, _measure_one,
@@ -43,4 +39,3 @@ __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "co
            "FolderInUseError", "FolderLock", "LOCK_NAME", "MEASURED_STATUSES", "as_problem_list",
            "problem_names"]
 
-act_as_one_module(__name__, (_selection, _results, _loop))

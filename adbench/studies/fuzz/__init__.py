@@ -43,19 +43,13 @@ of finding, and :func:`fuzz` drives it all for ``adbench fuzz``.
 
 The parts: :mod:`.program` (programs, random decisions), :mod:`.ops` (one
 generator per primitive), :mod:`.generate`, :mod:`.checks`, :mod:`.shrink` and
-:mod:`.driver` (``adbench fuzz``). Every name is re-exported here, and setting a
-name on this package sets it in the parts that read it (see :mod:`adbench._parts`).
+:mod:`.driver` (``adbench fuzz``). Every name is re-exported here; a setting
+such as ``MIN_OPS_FOR_BOUND`` is read by its own part, so that is the module to change it in.
 """
 
 from __future__ import annotations
 
-from adbench._parts import act_as_one_module
-from adbench.studies.fuzz import checks as _checks
-from adbench.studies.fuzz import driver as _driver
-from adbench.studies.fuzz import generate as _generate
-from adbench.studies.fuzz import ops as _ops
-from adbench.studies.fuzz import program as _program
-from adbench.studies.fuzz import shrink as _shrink
+from adbench.studies.fuzz import checks  # noqa: F401 - the part that holds the settings
 from adbench.studies.fuzz.program import (  # noqa: F401
     BOUND, Choices, HypothesisChoices, MARGIN, MAX_SIZE, Node, Program, RandomChoices,
     _compiled, _name, _output_expr, _output_source)
@@ -81,4 +75,3 @@ __all__ = ["Node", "Program", "Finding", "OPS", "EXCLUDED", "generate", "program
            "check_program", "shrink", "fuzz", "RandomChoices", "TOLERANCE", "EXTRA_CHECKS",
            "FuzzReport", "KNOWN_LIMITATIONS", "unexpected"]
 
-act_as_one_module(__name__, (_program, _ops, _generate, _checks, _shrink, _driver))
