@@ -21,7 +21,7 @@ from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 
 __all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS", "Limit", "SECONDS",
-           "GIB", "dated_folder", "jobs_option"]
+           "GIB", "dated_folder", "jobs_option", "spread_options"]
 
 
 class UserError(click.ClickException):
@@ -38,6 +38,20 @@ def dated_folder(kind: str) -> Path:
     from datetime import datetime
 
     return Path("results") / datetime.now().strftime(f"{kind}-%Y%m%d-%H%M%S")
+
+
+def spread_options(what: str, note: str = ""):
+    """The options ``--jobs N|auto`` and ``--cluster ADDRESS`` of a command that spreads
+    ``what`` (its units of work) over workers; read them with :func:`jobs_option`."""
+    def decorate(f):
+        f = click.option("--cluster", default=None, metavar="ADDRESS",
+                         help=f"Send the {what} to the Dask cluster whose scheduler is at "
+                              "ADDRESS (tcp://host:8786); its workers need adbench "
+                              "installed.")(f)
+        return click.option("--jobs", default="1", show_default=True, metavar="N|auto",
+                            help=f"Up to N {what} at once on this machine (auto: one per "
+                                 f"CPU){note}.")(f)
+    return decorate
 
 
 def jobs_option(jobs: str, cluster: str | None) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from adbench.cli.base import UserError, cli, jobs_option
+from adbench.cli.base import UserError, cli, jobs_option, spread_options
 from adbench.studies.fuzz import CHECKS
 
 
@@ -53,12 +53,7 @@ def _executor(jobs: str, cluster: str | None):
 @click.option("--save", type=click.Path(path_type=Path, file_okay=False), default=None,
               metavar="DIR", help="Also write each reproducer as a problem file into DIR.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-@click.option("--jobs", default="1", show_default=True, metavar="N|auto",
-              help="Check up to N ranges of programs at once on this machine (auto: one per "
-                   "CPU); the findings are those of a serial campaign.")
-@click.option("--cluster", default=None, metavar="ADDRESS",
-              help="Check the ranges of programs on the Dask cluster at ADDRESS "
-                   "(tcp://host:8786).")
+@spread_options("ranges of programs", "; the findings are those of a serial campaign")
 def fuzz_command(examples, seed, first, max_nodes, timeout, skip, no_shrink, save, quiet, jobs,
                  cluster):
     """Check the differentiators against each other on random programs.

@@ -15,7 +15,7 @@ import click
 import pandas as pd
 
 from adbench.cli.base import (GIB, SECONDS, UserError, cli, dated_folder, jobs_option,
-                              problems_dir_option)
+                              problems_dir_option, spread_options)
 from adbench.measure.harness import DEFAULT_TIMEOUT, STATUSES, ResultsWriteError, parse_sizes
 from adbench.methods import METHODS
 from adbench.registry import load_registry
@@ -143,12 +143,7 @@ class _Progress:
 @click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="Time spent timing f and the derivative per measurement "
                    "[default: 0.1]; 0 skips timing.")
-@click.option("--jobs", default="1", show_default=True, metavar="N|auto",
-              help="Measure up to N problem instances at once on this machine (auto: one "
-                   "per CPU); timing measurements run one per physical core, pinned.")
-@click.option("--cluster", default=None, metavar="ADDRESS",
-              help="Send the measurements to the Dask cluster whose scheduler is at ADDRESS "
-                   "(tcp://host:8786); its workers need adbench installed.")
+@spread_options("problem instances", "; timing measurements run one per physical core, pinned")
 @problems_dir_option
 def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_limit, quiet,
                 strict, time_budget, jobs, cluster, problems_dirs):
