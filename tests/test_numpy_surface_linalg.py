@@ -114,3 +114,19 @@ def test_norm_has_derivative_zero_at_zero_and_min_splits_ties():
     np.testing.assert_array_equal(grad(lambda x, xp: xp.linalg.norm(x))(np.zeros(3)), np.zeros(3))
     np.testing.assert_array_equal(grad(lambda x, xp: xp.min(x))(np.array([1.0, 3.0, 1.0])),
                                   [0.5, 0.0, 0.5])
+
+
+def test_cumprod_derivatives_are_exact_at_zeros_and_cost_o_n_operations():
+    from adbench.ad import grad, jacfwd
+    from adbench.interpret.counting import count_ops
+    from adbench.interpret.xp import numpy_xp
+
+    def f(x, xp):
+        return xp.sum(xp.cumprod(x))
+    x = np.array([0.5, 0.0, 2.0, 3.0, 0.0, 1.5])
+    # d/dx0 = 1 + x1 (...) = 1; d/dx1 = x0 (1 + x2 + x2 x3) = 4.5; every later term has x1 = 0
+    np.testing.assert_array_equal(grad(f)(x), [1.0, 4.5, 0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(jacfwd(f)(x), [1.0, 4.5, 0.0, 0.0, 0.0, 0.0])
+    xs = np.linspace(0.5, 1.5, 50)
+    ops_f = count_ops(lambda v: f(v, numpy_xp), xs).ops
+    assert count_ops(grad(f), xs).ops <= 6 * ops_f  # was quadratic in n before

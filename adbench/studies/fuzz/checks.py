@@ -83,14 +83,6 @@ PASS_COST_BOUND = 6.0
 MIN_OPS_FOR_BOUND = 10
 
 
-#: Primitives whose derivative rule does not meet the cheap-gradient bound, and why:
-#: programs using them are not held to the op-count bounds (their values still are).
-OVER_BOUND_RULES: dict[str, str] = {
-    "cumprod": "its derivative rule is division-free (exact at zeros) and costs O(n^2) "
-               "operations per slice against the n - 1 of cumprod itself",
-}
-
-
 def op_count_bounds(ev: Evaluation) -> list[Finding]:
     """The op-count bounds of the measurements issue, by the op counter
     (:mod:`adbench.interpret.counting`): one JVP and one reverse pass (recording included)
@@ -100,8 +92,6 @@ def op_count_bounds(ev: Evaluation) -> list[Finding]:
     from adbench.interpret.counting import count_ops
 
     inst = ev.inst
-    if any(node.primitive in OVER_BOUND_RULES for node in ev.program.nodes):
-        return []
     x0 = np.array(ev.program.x0, dtype=float)
     with np.errstate(all="ignore"):
         ops_f = count_ops(lambda v: inst.f(v, numpy_xp), x0).ops
