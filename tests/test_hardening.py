@@ -161,7 +161,9 @@ def test_a_signal_at_any_moment_of_a_run_is_never_lost():
             codes.append((signum, "ignored"))
         else:
             codes.append((signum, os.waitstatus_to_exitcode(done[1])))
-    assert all(code == 128 + signum for signum, code in codes), codes
+    wrong = [(trial, signum, code) for trial, (signum, code) in enumerate(codes)
+             if code != 128 + signum]
+    assert not wrong, wrong
 
 
 # --------------------------------------------------------------------------
