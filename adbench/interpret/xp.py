@@ -21,6 +21,7 @@ import mpmath
 import numpy as np
 import sympy
 
+from adbench.interpret import compositions as C
 from adbench.interpret import primitives as P
 
 __all__ = ["numpy_xp", "mpmath_xp", "sympy_xp", "XP_FUNCTIONS"]
@@ -39,8 +40,10 @@ ELEMENTWISE = {
     "logaddexp": P.logaddexp_p, "reciprocal": P.reciprocal_p, "hypot": P.hypot_p,
     "fmax": P.fmax_p, "fmin": P.fmin_p, "floor": P.floor_p, "ceil": P.ceil_p,
     "mod": P.mod_p, "remainder": P.mod_p, "erf": P.erf_p, "gammaln": P.gammaln_p,
-    "polygamma": P.polygamma_p,
+    "polygamma": P.polygamma_p, "fabs": P.abs_p, "true_divide": P.div_p,
 }
+#: Names of ELEMENTWISE whose float64 function is called otherwise in the table.
+_FUNCTION_OF = {"abs": "absolute", "fabs": "absolute", "true_divide": "divide"}
 
 #: Functions made of the primitives (:func:`~adbench.interpret.primitives.round_with`...),
 #: one definition written over each namespace's own functions.
@@ -59,7 +62,9 @@ XP_FUNCTIONS = sorted(set(ELEMENTWISE) | set(COMPOSED) | {
     "linalg.norm"} | set(
     # shape and indexing family (adbench.interpret.primitives.shape, .indexing)
     ["squeeze", "expand_dims", "tile", "repeat", "flip", "roll", "moveaxis", "vstack",
-     "hstack", "split", "pad", "sort", "take", "argsort", "argmax", "argmin"]))
+     "hstack", "split", "pad", "sort", "take", "argsort", "argmax", "argmin"]) | set(
+    # compositions written once over any namespace (adbench.interpret.compositions)
+    C.COMPOSITIONS) | set(C.INDEX_OBJECTS))
 
 # --- reductions and linear algebra: the same functions in every namespace ---------------
 #: Functions of the table that run unchanged on numpy object arrays too (their
@@ -115,7 +120,7 @@ def _constructors(dtype):
 
 
 def _numpy_namespace():
-    ns = {name: getattr(P, "absolute" if name == "abs" else name) for name in ELEMENTWISE}
+    ns = {name: getattr(P, _FUNCTION_OF.get(name, name)) for name in ELEMENTWISE}
     for name in ("square", "sum", "mean", "max", "amax", "logsumexp", "matmul", "dot", "outer",
                  "reshape", "ravel", "transpose", "swapaxes", "broadcast_to",
                  "concatenate", "stack", "array", "asarray", "zeros_like", "ones_like"):
@@ -125,7 +130,9 @@ def _numpy_namespace():
     ns.update({name: getattr(P, name) for name in SHAPE_FUNCTIONS})
     ns.update(_constructors(float))
     ns.update(pi=np.pi, e=np.e, name="numpy")
-    return types.SimpleNamespace(**ns)
+    xp = types.SimpleNamespace(**ns)
+    C.bind(xp)
+    return xp
 
 
 def _object_namespace(name: str, attr: str, pi, e, log_pi):
@@ -155,7 +162,9 @@ def _object_namespace(name: str, attr: str, pi, e, log_pi):
               argsort=functools.partial(np.argsort, kind="stable"))
     ns.update(_constructors(object))
     ns.update(pi=pi, e=e, name=name)
-    return types.SimpleNamespace(**ns)
+    xp = types.SimpleNamespace(**ns)
+    C.bind(xp)
+    return xp
 
 
 def _sympy_max(x, axis=None, keepdims=False, combine=sympy.Max):
