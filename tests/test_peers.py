@@ -58,7 +58,7 @@ def test_every_xp_function_is_mapped_or_missing_with_a_reason_for_every_peer():
             if isinstance(entry, peer_table.Missing):
                 assert entry.reason.strip(), f"{peer} lacks xp.{name} without a reason"
                 lacking.setdefault(peer, []).append(name)
-            else:
+            else:  # (COMPOSED is a string too)
                 assert (entry is peer_table.SAME or isinstance(entry, (str, peer_table.shim))), \
                     (peer, name, entry)
                 if entry is peer_table.NUMPY:
@@ -73,7 +73,9 @@ def test_each_peer_namespace_resolves_every_entry_in_its_library(peer):
     pytest.importorskip(module, reason=f"{module} is not installed")
     xp = peer_table.namespace(peer)  # AttributeError if a name is absent from the library
     for name in XP_FUNCTIONS:
-        assert callable(peer_table.resolve(xp, name)), (peer, name)
+        fn = peer_table.resolve(xp, name)
+        # r_ and c_ are index objects (xp.r_[a, b]), as in numpy
+        assert callable(fn) or (name in ("r_", "c_") and hasattr(fn, "__getitem__")), (peer, name)
 
 
 #: Eager JAX dispatches each of GMM's and the LSTM's thousands of small operations
@@ -269,6 +271,30 @@ SURFACE = {
     "pad": lambda x, xp: xp.pad(x * x, 2),
     "take": lambda x, xp: xp.take(_m(x, xp), [2, 0, 2], axis=1) * x[1:2],
     "sort": lambda x, xp: xp.sort(x * x[2:3]) * x,
+    # the compositions (adbench/interpret/compositions.py)
+    "degrees": lambda x, xp: xp.degrees(x) * xp.radians(x[0:1]) + xp.rad2deg(x),
+    "deg2rad": lambda x, xp: xp.deg2rad(x) * x,
+    "logaddexp2": lambda x, xp: xp.logaddexp2(x[:3], x[3:]),
+    "sinc": lambda x, xp: xp.sinc(x * 2.0),
+    "fabs": lambda x, xp: xp.fabs(x - 0.5) + xp.true_divide(x, x[1:2]),
+    "nan_to_num": lambda x, xp: xp.nan_to_num(x * x),
+    "select": lambda x, xp: xp.select([SURFACE_X > 0.6, SURFACE_X < 0.3], [x * x, -x], 0.5),
+    "fliplr": lambda x, xp: xp.fliplr(_m(x, xp)) * xp.flipud(_m(x, xp)),
+    "rot90": lambda x, xp: xp.rot90(_m(x, xp)) * xp.rot90(_m(x, xp), 3)[:, :1],
+    "rollaxis": lambda x, xp: xp.rollaxis(xp.reshape(x, (1, 2, 3)), 2) * x[0:1],
+    "partition": lambda x, xp: xp.partition(x * x[2:3], 2)[2:4],
+    "atleast_3d": lambda x, xp: xp.atleast_3d(x) * xp.atleast_1d(x[0:1]) + xp.atleast_2d(x),
+    "column_stack": lambda x, xp: xp.column_stack([x[:3], x[3:]]) * xp.row_stack([x[:2]]),
+    "append": lambda x, xp: xp.append(_m(x, xp), x[:3] * x[1:2]),
+    "array_split": lambda x, xp: xp.array_split(x, 4)[1] * xp.hsplit(x, 3)[0],
+    "vsplit": lambda x, xp: xp.vsplit(_m(x, xp), 2)[1][0, :2] * xp.dsplit(
+        xp.reshape(x, (1, 2, 3)), [1])[1][0, :, 0],
+    "diff": lambda x, xp: xp.diff(x * x, 2) + xp.diff(x, prepend=0.5)[:4],
+    "gradient": lambda x, xp: xp.gradient(x * x, edge_order=2) + xp.gradient(
+        x, [0.0, 0.1, 0.3, 0.4, 0.8, 1.0]),
+    "linspace": lambda x, xp: xp.linspace(x[0], x[1] * x[2], 5),
+    "cross": lambda x, xp: xp.cross(x[:3], x[3:] * x[0:1]),
+    "r_": lambda x, xp: xp.r_[x[:2], x[3:]][:3] * xp.c_[x[:3], x[3:]][:, 1],
 }
 SURFACE_X = np.array([0.31, 0.74, 0.46, 0.58, 0.23, 0.67])
 #: one method per library (each library's other methods differentiate the same xp)
@@ -292,7 +318,10 @@ def _lacks(method_name, fname):
 
 
 #: functions whose call in SURFACE also uses others of the table lacking in a peer
-ALSO_USES = {"mod": ("floor",), "multigammaln": ("gammaln",), "det": ("slogdet",)}
+ALSO_USES = {"mod": ("floor",), "multigammaln": ("gammaln",), "det": ("slogdet",),
+             "fabs": ("true_divide",), "fliplr": ("flipud",), "atleast_3d": ("atleast_2d",),
+             "array_split": ("hsplit",), "vsplit": ("dsplit",), "degrees": ("radians",),
+             "column_stack": ("row_stack",), "r_": ("c_",)}
 
 
 @pytest.mark.parametrize("method_name", SURFACE_METHODS)

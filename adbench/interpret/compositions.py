@@ -485,6 +485,7 @@ def linspace(xp, start, stop, num=50, endpoint=True, retstep=False, dtype=None, 
         raise ValueError(f"linspace: dtype {np.dtype(dtype)} is not supported (xp values are "
                          "real floats)")
     num = operator.index(num)
+    start, stop = xp.asarray(start), xp.asarray(stop)
     if num < 0:
         raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
     div = (num - 1) if endpoint else num
@@ -522,19 +523,21 @@ def cross(xp, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     na, nb = _shape(a)[-1], _shape(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError(f"cross: vectors of dimension {na} and {nb}; each must be 2 or 3")
-    a0, a1 = a[..., 0], a[..., 1]
-    b0, b1 = b[..., 0], b[..., 1]
+    def part(v, i):  # an array still (a scalar SX of CasADi is not one)
+        return xp.asarray(v[..., i])
+    a0, a1 = part(a, 0), part(a, 1)
+    b0, b1 = part(b, 0), part(b, 1)
     z = xp.subtract(xp.multiply(a0, b1), xp.multiply(a1, b0))
     if na == 2 and nb == 2:
         return z
     if na == 2:
-        b2 = b[..., 2]
+        b2 = part(b, 2)
         x_, y_ = xp.multiply(a1, b2), xp.negative(xp.multiply(a0, b2))
     elif nb == 2:
-        a2 = a[..., 2]
+        a2 = part(a, 2)
         x_, y_ = xp.negative(xp.multiply(a2, b1)), xp.multiply(a2, b0)
     else:
-        a2, b2 = a[..., 2], b[..., 2]
+        a2, b2 = part(a, 2), part(b, 2)
         x_ = xp.subtract(xp.multiply(a1, b2), xp.multiply(a2, b1))
         y_ = xp.subtract(xp.multiply(a2, b0), xp.multiply(a0, b2))
     out = xp.stack(_broadcast_all(xp, (x_, y_, z)), axis=-1)

@@ -12,6 +12,9 @@ unchanged on each library's values: no problem is written twice. An entry is
   against torch's ``dim``, CasADi's ``if_else`` for ``where``);
 * :data:`NUMPY` (SymEngine and CasADi only): numpy's own function over object
   arrays of the library's scalars, as xp's SymPy and mpmath namespaces do;
+* :data:`COMPOSED`: the composition of :mod:`adbench.interpret.compositions` (the
+  one definition xp itself uses), run on the peer's own namespace: where the
+  library has no function of that name and numpy's signature;
 * :func:`missing`: the library has nothing that computes it, with the reason.
   Calling it raises :class:`~adbench.methods.base.Unsupported` with that reason.
 
@@ -36,12 +39,13 @@ import types
 
 import numpy as np
 
+from adbench.interpret import compositions as C
 from adbench.interpret import peer_shims as S
 from adbench.interpret import peer_shims_torch as T
 from adbench.interpret.peer_shims import _object_asarray, _on_tensors, shim  # noqa: F401
 from adbench.interpret.xp import ELEMENTWISE, XP_FUNCTIONS, sympy_xp
 
-__all__ = ["PEERS", "TABLE", "SAME", "NUMPY", "Missing", "shim", "missing", "namespace",
+__all__ = ["PEERS", "TABLE", "SAME", "NUMPY", "COMPOSED", "Missing", "shim", "missing", "namespace",
            "MODULES", "OBJECT_PEERS", "resolve"]
 
 #: The peer libraries, in the order of the columns of TABLE.
@@ -54,6 +58,7 @@ OBJECT_PEERS = ("symengine", "casadi")
 
 SAME = "="
 NUMPY = "numpy"
+COMPOSED = "composed"
 
 
 class Missing:
@@ -82,6 +87,10 @@ _NO_POLYGAMMA = missing("Lambdify cannot compile polygamma, the derivative of lo
 _NO_COMPARISON = missing("a comparison of symbolic expressions has no truth value")
 _CA_NO_GAMMALN = missing("CasADi has no log-gamma function")
 _CA_NO_POLYGAMMA = missing("CasADi has no polygamma function")
+_CA_NO_TEST = missing("its composition compares values (x == 0, x != x), and a CasADi SX "
+                      "comparison has no truth value")
+#: The compositions (adbench.interpret.compositions) on every peer.
+_ALL_COMPOSED = (COMPOSED,) * 5
 
 TABLE: dict[str, tuple] = {
     # xp name:         (jax, torch, autograd, symengine, casadi)
@@ -90,6 +99,7 @@ TABLE: dict[str, tuple] = {
     "add":             (SAME, SAME, SAME, S.add, S.add),
     "amax":            (SAME, S.t_max, SAME, S.se_max, S.ca_max),
     "amin":            (SAME, T.t_min, SAME, S.se_min, S.ca_min),
+    "append":          (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "arange":          (SAME, SAME, SAME, NUMPY, NUMPY),
     "arccos":          (SAME, SAME, SAME, "acos", "acos"),
     "arccosh":         (SAME, SAME, SAME, "acosh", "acosh"),
@@ -103,21 +113,32 @@ TABLE: dict[str, tuple] = {
     "argsort":         (SAME, T.t_argsort, SAME, _NO_COMPARISON, _NO_COMPARISON),
     "around":          (SAME, T.t_round, SAME, _NO_FLOOR, S.ca_round),
     "array":           (SAME, S.t_array, SAME, S.obj_array, S.obj_array),
+    "array_split":     (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "asarray":         (SAME, S.t_array, "array", S.obj_array, S.obj_array),
+    "atleast_1d":      (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
+    "atleast_2d":      (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
+    "atleast_3d":      (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "broadcast_to":    (SAME, S.t_broadcast, SAME, NUMPY, NUMPY),
+    "c_":              _ALL_COMPOSED,
     "ceil":            (SAME, SAME, SAME, _NO_FLOOR, SAME),
     # at a bound torch's clamp gives x the whole derivative, autograd's clip none
     # (adbench: half); tests/test_peers.py records each library's tie convention
     "clip":            (SAME, T.t_clip, SAME, S.se_clip, S.ca_clip),
+    "column_stack":    (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "concatenate":     (SAME, S.t_concat, SAME, S.obj_concat, S.obj_concat),
     "cos":             (SAME, SAME, SAME, SAME, SAME),
     "cosh":            (SAME, SAME, SAME, SAME, SAME),
+    "cross":           (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "cumprod":         (SAME, T.t_cumprod, missing(_AG_NO_VJP.format("cumprod")), NUMPY, NUMPY),
     "cumsum":          (SAME, T.t_cumsum, SAME, NUMPY, NUMPY),
+    "deg2rad":         (SAME, SAME, COMPOSED, COMPOSED, COMPOSED),
+    "degrees":         (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "diag":            (SAME, T.t_diag, SAME, NUMPY, NUMPY),
     "diagonal":        (SAME, T.t_diagonal, SAME, NUMPY, NUMPY),
+    "diff":            (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "divide":          (SAME, SAME, SAME, S.div, S.div),
     "dot":             (SAME, S.t_dot, SAME, NUMPY, NUMPY),
+    "dsplit":          (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "einsum":          (SAME, T.t_einsum, SAME, NUMPY, NUMPY),
     "erf":             (S.jax_erf, SAME, S.ag_erf, SAME, SAME),
     "exp":             (SAME, SAME, SAME, SAME, SAME),
@@ -125,12 +146,17 @@ TABLE: dict[str, tuple] = {
     "expand_dims":     (SAME, T.t_expand_dims, SAME, NUMPY, NUMPY),
     "expm1":           (SAME, SAME, SAME, S.expm1, SAME),
     "eye":             (SAME, SAME, SAME, NUMPY, NUMPY),
+    "fabs":            (SAME, "abs", SAME, S.se_abs, "fabs"),
     "flip":            (SAME, T.t_flip, missing(_AG_NO_VJP.format("flip")), NUMPY, NUMPY),
+    "fliplr":          (SAME, COMPOSED, SAME, COMPOSED, COMPOSED),
+    "flipud":          (SAME, COMPOSED, SAME, COMPOSED, COMPOSED),
     "floor":           (SAME, SAME, SAME, _NO_FLOOR, SAME),
     "fmax":            (SAME, SAME, SAME, S.se_maximum, SAME),
     "fmin":            (SAME, SAME, SAME, S.se_minimum, SAME),
     "full":            (SAME, S.t_full, SAME, NUMPY, NUMPY),
     "gammaln":         (S.jax_gammaln, "lgamma", S.ag_gammaln, _NO_POLYGAMMA, _CA_NO_GAMMALN),
+    "gradient":        _ALL_COMPOSED,
+    "hsplit":          (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "hstack":          (SAME, T.t_hstack, SAME, NUMPY, NUMPY),
     "hypot":           (SAME, SAME, SAME, S.se_hypot, SAME),
     "inner":           (SAME, SAME, SAME, NUMPY, NUMPY),
@@ -141,11 +167,13 @@ TABLE: dict[str, tuple] = {
     "linalg.norm":     (SAME, T.t_norm, SAME, S.se_norm, S.ca_norm),
     "linalg.slogdet":  (SAME, SAME, SAME, S.se_slogdet, S.ca_slogdet),
     "linalg.solve":    (SAME, SAME, SAME, S.se_solve, S.ca_solve),
+    "linspace":        (SAME, COMPOSED, SAME, COMPOSED, COMPOSED),
     "log":             (SAME, SAME, SAME, SAME, SAME),
     "log10":           (SAME, SAME, SAME, S.log10, SAME),
     "log1p":           (SAME, SAME, SAME, S.log1p, SAME),
     "log2":            (SAME, SAME, SAME, S.log2, S.log2),
     "logaddexp":       (SAME, SAME, SAME, S.obj_logaddexp, S.obj_logaddexp),
+    "logaddexp2":      (SAME, SAME, COMPOSED, COMPOSED, COMPOSED),
     "logsumexp":       (S.jax_lse, S.t_lse, S.ag_lse, S.obj_lse, S.obj_lse),
     "matmul":          (SAME, SAME, SAME, NUMPY, NUMPY),
     "max":             (SAME, S.t_max, SAME, S.se_max, S.ca_max),
@@ -158,24 +186,34 @@ TABLE: dict[str, tuple] = {
     "multigammaln":    (S.jax_multigammaln, T.t_multigammaln, S.ag_multigammaln,
                         _NO_POLYGAMMA, _CA_NO_GAMMALN),
     "multiply":        (SAME, SAME, SAME, S.mul, S.mul),
+    "nan_to_num":      (SAME, COMPOSED, COMPOSED, COMPOSED, _CA_NO_TEST),
     "negative":        (SAME, SAME, SAME, S.neg, S.neg),
     "ones":            (SAME, SAME, SAME, NUMPY, NUMPY),
     "ones_like":       (SAME, SAME, SAME, NUMPY, NUMPY),
     "outer":           (SAME, SAME, SAME, NUMPY, NUMPY),
     "pad":             (SAME, T.t_pad, S.ag_pad, NUMPY, NUMPY),
+    "partition":       (COMPOSED, COMPOSED, COMPOSED, _NO_COMPARISON, _NO_COMPARISON),
     "polygamma":       (S.jax_polygamma, T.t_polygamma, S.ag_polygamma, _NO_POLYGAMMA,
                         _CA_NO_POLYGAMMA),
     "power":           (SAME, "pow", SAME, S.pow_, S.pow_),
     "prod":            (SAME, T.t_prod, SAME, NUMPY, NUMPY),
+    "r_":              _ALL_COMPOSED,
+    "rad2deg":         (SAME, SAME, COMPOSED, COMPOSED, COMPOSED),
+    "radians":         (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "ravel":           (SAME, SAME, SAME, NUMPY, NUMPY),
     "reciprocal":      (SAME, SAME, SAME, S.reciprocal, S.reciprocal),
     "remainder":       (SAME, SAME, SAME, _NO_FLOOR, S.ca_mod),
     "repeat":          (SAME, T.t_repeat, SAME, NUMPY, NUMPY),
     "reshape":         (SAME, S.t_reshape, SAME, NUMPY, NUMPY),
     "roll":            (SAME, T.t_roll, SAME, NUMPY, NUMPY),
+    "rollaxis":        (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
+    "rot90":           (SAME, COMPOSED, SAME, COMPOSED, COMPOSED),
     "round":           (SAME, T.t_round, SAME, _NO_FLOOR, S.ca_round),
+    "row_stack":       ("vstack", COMPOSED, COMPOSED, COMPOSED, COMPOSED),
+    "select":          (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "sign":            (SAME, SAME, SAME, S.se_sign, SAME),
     "sin":             (SAME, SAME, SAME, SAME, SAME),
+    "sinc":            (SAME, SAME, COMPOSED, COMPOSED, _CA_NO_TEST),
     "sinh":            (SAME, SAME, SAME, SAME, SAME),
     "sort":            (SAME, T.t_sort, SAME, _NO_COMPARISON, _NO_COMPARISON),
     "split":           (SAME, T.t_split, SAME, NUMPY, NUMPY),
@@ -196,7 +234,9 @@ TABLE: dict[str, tuple] = {
     "transpose":       (SAME, S.t_transpose, SAME, NUMPY, NUMPY),
     "tril":            (SAME, T.t_tril, SAME, NUMPY, NUMPY),
     "triu":            (SAME, T.t_triu, SAME, NUMPY, NUMPY),
+    "true_divide":     (SAME, SAME, SAME, S.div, S.div),
     "var":             (SAME, T.t_var, SAME, NUMPY, NUMPY),
+    "vsplit":          (SAME, COMPOSED, COMPOSED, COMPOSED, COMPOSED),
     "vstack":          (SAME, T.t_vstack, SAME, NUMPY, NUMPY),
     "where":           (SAME, S.t_where, SAME, S.se_where, "if_else"),
     "zeros":           (SAME, SAME, SAME, NUMPY, NUMPY),
@@ -223,7 +263,10 @@ def _elementwise(fn):
         k = len(args)
         if k not in ufuncs:
             ufuncs[k] = np.frompyfunc(fn, k, 1)
-        return ufuncs[k](*args)
+        # a scalar expression as a 0-d object array: a CasADi SX among the arguments
+        # would otherwise take the call over (its __array_ufunc__), and refuse it
+        return ufuncs[k](*(a if isinstance(a, (np.ndarray, int, float)) else _object_asarray(a)
+                           for a in args))
     mapped.__qualname__ = getattr(fn, "__qualname__", "elementwise")
     return mapped
 
@@ -237,6 +280,8 @@ def _entry(peer: str, name: str, lib):
     entry = TABLE[name][PEERS.index(peer)]
     if isinstance(entry, Missing):
         return _unsupported(peer, name, entry.reason)
+    if entry is COMPOSED:
+        return None  # bound by namespace() to the peer's namespace, once it exists
     if entry is NUMPY:
         if peer not in OBJECT_PEERS:
             raise ValueError(f"TABLE[{name!r}]: NUMPY is for object peers, not {peer}")
@@ -292,4 +337,6 @@ def namespace(peer: str) -> types.SimpleNamespace:
     pi = lib.pi if peer == "symengine" else math.pi
     e = lib.E if peer == "symengine" else math.e
     ns.update(pi=pi, e=e, inf=math.inf, newaxis=None, name=peer)
-    return types.SimpleNamespace(**ns)
+    xp = types.SimpleNamespace(**ns)
+    C.bind(xp, [name for name in XP_FUNCTIONS if TABLE[name][PEERS.index(peer)] is COMPOSED])
+    return xp
