@@ -191,6 +191,55 @@ CASES["concatenate"] += [unary(lambda a: P.vstack([a * a, P.sin(a)]) * P.hstack(
                                shape=(4,))]
 CASES["transpose"] += [unary(lambda a: P.moveaxis(P.exp(a), 0, -1), shape=(2, 1, 3))]
 
+# The compositions of adbench.interpret.compositions (numpy_xp's), checked under the
+# primitives they are made of; X is numpy_xp.
+X = numpy_xp
+CASES["mul"] += [unary(lambda a: X.degrees(a) * X.radians(a) + X.rad2deg(X.deg2rad(a))),
+                 binary(lambda a, b: X.cross(a, b), ((2, 3), (3,)), -1.0, 1.0),
+                 binary(lambda a, b: X.cross(a, b, axisa=0), ((2, 3), (2,)), -1.0, 1.0),
+                 unary(lambda a: X.cross(a[:, :2], a[:, 1:], axis=1), shape=(2, 3))]
+CASES["logaddexp"] += [binary(X.logaddexp2, lo=-3.0, hi=3.0)]
+# sinc at 0 exactly (its Maclaurin polynomial there) and around it
+CASES["sin"] += [(lambda x, xp: X.sinc(x) * x[1], np.array([0.0, 0.7, -1.3, 1e-3, 0.05]))]
+CASES["where"] += [
+    (lambda x, xp: X.nan_to_num(P.sin(x) + np.array([0.0, np.inf, -np.inf, np.nan]),
+                                posinf=2.0, neginf=-3.0) * x,
+     np.array([0.5, 1.2, -0.7, 0.3])),
+    (lambda x, xp: X.select([x > 1.0, x < 0.0], [x * x, P.sin(x)], 0.5) * x,
+     np.array([-1.0, 0.4, 1.7, 2.2])),
+    (lambda x, xp: X.linspace(x[0], x[1] * x[1], 3) * X.linspace(x[:2], x[2:], 3, axis=1)[0],
+     np.array([0.3, 1.2, -0.4, 0.8]))]
+CASES["getitem"] += [
+    unary(lambda a: X.fliplr(a * a) + X.flipud(P.sin(a)) * X.partition(a, 1, axis=0),
+          shape=(2, 3)),
+    unary(lambda a: X.array_split(P.exp(a), 3)[0] * X.hsplit(a, [2])[1][:2]
+          + X.vsplit(P.reshape(a, (5, 1)), [3])[1][0] * X.dsplit(P.reshape(a, (1, 1, 5)), 5)[4],
+          shape=(5,))]
+CASES["sub"] += [unary(lambda a: X.diff(a * a, 2) * X.diff(a, prepend=0.5, append=a[:1])[:3]),
+                 unary(lambda a: X.diff(P.sin(a), axis=0), shape=(3, 2))]
+CASES["transpose"] += [unary(lambda a: X.rot90(P.exp(a)) * X.rot90(a, -1, axes=(1, 0)),
+                             shape=(2, 3)),
+                       unary(lambda a: X.rollaxis(a * a, 2) + X.rollaxis(a, 0, 3)[0, 0],
+                             shape=(1, 2, 3))]
+CASES["reshape"] += [unary(lambda a: X.atleast_3d(a * a) + X.atleast_2d(P.sin(a))
+                           * X.atleast_1d(a[0]))]
+CASES["concatenate"] += [
+    unary(lambda a: X.column_stack([a, a * a]) * X.row_stack([a, P.sin(a)])[1],
+          shape=(2,)),
+    unary(lambda a: X.append(a * a, P.exp(a[:2])) * X.r_[a[:2], 0.5, a[1:3], 1.5],
+          shape=(4,)),
+    unary(lambda a: X.c_[a, a * a, P.sin(a)] * X.c_[a[:, None], 0.5 * a[:, None]][:, :1],
+          shape=(3,))]
+# numpy.gradient: uniform, coordinate and 2-D spacings, both edge orders
+CASES["concatenate"] += [
+    unary(lambda a: X.gradient(a * a) * X.gradient(P.sin(a), 0.3, edge_order=2), shape=(5,)),
+    unary(lambda a: X.gradient(P.exp(a), [0.0, 0.1, 0.3, 0.35, 0.8], edge_order=2) * a,
+          shape=(5,)),
+    unary(lambda a: X.gradient(a * a, 0.5, [0.0, 1.0, 3.0])[1] + X.gradient(a, axis=0),
+          shape=(3, 3))]
+CASES["div"] += [binary(X.true_divide, lo=0.5, hi=2.0)]
+CASES["abs"] += [(lambda x, xp: X.fabs(x) * x, np.array([-1.5, -0.3, 0.4, 2.0]))]
+
 
 #: Primitives checked in forward mode only, with the reason.
 FORWARD_ONLY = {

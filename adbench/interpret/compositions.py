@@ -72,36 +72,64 @@ def logaddexp2(xp, x, y):
     return xp.divide(xp.logaddexp(xp.multiply(x, ln2), xp.multiply(y, ln2)), ln2)
 
 
+def _number_mask(test: Callable):
+    """``test()`` (a comparison of the values) as a numpy bool array; None for
+    symbols (SymPy, SymEngine, CasADi), whose comparison has no truth value."""
+    try:
+        return np.asarray(test(), dtype=bool)
+    except (TypeError, RuntimeError):
+        return None
+
+
+#: |pi x| below which sinc is its Maclaurin polynomial: there its truncation error
+#: (t^10/11!) and the rounding error of the quotient's derivatives (about eps/t^3 for
+#: the second) are both below 1e-13 relative.
+SINC_SERIES = 0.1
+
+
 def sinc(xp, x):
     """numpy.sinc: sin(pi x) / (pi x), and 1 at x = 0 (a removable singularity).
 
-    The derivative at 0 is made exact by evaluating the entries that are exactly
-    0 with the Maclaurin polynomial 1 - t^2/6 + t^4/120 (t = pi x), whose value
-    and derivatives of orders 1 to 5 at 0 are sinc's (1, 0, -pi^2/3, 0, pi^4/5,
-    0). The quotient is taken at t = 1 there, so that no 0/0 reaches the
-    derivative through the branch ``where`` does not take. Elsewhere the value is
-    numpy's, to the bit. Costs a multiplication, a sine and a division per entry,
-    and the polynomial's 4 operations.
+    Near 0 the quotient's derivatives cancel (sin t / t^2 against cos t / t) and
+    at 0 they are 0/0. There, for |t| < :data:`SINC_SERIES` (t = pi x), sinc is
+    its Maclaurin polynomial 1 - t^2/3! + t^4/5! - t^6/7! + t^8/9!, written with
+    integer divisors (exact on mpmath and SymPy numbers): at 0 its value and its
+    derivatives of orders 1 to 9 are sinc's (1, 0, -pi^2/3, 0, pi^4/5, ...), so
+    the derivative at 0 is exactly 0. The quotient is taken at t = 1 for those
+    entries, so that no 0/0 reaches the derivative through the branch ``where``
+    does not take. Elsewhere the value is numpy's, to the bit, and costs what
+    numpy's does: a multiplication, a sine and a division per entry (the
+    polynomial's 12 operations per entry are added only when some entry is in
+    its range). On symbols (no number to compare) sinc is the quotient, which
+    SymPy differentiates exactly away from 0.
     """
     t = xp.multiply(x, xp.pi)
-    zero = x == 0
-    safe = xp.where(zero, 1.0, t)
+    small = _number_mask(lambda: (t < SINC_SERIES) & (t > -SINC_SERIES))  # no arithmetic
+    if small is None or not small.any():
+        return xp.divide(xp.sin(t), t)
+    safe = xp.where(small, 1.0, t)
     t2 = xp.multiply(t, t)
-    series = xp.add(1.0, xp.multiply(t2, xp.add(-1 / 6, xp.divide(t2, 120))))
-    return xp.where(zero, series, xp.divide(xp.sin(safe), safe))
+    series = 1.0
+    for k in (72, 42, 20, 6):  # Horner's rule: 1 - t^2/6 (1 - t^2/20 (1 - t^2/42 (...)))
+        series = xp.subtract(1.0, xp.multiply(xp.divide(t2, k), series))
+    return xp.where(small, series, xp.divide(xp.sin(safe), safe))
 
 
 def nan_to_num(xp, x, copy=True, nan=0.0, posinf=None, neginf=None):
     """numpy.nan_to_num: nan replaced by ``nan``, +inf by ``posinf`` (default the
     largest float64), -inf by ``neginf`` (default its negative). The derivative is
     1 where x is finite and 0 where an entry is replaced (a constant). ``copy`` is
-    accepted for numpy's signature; the result is always a new value."""
+    accepted for numpy's signature; the result is always a new value. Symbols
+    are never nan or infinite: they are returned as they are."""
     big = float(np.finfo(np.float64).max)
-    posinf = big if posinf is None else posinf
-    neginf = -big if neginf is None else neginf
-    out = xp.where(x != x, nan, x)
-    out = xp.where(x == math.inf, posinf, out)
-    return xp.where(x == -math.inf, neginf, out)
+    replace = ((lambda: x != x, nan), (lambda: x == math.inf, big if posinf is None else posinf),
+               (lambda: x == -math.inf, -big if neginf is None else neginf))
+    out = x
+    for test, value in replace:
+        where = _number_mask(test)
+        if where is not None and where.any():
+            out = xp.where(where, value, out)
+    return out
 
 
 def select(xp, condlist, choicelist, default=0):
