@@ -42,6 +42,9 @@ UNARY = {
     "sqrt": (1.0, 3.0), "abs": (0.1, 4.0), "absolute": (0.1, 4.0), "reciprocal": (0.3, 2.0),
     "erf": (-2, 2), "gammaln": (0.3, 2.0), "floor": (-1.5, 1.5), "ceil": (-1.5, 1.5),
     "round": (-1.5, 1.5), "around": (-1.5, 1.5), "sign": (-2, 2), "square": (-2, 2),
+    # compositions (adbench/interpret/compositions.py)
+    "degrees": (-2, 2), "rad2deg": (-2, 2), "radians": (-2, 2), "deg2rad": (-2, 2),
+    "fabs": (0.1, 4.0), "sinc": (-2, 2), "nan_to_num": (-2, 2),
 }
 
 #: name -> ((lo_A, hi_A), (lo_B, hi_B)): autograd's binary cases.
@@ -52,6 +55,7 @@ BINARY = {
     "fmax": ((-2, 2), (-2, 2)), "fmin": ((-2, 2), (-2, 2)),
     "remainder": ((-0.9, 0.9), (0.7, 1.9)), "mod": ((-2, 2), (0.8, 2.1)),
     "mod_neg": ((-2, 2), (-2.0, -0.3)), "power": ((0.7, 2.0), (-2, 2)),
+    "logaddexp2": ((-2, 2), (-2, 2)), "true_divide": ((-2, 2), (0.3, 2.0)),
 }
 
 #: the broadcasting pairs of autograd's maximum and minimum tests

@@ -76,9 +76,10 @@ def _number_mask(test: Callable):
     """``test()`` (a comparison of the values) as a numpy bool array; None for
     symbols (SymPy, SymEngine, CasADi), whose comparison has no truth value."""
     try:
-        return np.asarray(test(), dtype=bool)
-    except (TypeError, RuntimeError):
+        mask = np.asarray(test())
+    except (TypeError, RuntimeError):  # SymPy's Relational, CasADi's SX refuse bool()
         return None
+    return mask if mask.dtype == bool else None  # a SymPy And(...) is an object
 
 
 #: |pi x| below which sinc is its Maclaurin polynomial: there its truncation error
