@@ -78,6 +78,10 @@ KINDS: list[tuple[str, Callable, bool]] = [
     ("matrix, axes 0, 1", lambda x, xp: (xp.reshape(x[:6], (2, 3)), 0, 1), True),
     ("'ij,jk->ik', (2, 3), (3, 2)",
      lambda x, xp: ("ij,jk->ik", xp.reshape(x[:6], (2, 3)), xp.reshape(x[6:], (3, 2))), True),
+    ("matrix (2, 3), integer 2", lambda x, xp: (xp.reshape(x[:6], (2, 3)), 2), True),
+    ("array (1, 2, 3), integer 3", lambda x, xp: (xp.reshape(x[:6], (1, 2, 3)), 3), True),
+    ("conditions x > 1.05, x < 0.9; two vectors",
+     lambda x, xp: ([x[:6] > 1.05, x[:6] < 0.9], [x[:6], x[6:]]), True),
     ("size 3", lambda x, xp: (3,), False),
     ("size 3, value 1.5", lambda x, xp: (3, 1.5), False),
 ]
@@ -99,9 +103,14 @@ def _weighted_sum(out, xp):
     return total
 
 
+def _call(fn, args: tuple):
+    """fn(*args); an index object (xp.r_, xp.c_) is indexed: fn[args]."""
+    return fn(*args) if callable(fn) else fn[args]
+
+
 def _probe(name: str, build: Callable) -> Callable:
     def p(x, xp):
-        return _weighted_sum(_resolve(xp, name)(*build(x, xp)), xp)
+        return _weighted_sum(_call(_resolve(xp, name), build(x, xp)), xp)
     return p
 
 
@@ -128,7 +137,8 @@ def _central(p, x) -> np.ndarray:
 
 
 #: Where the first kind that runs is not the one that exercises the function.
-PREFERRED = {"where": "condition x > 1.05, two vectors"}
+PREFERRED = {"where": "condition x > 1.05, two vectors",
+             "select": "conditions x > 1.05, x < 0.9; two vectors"}
 
 
 def _find_kind(name: str):
@@ -137,7 +147,7 @@ def _find_kind(name: str):
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
-                out = _resolve(numpy_xp, name)(*build(X0.copy(), numpy_xp))
+                out = _call(_resolve(numpy_xp, name), build(X0.copy(), numpy_xp))
                 value = np.asarray(out, dtype=float)
         except Exception:  # noqa: BLE001 - trying each kind is the point
             continue
