@@ -22,6 +22,33 @@ def test_every_primitive_is_generated_or_excluded_with_a_reason():
     assert not set(F.OPS) & set(F.EXCLUDED)
 
 
+def test_every_composition_is_drawn_or_excluded_with_a_reason():
+    """xp's functions made of others (and the aliases fabs, true_divide) are drawn by
+    the generators of the primitives they are made of: each generator, called on a
+    pool of scalars, vectors and a matrix, spells every function it is listed for."""
+    import re
+
+    from adbench.interpret import compositions as C
+    from adbench.studies.fuzz.generate import _accept
+    from adbench.studies.fuzz.ops_compositions import (
+        COMPOSITION_OPS, COMPOSITIONS_EXCLUDED, DRAWN)
+    names = set(C.COMPOSITIONS) | set(C.INDEX_OBJECTS) | {"fabs", "true_divide"}
+    assert names == set(DRAWN) | set(COMPOSITIONS_EXCLUDED)
+    assert not set(DRAWN) & set(COMPOSITIONS_EXCLUDED)
+    assert all(reason.strip() for reason in COMPOSITIONS_EXCLUDED.values())
+    assert {host for host, _ in COMPOSITION_OPS.values()} <= set(F.OPS)
+    values = [np.array([0.3, -0.7, 1.1]), np.array(0.4),
+              np.array([[0.2, 0.5, -0.9], [1.3, -0.4, 0.8]]), np.array([0.6, -1.2, 0.35])]
+    spelled = set()
+    for seed in range(200):
+        ch = F.RandomChoices(seed)
+        for _, gen in COMPOSITION_OPS.values():
+            cand = gen(F._Pool(ch, values))
+            if cand is not None and _accept(values, cand) is not None:
+                spelled.update(re.findall(r"xp\.(\w+)", cand.expr))
+    assert set(DRAWN) <= spelled, sorted(set(DRAWN) - spelled)
+
+
 @settings(max_examples=100, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(programs(max_nodes=10))

@@ -447,6 +447,12 @@ OPS: dict[str, Callable[[_Pool], Candidate | None]] = {
     **LINALG_OPS,
 }
 
+# The xp functions made of other xp functions are drawn by the generators of the
+# primitives they are made of (adbench.studies.fuzz.ops_compositions).
+from adbench.studies.fuzz.ops_compositions import with_compositions  # noqa: E402
+
+OPS = {name: with_compositions(name, gen) for name, gen in OPS.items()}
+
 #: Primitives of the table that are not generated directly, and why.
 EXCLUDED: dict[str, str] = {
     "untake": "internal: the transpose of getitem, run by every reverse pass through an index",
