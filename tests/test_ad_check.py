@@ -206,7 +206,8 @@ CASES["where"] += [
                                 posinf=2.0, neginf=-3.0) * x,
      np.array([0.5, 1.2, -0.7, 0.3])),
     (lambda x, xp: X.select([x > 1.0, x < 0.0], [x * x, P.sin(x)], 0.5) * x,
-     np.array([-1.0, 0.4, 1.7, 2.2])),
+     np.array([-1.0, 0.4, 1.7, 2.2]))]
+CASES["add"] += [
     (lambda x, xp: X.linspace(x[0], x[1] * x[1], 3) * X.linspace(x[:2], x[2:], 3, axis=1)[0],
      np.array([0.3, 1.2, -0.4, 0.8]))]
 CASES["getitem"] += [

@@ -193,6 +193,14 @@ def test_linspace_is_numpys_and_linear_in_start_and_stop(num, endpoint):
         np.testing.assert_allclose(mode(f)(x), expected, rtol=1e-15, atol=1e-16)
 
 
+def test_linspace_is_analytic_for_the_complex_step():
+    from adbench.methods import METHODS
+    inst = problem(name="linspace-complex-step", n=2, m=3, x0=[0.3, 1.9])(
+        lambda v, xp: xp.linspace(v[0], v[1], 3)).instance()
+    J = METHODS["fd-complex"].prepare(inst).jacobian(inst.x0)
+    np.testing.assert_allclose(J, [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]], rtol=1e-15, atol=1e-16)
+
+
 def test_linspace_refuses_an_integer_dtype():
     with pytest.raises(ValueError, match="dtype int64 is not supported"):
         X.linspace(0.0, 1.0, 3, dtype=int)

@@ -171,8 +171,10 @@ def linspace(xp, start, stop, num=50, endpoint=True, retstep=False, dtype=None, 
         step = math.nan
         y = xp.multiply(i, delta)
     y = xp.add(y, start)
-    if endpoint and num > 1:
-        y = xp.where(np.reshape(np.arange(num) == num - 1, np.shape(i)), stop, y)
+    if endpoint and num > 1:  # the last point is stop itself (a join, not a where:
+        # the complex step then still sees an analytic function)
+        last = xp.reshape(xp.broadcast_to(stop, shape), (1,) + shape)
+        y = xp.concatenate([y[:-1], last], axis=0)
     if axis != 0 and shape:
         y = xp.moveaxis(y, 0, axis)
     return (y, step) if retstep else y
