@@ -45,13 +45,16 @@ def _gen_select(pool):
 
 
 def _gen_flips(pool):
-    k, v = _pick(pool, lambda v: v.ndim == 2)
+    # a vector as a row (1, n) where no matrix is at hand: matrices are rare in programs
+    k, v = _pick(pool, lambda v: v.ndim >= 1)
     if k is None:
         return None
     forms = ["xp.fliplr({0})", "xp.flipud({0})", "xp.rot90({0})",
              f"xp.rot90({{0}}, {pool.ch.integer(-1, 2)})", "xp.rot90({0}, axes=(1, 0))",
              "xp.rollaxis({0}, 1)"]
-    return Candidate(pool.ch.choice(forms), (k,))
+    form = pool.ch.choice(forms)
+    return Candidate(form if v.ndim == 2 else form.replace("({0}", "(xp.atleast_2d({0})"),
+                     (k,))
 
 
 def _gen_splits(pool):
