@@ -23,6 +23,7 @@ def diff(xp, a, n=1, axis=-1, prepend=_NO_VALUE, append=_NO_VALUE):
     joining ``prepend`` and ``append`` (scalars broadcast to one slice)."""
     if n < 0:
         raise ValueError(f"diff: order n must be non-negative, not {n}")
+    a = xp.asarray(a)
     shape = _shape(a)
     ndim = len(shape)
     if ndim == 0:
@@ -125,6 +126,7 @@ def gradient(xp, f, *varargs, axis=None, edge_order=1):
 
     Linear in f: its derivative is the same difference operator. The spacings are
     data (their derivative is not taken)."""
+    f = xp.asarray(f)
     shape = _shape(f)
     ndim = len(shape)
     if axis is None:
@@ -192,6 +194,7 @@ def cross(xp, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     a_i b_j - a_j b_i, products of entries (bilinear)."""
     if axis is not None:
         axisa = axisb = axisc = axis
+    a, b = xp.asarray(a), xp.asarray(b)
     a = xp.moveaxis(a, axisa, -1) if len(_shape(a)) > 1 else a
     b = xp.moveaxis(b, axisb, -1) if len(_shape(b)) > 1 else b
     na, nb = _shape(a)[-1], _shape(b)[-1]
