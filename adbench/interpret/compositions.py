@@ -19,9 +19,11 @@ The elementwise ones, the rearrangements, the joins and splits and the index obj
 
 Integer arguments (axes, counts, ``kth``, ``edge_order``) and the spacing of
 :func:`gradient` are data, not differentiated. Conditions (``select``'s
-``condlist``; the zero test of :func:`sinc`; the finiteness test of
-:func:`nan_to_num`) are read from plain values: their derivative is zero where
-it exists.
+``condlist``; :func:`sinc`'s test for entries near 0; :func:`nan_to_num`'s test
+for nan and infinities) are read from plain values: their derivative is zero
+where it exists. A comparison of a traced value is a branch to the complex-step
+method, which therefore reports sinc and nan_to_num as unsupported, with that
+reason.
 """
 
 from __future__ import annotations
