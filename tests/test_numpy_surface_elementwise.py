@@ -257,6 +257,19 @@ def test_mod_has_slope_one_in_x_and_minus_floor_in_y():
     assert numpy_xp.remainder is numpy_xp.mod
 
 
+def test_the_symbolic_method_differentiates_mod_of_a_floor():
+    # d floor(u) with u holding another floor: SymPy's Subs(Derivative(floor)) factors
+    # are 0, and evaluating them made SymPy compare Relationals (a TypeError)
+    def f(x, xp):
+        r = xp.linalg.norm(x[:1])  # |x0|: SymPy writes its derivative with sign(x0)
+        return xp.remainder(xp.array([xp.floor(r) * x[1], r]), -1.11)
+    inst = problem(name="mod-of-floor", n=2, m=2, x0=[-1.3, 0.45])(f).instance()
+    expected = [[0.0, 1.0], [-1.0, 0.0]]
+    np.testing.assert_array_equal(jacrev(f)(inst.x0), expected)
+    np.testing.assert_allclose(METHODS["symbolic"].prepare(inst).jacobian(inst.x0), expected,
+                               atol=1e-15)
+
+
 def test_round_half_to_even_with_decimals_as_numpy():
     x = np.array([0.5, 1.5, 2.5, -0.5, 0.125, 2.675])
     np.testing.assert_array_equal(numpy_xp.round(x), np.round(x))

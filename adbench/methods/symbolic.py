@@ -131,10 +131,19 @@ def _almost_everywhere(expr):
     if expr.has(sympy.DiracDelta):
         expr = expr.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
     if expr.has(sympy.Derivative):
+        if expr.has(sympy.Subs):  # d floor(u(x)) = Subs(Derivative(floor(xi)), xi, u) u'
+            # that factor is 0: replaced whole, first (replacing the Derivative inside
+            # it first, or evaluating it, makes SymPy rebuild a product whose factors
+            # it then orders by comparing Relationals, a TypeError, when u holds another
+            # floor, as mod(floor(x), y) does)
+            expr = expr.replace(
+                lambda e: (isinstance(e, sympy.Subs) and isinstance(e.expr, sympy.Derivative)
+                           and isinstance(e.expr.expr, PIECEWISE_CONSTANT)),
+                lambda e: sympy.S.Zero)
         expr = expr.replace(
             lambda e: isinstance(e, sympy.Derivative) and isinstance(e.expr, PIECEWISE_CONSTANT),
             lambda e: sympy.S.Zero)
-        if expr.has(sympy.Subs):  # d floor(u(x)) = Subs(Derivative(floor(xi)), xi, u) u'
+        if expr.has(sympy.Subs):
             expr = expr.replace(lambda e: isinstance(e, sympy.Subs), lambda e: e.doit())
         left = next(iter(expr.atoms(sympy.Derivative)), None)
         if left is not None:
