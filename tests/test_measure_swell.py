@@ -108,7 +108,8 @@ def test_symengine_tree_size_is_sympys_count_of_the_same_expression():
 
 
 def test_swell_row_has_each_symbolic_tools_own_sizes():
-    _require("symengine"), _require("casadi")
+    _require("symengine")
+    _require("casadi")
     row = swell_row(SURVEY.instance(), simplify_budget=0)
     # J = [1/x1 + x2, x1 - cos x2]: trees of 5 and 6 nodes; f = ln x1 + x1 x2 - sin x2: 10
     # (the same trees in SymPy); no subexpression is shared, so cse leaves 11.
@@ -140,7 +141,8 @@ def test_symengine_and_sympy_trees_agree_on_the_logistic_map_derivative():
 
 def test_swell_sizes_of_a_peer_are_its_run_rows_sizes():
     """One definition: adbench run's symengine and casadi rows count as swell does."""
-    _require("symengine"), _require("casadi")
+    _require("symengine")
+    _require("casadi")
     from adbench.measure import harness
     from adbench.measure.metrics import timing
     from adbench.studies.swell import peer_sizes
@@ -162,7 +164,8 @@ def test_swell_sizes_of_a_peer_are_its_run_rows_sizes():
 
 
 def test_a_tool_that_cannot_run_f_is_unsupported_with_its_reason():
-    _require("symengine"), _require("casadi")
+    _require("symengine")
+    _require("casadi")
     from adbench.studies.swell import peer_sizes
     row = peer_sizes(load_registry().get("piecewise").instance())
     assert row["symengine_status"].startswith("unsupported: symengine: TypeError")
@@ -206,14 +209,16 @@ def test_swell_command_without_the_libraries_says_once_what_to_install(
 
 
 def test_swell_command_shows_each_tools_sizes(tmp_path):
-    _require("symengine"), _require("casadi")
+    _require("symengine")
+    _require("casadi")
     import pandas as pd
     from tests.test_cli import invoke
     result = invoke(["swell", "logistic-map", "--sizes", "depth=3,4", "--simplify-budget", "0",
                      "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     header = result.output.splitlines()[0].split()
-    assert {"symengine_expr_nodes", "symengine_expr_nodes_cse", "casadi_expr_ops_cse"} <= set(header)
+    assert {"symengine_expr_nodes", "symengine_expr_nodes_cse",
+            "casadi_expr_ops_cse"} <= set(header)
     df = pd.read_csv(tmp_path / "swell.csv")
     assert list(df.symengine_expr_nodes) == list(df.expr_nodes)  # the same trees at 3 and 4
     assert (df.symengine_status == "ok").all() and (df.casadi_status == "ok").all()

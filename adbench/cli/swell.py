@@ -33,10 +33,11 @@ def swell_command(problem_name, sizes, timeout, simplify_budget, out, problems_d
 
     For each size: count_ops and tree nodes of the derivative as differentiated,
     after cse and after simplify (under a time budget), the size of f as a tree,
-    the scalar operations f and its reverse-mode Jacobian execute, the
-    length of the AD tape, and SymEngine's and CasADi's own sizes of the same
-    derivative (empty, with the pip command, when the library is not installed). Prints the table, writes swell.csv and a log-scale
-    plot swell.png.
+    the scalar operations f and its reverse-mode Jacobian execute, the length
+    of the AD tape, and SymEngine's and CasADi's own sizes of the same
+    derivative (empty, with the pip command, when the library is not
+    installed). Prints the table, writes swell.csv and a log-scale plot
+    swell.png.
     """
     from adbench.studies.swell import plot_swell, symbolic_peers, swell_table
 

@@ -28,10 +28,10 @@ own words.
 
 ``setup_s`` is the sum of the timed stages (counting sizes is not in it, nor
 importing the library). :meth:`SymbolicPeer.expression_sizes` gives the same
-sizes without compiling, for ``adbench swell``. Memory: both evaluate in compiled code whose work
-memory (CasADi's work vector, SymEngine's LLVM or C++ evaluation) is not
-allocated through Python, so :mod:`tracemalloc`'s figure would be wrong; the
-``mem_*`` columns are empty with that reason.
+sizes without compiling, for ``adbench swell``. Memory: both evaluate in
+compiled code whose work memory (CasADi's work vector, SymEngine's LLVM or C++
+evaluation) is not allocated through Python, so :mod:`tracemalloc`'s figure
+would be wrong; the ``mem_*`` columns are empty with that reason.
 """
 
 from __future__ import annotations
