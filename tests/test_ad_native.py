@@ -183,3 +183,15 @@ def test_compile_jacrev_of_a_scalar_function_is_native():
 def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend must be one of python, c, not 'fortran'"):
         compile_grad(chain, backend="fortran")
+
+
+def test_compile_jacrev_of_a_stack_of_scalars_is_native():
+    # rows: (x1, x0), (cos x0, 0), (0, 0) for the constant
+    def f(x, xp):
+        return xp.stack([x[0] * x[1], xp.sin(x[0]), 3.0])
+    J = compile_jacrev(f, backend="c")
+    J(np.array([0.5, 2.0]))
+    assert next(iter(J.backends.values())) == "c"
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(J(x), [[2.0, 1.0], [math.cos(1.0), 0.0], [0.0, 0.0]])
+    assert J.stats == {"calls": 2, "recorded": 1, "compiled": 1, "ordinary": 0}

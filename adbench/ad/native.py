@@ -46,7 +46,7 @@ from adbench.ad.codegen import _COMPARISONS, MISS, Writer
 from adbench.ad.reverse import Var
 from adbench.interpret.c_spelling import CExpr, CTrace, NoCSpelling, c_literal
 from adbench.interpret.core import apply
-from adbench.interpret.primitives import IDENTITY, NEGATE, TimesArg, getitem_p
+from adbench.interpret.primitives import IDENTITY, NEGATE, TimesArg, getitem_p, stack_p
 
 __all__ = ["NotNative", "NativeProgram", "CWriter", "compile_native", "compiler",
            "CC", "CFLAGS", "COMPILE_TIMEOUT"]
@@ -93,7 +93,9 @@ class _View:
 
 
 def _is_float_scalar(v) -> bool:
-    return type(v) is float or (isinstance(v, np.floating) and v.dtype == np.float64)
+    """A float, a numpy float64 or a 0-d float64 array."""
+    return type(v) is float or (isinstance(v, (np.floating, np.ndarray))
+                                and v.dtype == np.float64 and v.ndim == 0)
 
 
 class CWriter(Writer):
@@ -116,9 +118,21 @@ class CWriter(Writer):
             self.values[self.x_index] = self.c.expr(f"v{self.x_index}")
         else:
             raise NotNative(f"x is a {type(x).__name__}")
+        self.outputs = self._outputs()
+
+    def _outputs(self) -> list:
+        """f's value, entry by entry: the tape entry of each (a float64 scalar) or,
+        for an entry of ``stack`` that is not traced, its constant."""
         y_entry = self.entries[self.y_index]
-        if not _is_float_scalar(x if y_entry is None else y_entry[3]):
-            raise NotNative("f's value is not a float64 scalar")
+        if y_entry is None or _is_float_scalar(y_entry[3]):
+            return [self.y_index]
+        prim, parents, primals, out, params = y_entry
+        if (prim is stack_p and params.get("axis", 0) in (0, -1) and type(out) is np.ndarray
+                and out.ndim == 1 and out.dtype == np.float64
+                and all(_is_float_scalar(a) for a in primals)):
+            parent_of = dict(parents)
+            return [parent_of.get(k, a) for k, a in enumerate(primals)]
+        raise NotNative("f's value is neither a float64 scalar nor a stack of them")
 
     def write(self) -> str:
         try:
@@ -130,11 +144,13 @@ class CWriter(Writer):
         live = self.live()
         guards = sorted(self.trace.guards, key=lambda g: g[0])
         lines = self.lines
-        size = int(np.prod(self.x_shape))
+        m, size = len(self.outputs), int(np.prod(self.x_shape))
         lines += ["#include <math.h>", "#include <fenv.h>",
                   "#define RAISED (FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW)",
+                  "/* f at x into y[0..m), and each row of its Jacobian (times seed) into",
+                  "   jac[r n..(r + 1) n); 1: a guard failed; 2: a floating-point exception */",
                   "int program(const double *restrict x, double seed, double *restrict y,"
-                  " double *restrict gx)", "{", "    feclearexcept(RAISED);"]
+                  " double *restrict jac)", "{", "    feclearexcept(RAISED);"]
         if self.x_shape == ():
             lines.append(f"    const double v{self.x_index} = x[0];")
         gi = 0
@@ -142,15 +158,18 @@ class CWriter(Writer):
             while gi < len(guards) and guards[gi][0] <= i:
                 self.guard(guards[gi])
                 gi += 1
-            if i != self.x_index:
+            if i != self.x_index and not (i == self.y_index and self.outputs != [i]):
                 self.forward(i)
         for guard in guards[gi:]:
             self.guard(guard)
-        lines.append(f"    y[0] = v{self.y_index};")
+        for r, j in enumerate(self.outputs):
+            lines.append(f"    y[{r}] = {f'v{j}' if type(j) is int else c_literal(j)};")
+        lines += [f"    for (int r = 0; r < {m}; r++) {{",
+                  f"    double *restrict gx = jac + r * {size};"]
         if self.x_shape != ():
             lines.append(f"    for (int k = 0; k < {size}; k++) gx[k] = 0.0;")
         self.reverse(live)
-        lines += ["    if (fetestexcept(RAISED)) return 2;", "    return 0;", "}"]
+        lines += ["    }", "    if (fetestexcept(RAISED)) return 2;", "    return 0;", "}"]
         return "\n".join(lines) + "\n"
 
     # --- values ---------------------------------------------------------------
@@ -231,11 +250,16 @@ class CWriter(Writer):
 
     def reverse(self, live: list) -> None:
         lines = self.lines
-        y = self.y_index
-        lines.append(f"    double g{y} = seed;")
-        started = {y}
+        started: set = set()
+        for r, j in enumerate(self.outputs):  # the seed: row r of the Jacobian
+            if type(j) is not int:
+                continue
+            seed = "seed" if len(self.outputs) == 1 else f"(r == {r} ? seed : 0.0)"
+            lines.append(f"    g{j} += {seed};" if j in started else f"    double g{j} = {seed};")
+            started.add(j)
         for i in reversed(live):
-            if i not in started or i == self.x_index:
+            if i not in started or i == self.x_index or i == self.y_index and \
+                    self.outputs != [i]:
                 continue
             if i in self.reads:
                 lines.append(f"    gx[{self.reads[i]}] += g{i};")
@@ -284,30 +308,31 @@ class NativeProgram:
     rows), :data:`~adbench.ad.codegen.MISS` when a guard fails, and
     FloatingPointError where Python's float functions would have raised."""
 
-    __slots__ = ("function", "x_shape", "rows", "out_shape")
+    __slots__ = ("function", "x_shape", "m", "rows", "out_shape")
 
-    def __init__(self, function, x_shape: tuple, rows: bool):
+    def __init__(self, function, x_shape: tuple, m: int, rows: bool):
         self.function = function
         self.x_shape = x_shape
+        self.m = m  # entries of f's value
         self.rows = rows
-        self.out_shape = ()
+        self.out_shape = () if m == 1 and not rows else (m,)
 
     def __call__(self, x, seed):
         if self.x_shape == ():
             x = np.array([x], dtype=np.float64)
-            g = np.empty(1)
-        else:
-            if not (x.flags.c_contiguous and x.dtype == np.float64):
-                x = np.ascontiguousarray(x, dtype=np.float64)
-            g = np.empty(self.x_shape)
-        y = ctypes.c_double()
-        status = self.function(x.ctypes.data, float(seed), ctypes.byref(y), g.ctypes.data)
+        elif not (x.flags.c_contiguous and x.dtype == np.float64):
+            x = np.ascontiguousarray(x, dtype=np.float64)
+        y, jac = np.empty(self.m), np.empty((self.m, *self.x_shape))
+        status = self.function(x.ctypes.data, float(seed), y.ctypes.data, jac.ctypes.data)
         if status == _MISSED:
             return MISS
         if status == _FP_EXCEPTION:
             raise FloatingPointError("a floating-point exception in the native gradient")
-        gradient = float(g[0]) if self.x_shape == () else g
-        return y.value, ([gradient] if self.rows else gradient)
+        if self.x_shape == ():
+            jac = jac.tolist()
+        if self.rows:
+            return (float(y[0]) if self.out_shape == () else y), list(jac)
+        return float(y[0]), jac[0]
 
 
 def build(source: str):
@@ -346,4 +371,4 @@ def compile_native(trace, xv: Var, y: Var, x_value, rows: bool) -> tuple:
     recorded at ``x_value``) compiled to native code; :class:`NotNative` says why not."""
     writer = CWriter(trace, xv, y, x_value, rows)
     source = writer.write()
-    return NativeProgram(build(source), writer.x_shape, rows), source
+    return NativeProgram(build(source), writer.x_shape, len(writer.outputs), rows), source
