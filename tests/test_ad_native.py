@@ -195,3 +195,18 @@ def test_compile_jacrev_of_a_stack_of_scalars_is_native():
     x = np.array([1.0, 2.0])
     np.testing.assert_array_equal(J(x), [[2.0, 1.0], [math.cos(1.0), 0.0], [0.0, 0.0]])
     assert J.stats == {"calls": 2, "recorded": 1, "compiled": 1, "ordinary": 0}
+
+
+def test_the_ad_native_method_runs_native_code_or_says_why_not():
+    from adbench.methods import DEFAULT_METHODS, METHODS, PEER_METHODS
+    assert "ad-native" not in DEFAULT_METHODS and "ad-native" not in PEER_METHODS
+    registry = load_registry()
+    method = METHODS["ad-native"]
+    inst = registry.get("ode-rk4").instance(s=2)
+    prepared = method.prepare(inst)
+    assert prepared.info == {}
+    x1 = inst.x0 * 1.01
+    assert np.all(rho(prepared.jacobian(x1), METHODS["ad-reverse"].prepare(inst).jacobian(x1))
+                  <= 1e-12)
+    gmm = registry.get("gmm").instances()[0]
+    assert method.prepare(gmm).info["message"].startswith("not native (reshape gives a ndarray")
