@@ -308,7 +308,7 @@ class NativeProgram:
     rows), :data:`~adbench.ad.codegen.MISS` when a guard fails, and
     FloatingPointError where Python's float functions would have raised."""
 
-    __slots__ = ("function", "x_shape", "m", "rows", "out_shape")
+    __slots__ = ("function", "x_shape", "m", "rows", "out_shape", "_x", "_y", "_jac")
 
     def __init__(self, function, x_shape: tuple, m: int, rows: bool):
         self.function = function
@@ -316,23 +316,31 @@ class NativeProgram:
         self.m = m  # entries of f's value
         self.rows = rows
         self.out_shape = () if m == 1 and not rows else (m,)
+        n = int(np.prod(x_shape))
+        # ctypes arrays: made and passed faster than numpy's pointers (ndarray.ctypes)
+        self._x, self._y, self._jac = (ctypes.c_double * n, ctypes.c_double * m,
+                                       ctypes.c_double * (m * n))
 
     def __call__(self, x, seed):
         if self.x_shape == ():
-            x = np.array([x], dtype=np.float64)
-        elif not (x.flags.c_contiguous and x.dtype == np.float64):
-            x = np.ascontiguousarray(x, dtype=np.float64)
-        y, jac = np.empty(self.m), np.empty((self.m, *self.x_shape))
-        status = self.function(x.ctypes.data, float(seed), y.ctypes.data, jac.ctypes.data)
+            x = self._x(x)
+        elif x.flags.c_contiguous and x.dtype == np.float64:
+            x = self._x.from_buffer_copy(x)
+        else:
+            x = self._x.from_buffer_copy(np.ascontiguousarray(x, dtype=np.float64))
+        y, jac = self._y(), self._jac()
+        status = self.function(x, seed, y, jac)
         if status == _MISSED:
             return MISS
         if status == _FP_EXCEPTION:
             raise FloatingPointError("a floating-point exception in the native gradient")
         if self.x_shape == ():
-            jac = jac.tolist()
+            rows = jac[:]
+        else:
+            rows = np.frombuffer(jac).reshape((self.m, *self.x_shape))
         if self.rows:
-            return (float(y[0]) if self.out_shape == () else y), list(jac)
-        return float(y[0]), jac[0]
+            return (y[0] if self.out_shape == () else np.array(y[:])), list(rows)
+        return y[0], rows[0]
 
 
 def build(source: str):
@@ -359,8 +367,8 @@ def build(source: str):
                 raise NotNative(f"the C compiler {cc} failed ({said})")
             library = ctypes.CDLL(so_file)
         function = library.program
-        function.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_void_p,
-                             ctypes.c_void_p]
+        doubles = ctypes.POINTER(ctypes.c_double)
+        function.argtypes = [doubles, ctypes.c_double, doubles, doubles]
         function.restype = ctypes.c_int
         _LOADED[key] = (library, function)  # the library kept loaded with its function
         return function
