@@ -210,3 +210,14 @@ def test_the_ad_native_method_runs_native_code_or_says_why_not():
                   <= 1e-12)
     gmm = registry.get("gmm").instances()[0]
     assert method.prepare(gmm).info["message"].startswith("not native (reshape gives a ndarray")
+
+
+def test_the_side_by_side_study_checks_every_gradient():
+    from adbench.studies import bench_native
+    result = bench_native.run(n=3, repeats=1, min_sample=0.001)
+    tools = result["tools"]
+    assert {"compile_grad c", "compile_grad python"} <= set(tools)
+    assert all(t["gap"] <= 1e-12 for t in tools.values())
+    assert result["native"]["generate_s"] > 0
+    table = bench_native.format_result(result)
+    assert "| compile_grad c |" in table and "C compiler" in table

@@ -39,6 +39,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 
 import numpy as np
 
@@ -308,7 +309,8 @@ class NativeProgram:
     rows), :data:`~adbench.ad.codegen.MISS` when a guard fails, and
     FloatingPointError where Python's float functions would have raised."""
 
-    __slots__ = ("function", "x_shape", "m", "rows", "out_shape", "_x", "_y", "_jac")
+    __slots__ = ("function", "x_shape", "m", "rows", "out_shape", "timings", "_x", "_y",
+                 "_jac")
 
     def __init__(self, function, x_shape: tuple, m: int, rows: bool):
         self.function = function
@@ -316,6 +318,7 @@ class NativeProgram:
         self.m = m  # entries of f's value
         self.rows = rows
         self.out_shape = () if m == 1 and not rows else (m,)
+        self.timings: dict = {}  # seconds: generate_s (the C source), compile_s (0: cached)
         n = int(np.prod(x_shape))
         # ctypes arrays: made and passed faster than numpy's pointers (ndarray.ctypes)
         self._x, self._y, self._jac = (ctypes.c_double * n, ctypes.c_double * m,
@@ -343,15 +346,17 @@ class NativeProgram:
         return y[0], rows[0]
 
 
-def build(source: str):
-    """The C function ``program`` of ``source``, compiled and loaded (or from this
-    process's cache); :class:`NotNative` if there is no compiler or it fails."""
+def build(source: str) -> tuple:
+    """``(function, seconds)``: the C function ``program`` of ``source``, compiled and
+    loaded, and the seconds the compiler took (0 when it came from this process's
+    cache); :class:`NotNative` if there is no compiler or it fails."""
     cc = compiler()
     key = hashlib.sha256("\0".join((cc, *CFLAGS, source)).encode()).hexdigest()
     with _LOCK:
         loaded = _LOADED.get(key)
         if loaded is not None:
-            return loaded[1]
+            return loaded[1], 0.0
+        start = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="adbench-native-") as where:
             c_file, so_file = os.path.join(where, "program.c"), os.path.join(where, "program.so")
             with open(c_file, "w") as out:
@@ -371,12 +376,17 @@ def build(source: str):
         function.argtypes = [doubles, ctypes.c_double, doubles, doubles]
         function.restype = ctypes.c_int
         _LOADED[key] = (library, function)  # the library kept loaded with its function
-        return function
+        return function, time.perf_counter() - start
 
 
 def compile_native(trace, xv: Var, y: Var, x_value, rows: bool) -> tuple:
     """``(program, source)``: the tape of ``trace`` (input ``xv``, output ``y``,
     recorded at ``x_value``) compiled to native code; :class:`NotNative` says why not."""
+    start = time.perf_counter()
     writer = CWriter(trace, xv, y, x_value, rows)
     source = writer.write()
-    return NativeProgram(build(source), writer.x_shape, len(writer.outputs), rows), source
+    written = time.perf_counter()
+    function, compile_s = build(source)
+    program = NativeProgram(function, writer.x_shape, len(writer.outputs), rows)
+    program.timings = {"generate_s": written - start, "compile_s": compile_s}
+    return program, source
