@@ -149,6 +149,14 @@ def test_no_working_compiler_keeps_the_python_route_with_the_reason(monkeypatch,
     np.testing.assert_allclose(g(x0 * 2), grad(rosenbrock_loop)(x0 * 2), rtol=1e-12)
 
 
+def test_a_tape_too_long_to_compile_keeps_the_python_route(monkeypatch):
+    monkeypatch.setattr(native, "MAX_ENTRIES", 10)
+    g = compile_grad(rosenbrock_loop, backend="c")
+    g(np.array([-1.2, 1.0, 0.8]))
+    key = next(iter(g.programs))
+    assert g.backends[key] == "python" and "more than MAX_ENTRIES = 10" in g.reasons[key]
+
+
 def test_native_code_that_disagrees_with_the_engine_is_not_used(monkeypatch):
     # the one check of compiled code: a wrong contribution is caught at the recorded point
     monkeypatch.setattr(native.CWriter, "contribution", lambda self, i, k: "0.5")

@@ -50,7 +50,7 @@ from adbench.interpret.core import apply
 from adbench.interpret.primitives import IDENTITY, NEGATE, TimesArg, getitem_p, stack_p
 
 __all__ = ["NotNative", "NativeProgram", "CWriter", "compile_native", "compiler",
-           "CC", "CFLAGS", "COMPILE_TIMEOUT"]
+           "CC", "CFLAGS", "COMPILE_TIMEOUT", "MAX_ENTRIES"]
 
 #: The C compiler: None for ``$CC``, else ``cc``, else ``gcc`` found on the PATH.
 CC: str | None = None
@@ -58,6 +58,10 @@ CC: str | None = None
 CFLAGS = ("-O2", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno", "-std=c99")
 #: Seconds a compile may take before the Python route is used instead.
 COMPILE_TIMEOUT = 120.0
+#: Tapes with more live entries keep the Python route: the compiler's time grows with
+#: the function's length (Helmholtz n = 50, about 5,500 entries, took 4-5 s at -O2 on a
+#: loaded 2-core machine).
+MAX_ENTRIES = 20_000
 
 _OK, _MISSED, _FP_EXCEPTION = 0, 1, 2
 _LOADED: dict = {}  # hash of (compiler, flags, source) -> the loaded C function
@@ -143,6 +147,9 @@ class CWriter(Writer):
 
     def _write(self) -> str:
         live = self.live()
+        if len(live) > MAX_ENTRIES:
+            raise NotNative(f"{len(live):,} tape entries, more than MAX_ENTRIES = "
+                            f"{MAX_ENTRIES:,} (the compile would take minutes)")
         guards = sorted(self.trace.guards, key=lambda g: g[0])
         lines = self.lines
         m, size = len(self.outputs), int(np.prod(self.x_shape))
@@ -238,7 +245,7 @@ class CWriter(Writer):
             else:
                 self.values[i] = _View(positions)
             return
-        if not _is_float_scalar(out) and type(out) is not int:
+        if not _is_float_scalar(out):
             raise NotNative(f"{prim.name} gives a {type(out).__name__}"
                             + (f" of shape {out.shape}" if hasattr(out, "shape") else ""))
         if params:
