@@ -229,3 +229,24 @@ def test_the_side_by_side_study_checks_every_gradient():
     assert result["native"]["generate_s"] > 0
     table = bench_native.format_result(result)
     assert "| compile_grad c |" in table and "C compiler" in table
+
+
+#: The library's problems whose tapes are float64 scalars with C-spelled primitives
+#: (README, "Compiled to C").
+NATIVE_PROBLEMS = ("helmholtz", "ba", "det-minors", "ode-rk4", "piecewise", "unrolled-loop",
+                   "random-dag", "survey-example", "logistic-map")
+
+
+@pytest.mark.parametrize("name", NATIVE_PROBLEMS)
+def test_the_librarys_scalar_problems_compile_to_c_and_match_jacrev(name):
+    inst = load_registry().get(name).instances()[0]
+    J = compile_jacrev(inst.f, backend="c")
+    x0 = np.asarray(inst.x0, dtype=float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        J(x0)
+        x1 = x0 * 1.001
+        got, expected = J(x1), jacrev(inst.f)(x1)
+    assert next(iter(J.backends.values())) == "c", J.reasons
+    assert np.all(rho(got, expected) <= 1e-12)
+    assert J.stats == {"calls": 2, "recorded": 1, "compiled": 1, "ordinary": 0}

@@ -4,6 +4,9 @@ against SymEngine's and CasADi's compiled gradients, on the Helmholtz energy.
 ``python -m adbench.studies.bench_native [--n 32]`` builds, in one process:
 
 * ``compile_grad c``: ``compile_grad(f, backend="c")`` (:mod:`adbench.ad.native`);
+* ``C function alone``: its compiled C function called through ctypes with arguments
+  made beforehand (at x, whatever point it is given): what the call costs without the
+  Python around it;
 * ``compile_grad python``: ``compile_grad(f)``, the straight-line Python;
 * ``symengine``: the ``symengine`` method's Lambdify (LLVM backend when SymEngine has
   it), built as that method builds it (:mod:`adbench.methods.peers_symbolic`);
@@ -66,8 +69,13 @@ def run(n: int = 32, repeats: int = 7, min_sample: float = 0.05) -> dict:
     key = next(iter(native.programs))
     if native.backends.get(key) != "c":
         raise RuntimeError(f"not native: {native.reasons.get(key)}")
-    timings = native.programs[key].timings
+    program = native.programs[key]
+    timings = program.timings
     tools["compile_grad c"] = native
+    # the C function alone, its arguments made once: the floor under the Python around it
+    buffers = (program._x.from_buffer_copy(x), 1.0, program._y(), program._jac())
+    tools["C function alone"] = (lambda v: (program.function(*buffers),
+                                            np.frombuffer(buffers[3]))[1])
     python = compile_grad(inst.f)
     _, first["compile_grad python"] = _first_call(lambda: python(x0))
     tools["compile_grad python"] = python
@@ -88,7 +96,7 @@ def run(n: int = 32, repeats: int = 7, min_sample: float = 0.05) -> dict:
             samples[name].append(_sample(fn, x, min_sample))
     if native.stats["ordinary"] or native.stats["recorded"] != 1:
         raise RuntimeError(f"the timed calls did not all run native code: {native.stats}")
-    out = {name: {"first_s": first[name], "median_s": statistics.median(s),
+    out = {name: {"first_s": first.get(name, float("nan")), "median_s": statistics.median(s),
                   "low_s": min(s), "high_s": max(s), "gap": gaps[name]}
            for name, s in samples.items()}
     return {"n": n, "tools": out, "native": timings}
@@ -105,8 +113,9 @@ def format_result(result: dict) -> str:
              "|---|---|---|" + ("---|" if reference else "") + "---|---|"]
     for name, t in tools.items():
         ratio = (f" {t['median_s'] / tools[reference]['median_s']:.2f} |" if reference else "")
+        first = "-" if t["first_s"] != t["first_s"] else f"{t['first_s']:.2f}"
         lines.append(f"| {name} | {t['median_s'] * 1e6:.1f} | {t['low_s'] * 1e6:.1f}-"
-                     f"{t['high_s'] * 1e6:.1f} |{ratio} {t['first_s']:.2f} | {t['gap']:.0e} |")
+                     f"{t['high_s'] * 1e6:.1f} |{ratio} {first} | {t['gap']:.0e} |")
     c, py = tools["compile_grad c"], tools["compile_grad python"]
     extra, gain = c["first_s"] - py["first_s"], py["median_s"] - c["median_s"]
     native = result["native"]
