@@ -123,7 +123,8 @@ def test_the_c_derivative_is_the_tables_rule():
     (lambda x, xp: xp.exp2(x[0]) * x[1], "exp2 has no C spelling"),
     (lambda x, xp: 2.0 ** x[0] + x[1], "pow's derivative rule has no C spelling"),
     (lambda x, xp: xp.sum(x * x), "mul gives a ndarray of shape (2,)"),
-], ids=["no-spelling", "rule-reads-a-value", "array"])
+    (lambda x, xp: xp.floor(x[0]) * x[1], "floor has no C spelling"),  # a guard
+], ids=["no-spelling", "rule-reads-a-value", "array", "guard-without-spelling"])
 def test_what_has_no_c_keeps_the_python_route_with_the_reason(f, reason):
     g = compile_grad(f, backend="c")
     x0, x1 = np.array([0.5, 1.5]), np.array([0.7, 1.2])
@@ -217,7 +218,9 @@ def test_the_ad_native_method_runs_native_code_or_says_why_not():
     assert np.all(rho(prepared.jacobian(x1), METHODS["ad-reverse"].prepare(inst).jacobian(x1))
                   <= 1e-12)
     gmm = registry.get("gmm").instances()[0]
-    assert method.prepare(gmm).info["message"].startswith("not native (reshape gives a ndarray")
+    message = method.prepare(gmm).info["message"]
+    assert message.startswith("not native (") and "gives a ndarray of shape" in message
+    assert message.endswith("the compiled Python serves it")
 
 
 def test_the_side_by_side_study_checks_every_gradient():
@@ -250,3 +253,19 @@ def test_the_librarys_scalar_problems_compile_to_c_and_match_jacrev(name):
     assert next(iter(J.backends.values())) == "c", J.reasons
     assert np.all(rho(got, expected) <= 1e-12)
     assert J.stats == {"calls": 2, "recorded": 1, "compiled": 1, "ordinary": 0}
+
+
+def test_a_pytree_of_scalars_and_arrays_is_native():
+    def loss(p, xp):
+        return xp.sin(p["a"]) * p["b"][0] + p["b"][1] ** 2 * p["W"][1, 0]
+    g = compile_grad(loss, backend="c")
+    p = {"a": 0.5, "b": np.array([1.0, 2.0]), "W": np.ones((2, 2))}
+    g(p)
+    p["W"][1, 0] = 3.0
+    got = g(p)
+    # d/da = cos(a) b0, d/db = (sin a, 2 b1 W10), d/dW10 = b1^2
+    assert got["a"] == math.cos(0.5)
+    np.testing.assert_array_equal(got["b"], [math.sin(0.5), 12.0])
+    np.testing.assert_array_equal(got["W"], [[0.0, 0.0], [4.0, 0.0]])
+    flat = next(iter(g.structured.values()))
+    assert list(flat.backends.values()) == ["c"] and flat.stats["compiled"] == 1

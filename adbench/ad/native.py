@@ -47,7 +47,14 @@ from adbench.ad.codegen import _COMPARISONS, MISS, Writer
 from adbench.ad.reverse import Var
 from adbench.interpret.c_spelling import CExpr, CTrace, NoCSpelling, c_literal
 from adbench.interpret.core import apply
-from adbench.interpret.primitives import IDENTITY, NEGATE, TimesArg, getitem_p, stack_p
+from adbench.interpret.primitives import (
+    IDENTITY,
+    NEGATE,
+    TimesArg,
+    getitem_p,
+    reshape_p,
+    stack_p,
+)
 
 __all__ = ["NotNative", "NativeProgram", "CWriter", "compile_native", "compiler",
            "CC", "CFLAGS", "COMPILE_TIMEOUT", "MAX_ENTRIES"]
@@ -231,13 +238,16 @@ class CWriter(Writer):
 
     def forward(self, i: int) -> None:
         prim, parents, primals, out, params = self.entries[i]
-        if prim is getitem_p and len(parents) == 1 \
-                and type(self.values.get(parents[0][1])) is _View:
+        view = self.values.get(parents[0][1]) if len(parents) == 1 else None
+        if prim is reshape_p and type(view) is _View:  # a pytree's leaf cut out of x
+            self.values[i] = _View(view.positions.reshape(out.shape))
+            return
+        if prim is getitem_p and type(view) is _View:
             idx = params["idx"]
             if isinstance(idx, (Var, CExpr)) or (isinstance(idx, tuple) and any(
                     isinstance(part, (Var, CExpr)) for part in idx)):
                 raise NotNative("x indexed by a traced value")
-            positions = self.values[parents[0][1]].positions[idx]
+            positions = view.positions[idx]
             if np.ndim(positions) == 0:
                 self.reads[i] = int(positions)
                 self.values[i] = self.c.expr(f"v{i}")
