@@ -136,7 +136,11 @@ class CWriter(Writer):
         """f's value, entry by entry: the tape entry of each (a float64 scalar) or,
         for an entry of ``stack`` that is not traced, its constant."""
         y_entry = self.entries[self.y_index]
-        if y_entry is None or _is_float_scalar(y_entry[3]):
+        if y_entry is None:  # f(x) = x
+            if self.x_shape == ():
+                return [self.y_index]
+            raise NotNative("f's value is x itself, an array")
+        if _is_float_scalar(y_entry[3]):
             return [self.y_index]
         prim, parents, primals, out, params = y_entry
         if (prim is stack_p and params.get("axis", 0) in (0, -1) and type(out) is np.ndarray
