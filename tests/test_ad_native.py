@@ -139,6 +139,7 @@ def test_what_has_no_c_keeps_the_python_route_with_the_reason(f, reason):
 @pytest.mark.parametrize("cc, reason", [
     ("/nonexistent/cc", "the C compiler /nonexistent/cc was not found"),
     ("false", "failed"),  # a program that exits 1: a compile error
+    ("true", "did not load"),  # exits 0 but makes no shared object
 ])
 def test_no_working_compiler_keeps_the_python_route_with_the_reason(monkeypatch, cc, reason):
     monkeypatch.setattr(native, "CC", cc)

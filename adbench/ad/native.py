@@ -391,8 +391,11 @@ def build(source: str) -> tuple:
             if done.returncode != 0:
                 said = (done.stderr.strip().splitlines() or ["no message"])[-1]
                 raise NotNative(f"the C compiler {cc} failed ({said})")
-            library = ctypes.CDLL(so_file)
-        function = library.program
+            try:
+                library = ctypes.CDLL(so_file)
+                function = library.program
+            except (OSError, AttributeError) as error:
+                raise NotNative(f"the compiled code did not load ({error})") from None
         doubles = ctypes.POINTER(ctypes.c_double)
         function.argtypes = [doubles, ctypes.c_double, doubles, doubles]
         function.restype = ctypes.c_int
