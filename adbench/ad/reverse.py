@@ -14,6 +14,8 @@ every derivative still comes from the rule in the primitive table.
   with Python's operator inline (``_float_operator``), record a float
   operation in one compact tape entry that also holds the partial
   derivatives the ``lin`` markers stand for (1, -1, the other argument);
+  a unary function of a float (``xp.sin(v)``) records its entry with the
+  partial derivative the table's ``scalar_partial`` gives (``math.cos(x)``);
   iterating over or indexing a plain array records the reads ``x[i]``
   directly.
 * Array programs: the tape keeps, of large arrays, only those the VJP reads
@@ -286,9 +288,21 @@ class ReverseTrace(Trace):
                 except DOMAIN_ERRORS:
                     pass
                 else:
+                    # the partial derivative now, while x and out are at hand: the
+                    # sweep then multiplies (None: it calls the rule)
+                    partial = prim.scalar_partial
+                    if partial is not None:
+                        try:
+                            partial = partial(x, out)
+                        except DOMAIN_ERRORS:  # sqrt at 0: the rule says inf, numpy's way
+                            partial = None
                     tape = self.tape
-                    tape.append((prim, a.index, x, out))
-                    return Var(out, self, len(tape) - 1)
+                    var = _new(Var)  # Var(out, self, index) without the call
+                    var.value = out
+                    var.trace = self
+                    var.index = len(tape)
+                    tape.append((prim, a.index, x, out, partial))
+                    return var
         primals = list(args)
         parents = []
         plain = True    # no primal is a box of an enclosing trace

@@ -8,8 +8,8 @@ so a chain of any length is fine. Every contribution comes from the primitive's
 rule in the table; the fast paths below change how, never what, is computed.
 
 * Compact float entries (:mod:`adbench.ad.tape`) with a float cotangent have
-  their own loop: ``g`` times a stored partial, or the rule called on floats,
-  summed with ``+``.
+  their own loop: ``g`` times a stored partial (binary markers, a unary
+  primitive's ``scalar_partial``), or the rule called on floats, summed with ``+``.
 * An elementwise entry with a plain array cotangent applies its ``lin`` rules
   and ``unbroadcast`` inline; an adjoint is added to in place when nothing but
   the sweep refers to it (reference count, as numpy's own elision of
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adbench.ad.tape import BINARY, UNARY, entry_parts
+from adbench.ad.tape import BINARY, entry_parts
 from adbench.interpret.core import EVALUATION_HOOKS, BoxBase
 from adbench.interpret.primitives import (
     IDENTITY,
@@ -129,9 +129,17 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                             del prev
                             _accumulate(adjoints, j1, g * d1)
                 continue
-            if n == UNARY:
-                prim, j, x, out = entry
-                _add_to(adjoints, j, _scalar_term(prim.lin[0], g, (x,), out))
+            if type(entry[1]) is int:  # unary f(x) on a float: g times the stored partial
+                prim, j, x, out, d = entry
+                c = _scalar_term(prim.lin[0], g, (x,), out) if d is None else g * d
+                prev = adjoints[j]
+                if prev is None:
+                    adjoints[j] = c
+                elif type(prev) is float and type(c) is float:
+                    adjoints[j] = prev + c
+                else:
+                    del prev
+                    _accumulate(adjoints, j, c)
                 continue
             if entry[0] is getitem_p:  # x[i] of a plain array (list(x) records n of them)
                 x = entry[2][0]

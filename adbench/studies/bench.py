@@ -312,6 +312,48 @@ def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeat
     return rows
 
 
+#: The scalar steps :func:`scalar_op_costs` times: a name and ``step(v, c, xp)``, one
+#: recorded operation on the float variable ``v`` (``c`` a float constant). Chained,
+#: each stays bounded (sin and tanh tend to 0, cos to 0.739, sqrt to 1).
+SCALAR_STEPS = {
+    "v * c": lambda v, c, xp: v * c,
+    "v + c": lambda v, c, xp: v + c,
+    "xp.sin(v)": lambda v, c, xp: xp.sin(v),
+    "xp.cos(v)": lambda v, c, xp: xp.cos(v),
+    "xp.tanh(v)": lambda v, c, xp: xp.tanh(v),
+    "xp.sqrt(v)": lambda v, c, xp: xp.sqrt(v),
+}
+
+
+def scalar_op_costs(length: int = 2000, repeats: int = 7, clock=time.process_time) -> dict:
+    """Nanoseconds per recorded-and-swept scalar operation of ``grad``, for each
+    step of :data:`SCALAR_STEPS`: the gradient of a chain of ``length`` such steps
+    (each step's result is the next step's ``v``), less the same chain on Python
+    floats, divided by ``length``; medians of ``repeats`` interleaved samples. The
+    collector is in its normal state (``grad`` pauses it itself)."""
+    float_xp = namespace_over(math)
+    c = 0.999
+
+    def chain(step):
+        def f(x, xp):
+            v = x
+            for _ in range(length):
+                v = step(v, c, xp)
+            return v
+        return f
+
+    fns = {}
+    for name, step in SCALAR_STEPS.items():
+        f = chain(step)
+        g = grad(f)
+        fns[(name, "grad")] = lambda g=g: g(0.3)
+        fns[(name, "plain")] = lambda f=f: f(0.3, float_xp)
+    samples = interleaved_samples(fns, repeats, 0.05, clock)
+    times = {k: statistics.median(v) for k, v in samples.items()}
+    return {name: (times[(name, "grad")] - times[(name, "plain")]) / length * 1e9
+            for name in SCALAR_STEPS}
+
+
 def _workload(inst, fn=None, data=None):
     """What a row needs of a problem instance: ``f(x, xp)`` for adbench, and the same
     function as ``fn(x, xp, **data)`` for the peers (torch needs its data as tensors)."""

@@ -143,20 +143,42 @@ def _count_nothing(args, out, **params) -> int:
     return 0
 
 
+def _partial_one(x, out):
+    return 1.0
+
+
+def _partial_minus_one(x, out):
+    return -1.0
+
+
+#: The scalar partial derivative a unary ``lin`` marker stands for.
+_MARKER_PARTIALS = {IDENTITY: _partial_one, NEGATE: _partial_minus_one}
+
+
 def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
                 transcendental=False, analytic=True, nondiff=(), cost=_count_output,
-                uses=None):
+                uses=None, scalar_partial=None):
     """Define an elementwise primitive from its partial-derivative rules.
 
     ``uses`` lists what the ``lin`` functions read by value (argument
     positions, ``"out"``); rules made of markers only need not say it.
+    ``scalar_partial(x, out)``, for a unary primitive with a ``scalar``
+    implementation: ``lin[0](1.0, x, out)`` on Python floats, written with
+    :mod:`math` (see :class:`~adbench.interpret.core.Primitive`); a unary marker
+    rule gives its own (1 or -1).
     """
     lin = tuple(lin)
     if uses is None and all(r is None or isinstance(r, LinMarker) for r in lin):
         uses = tuple(sorted({r.j for r in lin if type(r) is TimesArg}))
+    if scalar_partial is None and len(lin) == 1 and lin[0] in _MARKER_PARTIALS:
+        scalar_partial = _MARKER_PARTIALS[lin[0]]
+    if scalar_partial is not None and (len(lin) != 1 or scalar is None):
+        raise ValueError(f"primitive {name!r}: scalar_partial is for unary primitives "
+                         "with a scalar implementation")
     prim = Primitive(name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
                      transcendental=transcendental, analytic=analytic, lin=lin,
-                     cost=cost, nondiff=tuple(nondiff), uses=uses)
+                     cost=cost, nondiff=tuple(nondiff), uses=uses,
+                     scalar_partial=scalar_partial)
     prim.jvp, prim.vjp = _elementwise_rules(prim)
     return _register(prim)
 
@@ -274,6 +296,8 @@ def _elementwise_function(prim: Primitive, name: str, doc: str):
                     return scalar(x)
                 except DOMAIN_ERRORS:
                     pass
+            elif isinstance(x, BoxBase):  # apply(prim, x) without its search: x's trace
+                return x.trace.process(prim, (x,), {})
             return apply(prim, x)
     else:
         def function(x, y):
