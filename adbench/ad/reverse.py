@@ -308,25 +308,25 @@ class ReverseTrace(Trace):
         plain = True    # no primal is a box of an enclosing trace
         floats = True   # every primal is a Python float or int
         large = False   # some primal is a plain array the tape might not keep
-        k = 0
-        for a in args:
-            if isinstance(a, BoxBase):
+        for k, a in enumerate(args):
+            ta = type(a)
+            if ta is Var or (ta is not np.ndarray and ta is not float and ta is not int
+                             and isinstance(a, BoxBase)):
                 if a.trace is self:
                     parents.append((k, a.index))
                     a = a.value
                     primals[k] = a
-                    if isinstance(a, BoxBase):
+                    ta = type(a)
+                    if ta is not np.ndarray and isinstance(a, BoxBase):
                         plain = False
                 else:
                     plain = False
-            ta = type(a)
             if ta is np.ndarray:
                 floats = False
                 if a.size >= STAND_IN_SIZE:
                     large = True
             elif ta is not float and ta is not int:
                 floats = False
-            k += 1
         if not plain:
             out = apply(prim, *primals, **params)
         elif floats:
