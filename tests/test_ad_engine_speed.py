@@ -130,3 +130,19 @@ def test_a_partial_outside_the_float_domain_is_left_to_the_rule():
     assert trace.tape[1][4] is None
     with pytest.warns(RuntimeWarning):
         assert grad(lambda x, xp: xp.sqrt(x))(0.0) == np.inf
+
+
+def test_scalar_partials_of_markers_need_a_float_implementation():
+    from adbench.interpret.primitives import IDENTITY, NEGATE, PRIMITIVES
+    from adbench.interpret.primitives.rules import elementwise
+    with_float = PRIMITIVES["neg"]  # lin = (NEGATE,), scalar operator.neg
+    assert with_float.lin == (NEGATE,) and with_float.scalar_partial(2.0, -2.0) == -1.0
+    try:  # a marker primitive with no float implementation is defined, without one
+        probe = elementwise("identity_probe_for_test", np.positive, lin=(IDENTITY,))
+        assert probe.scalar_partial is None
+        with pytest.raises(ValueError, match="scalar_partial is for unary"):
+            elementwise("binary_probe_for_test", np.add, scalar=float.__add__,
+                        lin=(IDENTITY, IDENTITY), scalar_partial=lambda x, out: 1.0)
+    finally:
+        PRIMITIVES.pop("identity_probe_for_test", None)
+        PRIMITIVES.pop("binary_probe_for_test", None)

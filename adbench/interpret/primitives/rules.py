@@ -172,7 +172,8 @@ def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
     lin = tuple(lin)
     if uses is None and all(r is None or isinstance(r, LinMarker) for r in lin):
         uses = tuple(sorted({r.j for r in lin if type(r) is TimesArg}))
-    if scalar_partial is None and len(lin) == 1 and lin[0] in _MARKER_PARTIALS:
+    if scalar_partial is None and scalar is not None and len(lin) == 1 \
+            and lin[0] in _MARKER_PARTIALS:
         scalar_partial = _MARKER_PARTIALS[lin[0]]
     if scalar_partial is not None and (len(lin) != 1 or scalar is None):
         raise ValueError(f"primitive {name!r}: scalar_partial is for unary primitives "
