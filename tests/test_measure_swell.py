@@ -229,3 +229,32 @@ def test_a_simplify_budget_of_0_skips_simplify():
     result = simplify_entries(entries, budget_s=0)
     assert result["simplify_status"] == "skipped: a time budget of 0 s"
     assert result["expr_ops_simplified"] is None and result["simplified"] is None
+
+
+def test_a_time_budget_holds_when_code_inside_swallows_its_first_alarm():
+    # Python discards an exception raised by a signal handler running inside a
+    # finaliser; a library that catches BaseException does the same. The block
+    # must still end, by the alarm that follows.
+    import time
+
+    from adbench.studies.swell import BudgetExceeded, time_limit
+
+    swallowed = 0
+
+    def stubborn_work():
+        nonlocal swallowed
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                while time.monotonic() < deadline:
+                    pass
+            except BudgetExceeded:
+                swallowed += 1
+                if swallowed > 1:
+                    raise
+        return "ran to its own end"
+
+    with pytest.raises(BudgetExceeded):
+        with time_limit(0.05):
+            stubborn_work()
+    assert swallowed == 2

@@ -116,6 +116,10 @@ def expression_sizes(outputs, entries, replacements, reduced,
     }
 
 
+#: Seconds between repeated alarms once a time budget has run out (see time_limit).
+REARM_S = 0.05
+
+
 class BudgetExceeded(BaseException):
     """Raised inside a computation when its time budget runs out (a
     BaseException, so that library code catching Exception cannot swallow it)."""
@@ -129,6 +133,11 @@ def time_limit(seconds: float):
     workers run measurements there); elsewhere the block runs unlimited and
     only the harness's hard ``--timeout`` applies. Pure-Python work (SymPy) is
     interrupted promptly; a long call inside a C extension at its return.
+
+    The alarm repeats every :data:`REARM_S` until the block is left: Python
+    discards an exception raised by a handler that runs inside a finaliser
+    (``__del__``, a weakref or collector callback: "Exception ignored in ..."), so a
+    single alarm can be lost and the block would then run unbounded.
     """
     if threading.current_thread() is not threading.main_thread() or seconds <= 0:
         yield
@@ -138,7 +147,7 @@ def time_limit(seconds: float):
         raise BudgetExceeded
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REARM_S)
     try:
         yield
     finally:
