@@ -107,3 +107,10 @@ def test_a_tool_not_installed_is_a_note(monkeypatch):
     p = prepare_peer("autograd", lambda x, xp: xp.sum(x), {}, np.ones(2))
     assert p.call is None and p.note == "no_such_library_for_adbench is not installed"
     assert "autograd" not in installed_tools(PEER_TOOLS)
+
+
+def test_scalar_op_costs_times_each_step_of_a_chain():
+    from adbench.studies.bench import SCALAR_STEPS, scalar_op_costs
+    costs = scalar_op_costs(length=50, repeats=1)
+    assert set(costs) == set(SCALAR_STEPS)
+    assert all(np.isfinite(v) for v in costs.values())

@@ -88,3 +88,61 @@ def test_a_gradient_leaves_no_reference_cycle_behind():
     grad(indexed)(HELMHOLTZ.x0)
     grad(HELMHOLTZ.f)(HELMHOLTZ.x0)
     assert gc.collect() == 0
+
+
+def _scalar_partial_primitives():
+    from adbench.interpret.primitives import PRIMITIVES
+    return [p for p in PRIMITIVES.values() if p.scalar_partial is not None]
+
+
+def test_each_scalar_partial_is_its_lin_rule_on_floats():
+    from adbench.interpret.primitives import _lin_term  # lin[0](g, ...), markers included
+    prims = _scalar_partial_primitives()
+    assert {"neg", "exp", "log", "sin", "cos", "tan", "tanh", "sqrt"} <= {p.name for p in prims}
+    for prim in prims:
+        for x in (0.3, 0.7, 1.9, 12.5):
+            out = prim.scalar(x)
+            rule = _lin_term(prim.lin[0], 1.0, (x,), out)
+            assert prim.scalar_partial(x, out) == pytest.approx(rule, rel=1e-15, abs=0), \
+                (prim.name, x)
+
+
+def test_a_unary_float_entry_holds_its_partial_and_the_sweep_multiplies_by_it():
+    import math
+
+    def f(x, xp):
+        return xp.sin(xp.cos(xp.sqrt(xp.tanh(-x))))
+    x = -0.8
+    trace, _, _ = record(f, x)
+    d = [entry[4] for entry in trace.tape[1:]]  # neg, tanh, sqrt, cos, sin: (prim, j, x, out, d)
+    t = math.tanh(0.8)
+    s = math.sqrt(t)
+    assert d == pytest.approx([-1.0, 1 - t * t, 0.5 / s, -math.sin(s), math.cos(math.cos(s))],
+                              rel=1e-15)
+    # the chain rule by hand
+    expected = math.cos(math.cos(s)) * -math.sin(s) * (0.5 / s) * (1 - t * t) * -1.0
+    assert grad(f)(x) == pytest.approx(expected, rel=1e-14)
+
+
+def test_a_partial_outside_the_float_domain_is_left_to_the_rule():
+    # d sqrt(x)/dx at 0: 0.5 / 0 raises on floats; the rule gives inf, as numpy does
+    trace, _, _ = record(lambda x, xp: xp.sqrt(x), 0.0)
+    assert trace.tape[1][4] is None
+    with pytest.warns(RuntimeWarning):
+        assert grad(lambda x, xp: xp.sqrt(x))(0.0) == np.inf
+
+
+def test_scalar_partials_of_markers_need_a_float_implementation():
+    from adbench.interpret.primitives import IDENTITY, NEGATE, PRIMITIVES
+    from adbench.interpret.primitives.rules import elementwise
+    with_float = PRIMITIVES["neg"]  # lin = (NEGATE,), scalar operator.neg
+    assert with_float.lin == (NEGATE,) and with_float.scalar_partial(2.0, -2.0) == -1.0
+    try:  # a marker primitive with no float implementation is defined, without one
+        probe = elementwise("identity_probe_for_test", np.positive, lin=(IDENTITY,))
+        assert probe.scalar_partial is None
+        with pytest.raises(ValueError, match="scalar_partial is for unary"):
+            elementwise("binary_probe_for_test", np.add, scalar=float.__add__,
+                        lin=(IDENTITY, IDENTITY), scalar_partial=lambda x, out: 1.0)
+    finally:
+        PRIMITIVES.pop("identity_probe_for_test", None)
+        PRIMITIVES.pop("binary_probe_for_test", None)

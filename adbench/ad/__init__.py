@@ -17,7 +17,9 @@ so they compose in every order::
     checkpoint(f)     f, recorded by reverse mode as one tape entry and run
                       again in the backward sweep (memory for time)
     compile_grad(f)   grad(f), its tape recorded once per input shape and
-                      compiled to straight-line Python (adbench.ad.compiled)
+                      compiled to straight-line Python (adbench.ad.compiled);
+                      backend="c": a tape of float64 scalars compiled to C
+                      (adbench.ad.native)
     compile_jacrev(f) jacrev(f), compiled in the same way
 
 Several arguments and ``argnums`` (:mod:`adbench.ad.arguments`). A function

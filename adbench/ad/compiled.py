@@ -56,6 +56,7 @@ from adbench.ad import pytree
 from adbench.ad.arguments import Caller, as_input, normalize_argnums, strip_xp
 from adbench.ad.collector import collector_paused
 from adbench.ad.codegen import MISS, Uncompilable, Writer
+from adbench.ad.native import NativeProgram, NotNative, compile_native
 from adbench.ad.reverse import ReverseTrace, Var
 from adbench.interpret import primitives as P
 from adbench.interpret.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace
@@ -65,6 +66,11 @@ from adbench.measure.accuracy import rho
 __all__ = ["compile_grad", "compile_jacrev", "CompiledReverse", "GuardedTrace"]
 
 _Writer = Writer  # the code generator's name here before it had a module of its own
+
+#: Where compiled code runs: ``"python"`` (straight-line Python, the default) or ``"c"``
+#: (a scalar tape as C through the system compiler, :mod:`adbench.ad.native`; any other
+#: tape, or no compiler, keeps the Python route and says why in ``reasons``).
+BACKENDS = ("python", "c")
 
 
 class GuardedTrace(ReverseTrace):
@@ -120,10 +126,15 @@ class CompiledReverse:
     """
 
     def __init__(self, f: Callable, jacobian: bool = False, argnums=0,
-                 stats: dict | None = None):
+                 stats: dict | None = None, backend: str = "python"):
+        if backend not in BACKENDS:
+            raise ValueError(f"compile: backend must be one of {', '.join(BACKENDS)}, "
+                             f"not {backend!r}")
         self.f = f
         self.jacobian = jacobian
         self.argnums = argnums
+        self.backend = backend
+        self.backends: dict = {}   # (shape, dtype) -> the backend of its compiled function
         self._caller = Caller(f)
         self.programs: dict = {}   # (shape, dtype) -> compiled function, or None: not compilable
         self.sources: dict = {}    # (shape, dtype) -> its source text
@@ -174,7 +185,7 @@ class CompiledReverse:
         if flat is None:
             flat = self.structured[key] = CompiledReverse(
                 self._flat_function(len(args), dynamic, static, treedef), self.jacobian,
-                stats=self.stats)
+                stats=self.stats, backend=self.backend)
         d = flat._vector(z)
         parts = (pytree.unflatten_trailing(treedef, d, shape_of(d)[:-1]) if self.jacobian
                  else pytree.unflatten(treedef, d))
@@ -205,8 +216,11 @@ class CompiledReverse:
         program = self.programs.get(key)
         if program is not None:
             try:
-                with np.errstate(divide="raise", over="raise", invalid="raise"):
+                if type(program) is NativeProgram:  # C tests its own floating-point flags
                     result = program(x, 1.0)
+                else:
+                    with np.errstate(divide="raise", over="raise", invalid="raise"):
+                        result = program(x, 1.0)
             except (*DOMAIN_ERRORS, FloatingPointError):
                 # outside a domain on the compiled path: the engine's answer instead, with
                 # numpy's nan or inf and its warning
@@ -255,6 +269,22 @@ class CompiledReverse:
         return answer
 
     def _compile(self, trace, xv, y, x, answer, key):
+        what = "Jacobian" if self.jacobian else "gradient"
+        if self.backend == "c":  # native code, else the Python route with the reason
+            try:
+                program, source = compile_native(trace, xv, y, x, rows=self.jacobian)
+            except NotNative as why:
+                self.reasons[key] = f"not native: {why}"
+            else:
+                program.out_shape = shape_of(y)
+                problem = self._check(program, x, answer, key)
+                if problem is None:
+                    self.sources[key], self.backends[key] = source, "c"
+                    return program
+                self.reasons[key] = f"not native: {problem}"
+                warnings.warn(f"compile: the native {what} of {_name(self.f)} at shape "
+                              f"{key[0]} was not used ({problem}); the compiled Python "
+                              "serves it", RuntimeWarning, stacklevel=3)
         writer = Writer(trace, xv, y, x, rows=self.jacobian)
         writer.namespace["SEEDS"] = _seeds(shape_of(y))
         try:
@@ -263,29 +293,32 @@ class CompiledReverse:
             self.reasons[key] = str(why)
             return None
         namespace = writer.namespace
-        what = "Jacobian" if self.jacobian else "gradient"
         exec(compile(source, f"<compiled {what} of {_name(self.f)}>", "exec"), namespace)
         program = namespace["program"]
         program.out_shape = shape_of(y)
-        # The compiled function must reproduce, at the recorded point, what the engine gave.
-        try:
-            with np.errstate(all="ignore"):
-                result = program(x, 1.0)
-        except Exception as error:  # noqa: BLE001 - any failure means: do not use it
-            result, problem = MISS, f"{type(error).__name__}: {error}"
-        else:
-            problem = "its guards fail where they were recorded" if result is MISS else None
-        if problem is None and not _same(self._answer(result, program.out_shape, key[0]),
-                                         answer):
-            problem = f"its {what} differs from the engine's"
+        problem = self._check(program, x, answer, key)
         if problem is not None:
             self.reasons[key] = problem
             warnings.warn(f"compile: the compiled {what} of {_name(self.f)} at shape "
                           f"{key[0]} was not used ({problem}); the ordinary engine serves it",
                           RuntimeWarning, stacklevel=3)
             return None
-        self.sources[key] = source
+        self.sources[key], self.backends[key] = source, "python"
         return program
+
+    def _check(self, program, x, answer, key) -> str | None:
+        """What is wrong with a compiled ``program``, or None: it must reproduce, at
+        the recorded point x, the engine's ``answer`` (:func:`_same`)."""
+        try:
+            with np.errstate(all="ignore"):
+                result = program(x, 1.0)
+        except Exception as error:  # noqa: BLE001 - any failure means: do not use it
+            return f"{type(error).__name__}: {error}"
+        if result is MISS:
+            return "its guards fail where they were recorded"
+        if not _same(self._answer(result, program.out_shape, key[0]), answer):
+            return f"its {'Jacobian' if self.jacobian else 'gradient'} differs from the engine's"
+        return None
 
 
 def _floats_only(tree) -> bool:
@@ -334,7 +367,7 @@ def _same(a, b) -> bool:
     return bool(np.all(np.where(finite, close, (a == b) | (np.isnan(a) & np.isnan(b)))))
 
 
-def compile_grad(f: Callable, argnums=0) -> Callable[..., Any]:
+def compile_grad(f: Callable, argnums=0, backend: str = "python") -> Callable[..., Any]:
     """The gradient of a scalar ``f(x, xp)``, like :func:`~adbench.ad.grad`
     (pytrees and ``argnums`` included), compiled to straight-line Python at
     the first call for each input shape (for pytrees and several arguments:
@@ -345,6 +378,11 @@ def compile_grad(f: Callable, argnums=0) -> Callable[..., Any]:
     record again when a comparison in f comes out differently (a new path).
     ``f`` must depend on nothing but x (closed-over values are frozen).
 
+    ``backend="c"`` compiles a tape of float64 scalars (loops and branches over
+    ``x[i]``) to C through the system compiler instead (:mod:`adbench.ad.native`);
+    ``reasons`` says why a shape kept the Python route, ``backends`` which route
+    each shape took.
+
     >>> import numpy as np
     >>> g = compile_grad(lambda x, xp: xp.sum(xp.sin(x) * x))
     >>> g(np.array([0.0, 1.0]))
@@ -354,15 +392,16 @@ def compile_grad(f: Callable, argnums=0) -> Callable[..., Any]:
     >>> g.stats["recorded"], g.stats["compiled"]
     (1, 1)
     """
-    return CompiledReverse(f, argnums=argnums)
+    return CompiledReverse(f, argnums=argnums, backend=backend)
 
 
-def compile_jacrev(f: Callable, argnums=0) -> Callable[..., Any]:
+def compile_jacrev(f: Callable, argnums=0, backend: str = "python") -> Callable[..., Any]:
     """The Jacobian of ``f(x, xp)``, like :func:`~adbench.ad.jacrev` (shape
     ``f(x).shape + x.shape``; pytrees and ``argnums`` as there), compiled at
     the first call for each input shape:
     later calls run one compiled forward sweep and one compiled reverse sweep
     per output entry (m passes), recording again when the path changes.
+    ``backend`` as for :func:`compile_grad`.
 
     >>> import numpy as np
     >>> J = compile_jacrev(lambda x, xp: xp.stack([x[0] * x[1], xp.sin(x[0])]))
@@ -373,4 +412,4 @@ def compile_jacrev(f: Callable, argnums=0) -> Callable[..., Any]:
     array([[2.        , 1.        ],
            [0.54030231, 0.        ]])
     """
-    return CompiledReverse(f, jacobian=True, argnums=argnums)
+    return CompiledReverse(f, jacobian=True, argnums=argnums, backend=backend)

@@ -14,6 +14,8 @@ every derivative still comes from the rule in the primitive table.
   with Python's operator inline (``_float_operator``), record a float
   operation in one compact tape entry that also holds the partial
   derivatives the ``lin`` markers stand for (1, -1, the other argument);
+  a unary function of a float (``xp.sin(v)``) records its entry with the
+  partial derivative the table's ``scalar_partial`` gives (``math.cos(x)``);
   iterating over or indexing a plain array records the reads ``x[i]``
   directly.
 * Array programs: the tape keeps, of large arrays, only those the VJP reads
@@ -286,33 +288,45 @@ class ReverseTrace(Trace):
                 except DOMAIN_ERRORS:
                     pass
                 else:
+                    # the partial derivative now, while x and out are at hand: the
+                    # sweep then multiplies (None: it calls the rule)
+                    partial = prim.scalar_partial
+                    if partial is not None:
+                        try:
+                            partial = partial(x, out)
+                        except DOMAIN_ERRORS:  # sqrt at 0: the rule says inf, numpy's way
+                            partial = None
                     tape = self.tape
-                    tape.append((prim, a.index, x, out))
-                    return Var(out, self, len(tape) - 1)
+                    var = _new(Var)  # Var(out, self, index) without the call
+                    var.value = out
+                    var.trace = self
+                    var.index = len(tape)
+                    tape.append((prim, a.index, x, out, partial))
+                    return var
         primals = list(args)
         parents = []
         plain = True    # no primal is a box of an enclosing trace
         floats = True   # every primal is a Python float or int
         large = False   # some primal is a plain array the tape might not keep
-        k = 0
-        for a in args:
-            if isinstance(a, BoxBase):
+        for k, a in enumerate(args):
+            ta = type(a)
+            if ta is Var or (ta is not np.ndarray and ta is not float and ta is not int
+                             and isinstance(a, BoxBase)):
                 if a.trace is self:
                     parents.append((k, a.index))
                     a = a.value
                     primals[k] = a
-                    if isinstance(a, BoxBase):
+                    ta = type(a)
+                    if ta is not np.ndarray and isinstance(a, BoxBase):
                         plain = False
                 else:
                     plain = False
-            ta = type(a)
             if ta is np.ndarray:
                 floats = False
                 if a.size >= STAND_IN_SIZE:
                     large = True
             elif ta is not float and ta is not int:
                 floats = False
-            k += 1
         if not plain:
             out = apply(prim, *primals, **params)
         elif floats:

@@ -8,8 +8,8 @@ so a chain of any length is fine. Every contribution comes from the primitive's
 rule in the table; the fast paths below change how, never what, is computed.
 
 * Compact float entries (:mod:`adbench.ad.tape`) with a float cotangent have
-  their own loop: ``g`` times a stored partial, or the rule called on floats,
-  summed with ``+``.
+  their own loop: ``g`` times a stored partial (binary markers, a unary
+  primitive's ``scalar_partial``), or the rule called on floats, summed with ``+``.
 * An elementwise entry with a plain array cotangent applies its ``lin`` rules
   and ``unbroadcast`` inline; an adjoint is added to in place when nothing but
   the sweep refers to it (reference count, as numpy's own elision of
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adbench.ad.tape import BINARY, UNARY, entry_parts
+from adbench.ad.tape import BINARY, GENERIC, entry_parts
 from adbench.interpret.core import EVALUATION_HOOKS, BoxBase
 from adbench.interpret.primitives import (
     IDENTITY,
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from adbench.ad.reverse import ReverseTrace, Var
 
 __all__ = ["backward", "adjoint_or_zero", "REUSE_SIZE"]
+
+_FLOAT64 = np.dtype(np.float64)
 
 #: A dying cotangent at least this large (elements) is reused for a product in the
 #: backward sweep; smaller ones cost more to check than a fresh array does.
@@ -129,9 +131,17 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                             del prev
                             _accumulate(adjoints, j1, g * d1)
                 continue
-            if n == UNARY:
-                prim, j, x, out = entry
-                _add_to(adjoints, j, _scalar_term(prim.lin[0], g, (x,), out))
+            if type(entry[1]) is int:  # unary f(x) on a float: g times the stored partial
+                prim, j, x, out, d = entry
+                c = _scalar_term(prim.lin[0], g, (x,), out) if d is None else g * d
+                prev = adjoints[j]
+                if prev is None:
+                    adjoints[j] = c
+                elif type(prev) is float and type(c) is float:
+                    adjoints[j] = prev + c
+                else:
+                    del prev
+                    _accumulate(adjoints, j, c)
                 continue
             if entry[0] is getitem_p:  # x[i] of a plain array (list(x) records n of them)
                 x = entry[2][0]
@@ -139,7 +149,9 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                                                                entry[4]["idx"], g):
                     adjoints[i] = None
                     continue
-        _propagate(adjoints, i, entry_parts(entry), g, observer)
+        if len(entry) != GENERIC or type(entry[1]) is int:
+            entry = entry_parts(entry)
+        _propagate(adjoints, i, entry, g, observer)
     return adjoints
 
 
@@ -275,7 +287,11 @@ def _scatter_in_place(adjoints: list, j: int, x: np.ndarray, idx, g) -> bool:
     """
     buffer = adjoints[j]
     if buffer is None:
-        buffer = adjoints[j] = np.zeros(x.shape, np.result_type(x, g, 0.0))
+        if x.dtype is _FLOAT64 and (type(g) is float or getattr(g, "dtype", None) is _FLOAT64):
+            dtype = _FLOAT64  # the commonest case, without numpy's promotion (about 1 µs)
+        else:
+            dtype = np.result_type(x, g, 0.0)
+        buffer = adjoints[j] = np.zeros(x.shape, dtype)
     else:
         if type(buffer) is not np.ndarray:
             return False
@@ -297,6 +313,8 @@ def _holds(buffer: np.ndarray, c) -> bool:
     """Whether ``buffer`` can take ``c`` in place without changing dtype."""
     if type(c) is float:
         return buffer.dtype.kind in "fc"
+    if getattr(c, "dtype", None) is buffer.dtype:
+        return True
     return np.result_type(buffer, c) == buffer.dtype
 
 

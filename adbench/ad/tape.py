@@ -10,21 +10,24 @@ most of their speed)::
     None                                   an input
     (prim, parents, primals, out, params)  generic: parents = ((k, j), ...), argument
                                            k is tape entry j
-    (prim, j, x, out)                      unary, float x = entry j
+    (prim, j, x, out, d)                   unary, float x = entry j (an int where the
+                                           generic layout has its tuple of parents); d
+                                           is d out / d x (``prim.scalar_partial``), or
+                                           None: the rule is called in the sweep
     (prim, j0, j1, x, y, out, d0, d1)      binary, float x and y; argument k is entry
                                            jk, or a constant when jk == -1; dk is the
                                            partial derivative with respect to it when
                                            the rule is a marker, else None
 
-An entry's layout is told by its length; :func:`entry_parts` reads any of them
-in the generic one.
+An entry's layout is told by its length, and a unary entry from a generic one
+by its int second item; :func:`entry_parts` reads any of them in the generic one.
 """
 
 from __future__ import annotations
 
 __all__ = ["GENERIC", "UNARY", "BINARY", "entry_parts"]
 
-GENERIC, UNARY, BINARY = 5, 4, 8  # entry lengths
+GENERIC, UNARY, BINARY = 5, 5, 8  # entry lengths
 
 _NO_PARAMS: dict = {}  # params of compact entries; never mutated
 
@@ -33,9 +36,9 @@ def entry_parts(entry) -> tuple:
     """Any tape entry in the generic layout ``(prim, parents, primals, out, params)``."""
     n = len(entry)
     if n == GENERIC:
-        return entry
-    if n == UNARY:
-        prim, j, x, out = entry
+        if type(entry[1]) is not int:
+            return entry
+        prim, j, x, out, _ = entry
         return prim, ((0, j),), (x,), out, _NO_PARAMS
     prim, j0, j1, x, y, out, _, _ = entry
     parents = tuple((k, j) for k, j in ((0, j0), (1, j1)) if j >= 0)

@@ -33,11 +33,13 @@ def swell_command(problem_name, sizes, timeout, simplify_budget, out, problems_d
 
     For each size: count_ops and tree nodes of the derivative as differentiated,
     after cse and after simplify (under a time budget), the size of f as a tree,
-    the scalar operations f and its reverse-mode Jacobian execute, and the
-    length of the AD tape. Prints the table, writes swell.csv and a log-scale
-    plot swell.png.
+    the scalar operations f and its reverse-mode Jacobian execute, the length
+    of the AD tape, and SymEngine's and CasADi's own sizes of the same
+    derivative (empty, with the pip command, when the library is not
+    installed). Prints the table, writes swell.csv and a log-scale plot
+    swell.png.
     """
-    from adbench.studies.swell import plot_swell, swell_table
+    from adbench.studies.swell import plot_swell, symbolic_peers, swell_table
 
     problem = load_registry(problems_dirs).get(problem_name)
     parsed = parse_sizes(sizes)
@@ -54,20 +56,30 @@ def swell_command(problem_name, sizes, timeout, simplify_budget, out, problems_d
 
     df = swell_table(problem, parsed, timeout=timeout, simplify_budget=simplify_budget,
                      progress=progress)
-    cols = list(problem.sizes) + [c for c in SHOWN if c in df.columns]
+    peers = {m.name: [f"{m.name}_{c}" for c in m.size_columns] for m in symbolic_peers()}
+    counts = SHOWN + [c for columns in peers.values() for c in columns]
+    cols = list(problem.sizes) + [c for c in counts if c in df.columns]
     shown = df[cols].copy()
-    for c in SHOWN:
+    for c in counts:
         if c in shown.columns:
             shown[c] = shown[c].map(lambda v: "-" if pd.isna(v) else f"{int(v)}")
     notes = df.get("simplify_status", pd.Series([], dtype=object))
     click.echo(shown.to_string(index=False))
+    for tool in peers:  # a missing library: one line, not one a size
+        said = df.get(f"{tool}_status", pd.Series([], dtype=object)).dropna().unique()
+        if len(said) == 1 and said[0].startswith("unavailable"):
+            click.echo(f"{tool}: {said[0]}")
     for i, row in df.iterrows():
         status = row.get("status", "ok")
         label = ",".join(f"{k}={row[k]}" for k in problem.sizes) or problem.name
         if status != "ok":
             click.echo(f"{label}: {status}: {row.get('message', '')}")
-        elif isinstance(notes.get(i), str) and notes[i] != "ok":
+        elif isinstance(notes.get(i), str) and notes[i] != "ok" and simplify_budget > 0:
             click.echo(f"{label}: simplify {notes[i]}")
+        for tool in peers:
+            said = row.get(f"{tool}_status")
+            if isinstance(said, str) and said.startswith("unsupported"):
+                click.echo(f"{label}: {said}")
     csv_path = out / "swell.csv"
     df.to_csv(csv_path, index=False)
     click.echo(f"wrote {csv_path}")

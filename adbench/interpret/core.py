@@ -73,6 +73,13 @@ class Primitive:
         What the VJP reads by value: argument positions, and ``"out"`` for the
         result. Other arguments matter by shape and dtype only, so reverse mode
         need not keep them alive on its tape. None: everything.
+    scalar_partial : callable or None
+        Unary elementwise primitives with a ``scalar`` implementation, optional:
+        ``scalar_partial(x, out)`` is the partial derivative d out / d x on Python
+        floats, ``lin[0](1.0, x, out)`` computed with :mod:`math` (``math.cos(x)``
+        for sin). Reverse mode stores it in the tape entry when it records the
+        operation, so that the backward sweep multiplies instead of calling the
+        rule; a test checks every one against ``lin[0]``.
     residual : tuple or None
         ``(forward, vjp)``, optional: ``forward(*args, **params) -> (out, r)``
         on plain values also returns what the VJP would otherwise recompute
@@ -82,7 +89,8 @@ class Primitive:
     """
 
     __slots__ = ("name", "impl", "scalar", "mp", "sym", "kind", "transcendental",
-                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff", "uses", "residual")
+                 "analytic", "lin", "jvp", "vjp", "cost", "nondiff", "uses", "residual",
+                 "scalar_partial")
 
     def __init__(self, name: str, impl: Callable, *, scalar: Callable | None = None,
                  mp: Callable | None = None, sym: Callable | None = None,
@@ -90,7 +98,8 @@ class Primitive:
                  analytic: bool = True, lin: tuple | None = None,
                  jvp: Callable | None = None, vjp: tuple | None = None,
                  cost: Callable | None = None, nondiff: tuple = (),
-                 uses: tuple | None = None, residual: tuple | None = None):
+                 uses: tuple | None = None, residual: tuple | None = None,
+                 scalar_partial: Callable | None = None):
         self.name = name
         self.impl = impl
         self.scalar = scalar
@@ -106,6 +115,7 @@ class Primitive:
         self.nondiff = nondiff  # argument positions that carry no derivative
         self.uses = uses
         self.residual = residual
+        self.scalar_partial = scalar_partial
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"

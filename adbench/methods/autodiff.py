@@ -1,7 +1,9 @@
 """adbench's own AD engine as differentiators: forward mode (n JVPs),
 reverse mode (one recording, m backward passes), and reverse mode compiled
 (the tape recorded once in setup and turned into Python, then one compiled
-forward sweep and m compiled reverse sweeps per Jacobian)."""
+forward sweep and m compiled reverse sweeps per Jacobian), and the same compiled
+to C where the tape is of float64 scalars (``ad-native``: not a default method,
+since it needs a C compiler and each compile takes seconds)."""
 
 from __future__ import annotations
 
@@ -53,3 +55,23 @@ class ADCompiled(_AD):
         if jac.programs[key] is not None:
             return {}
         return {"message": f"not compiled ({jac.reasons[key]}): the ordinary engine serves it"}
+
+
+def _native_jacrev(f):
+    return compile_jacrev(f, backend="c")
+
+
+class ADNative(ADCompiled):
+    name = "ad-native"
+    description = ("reverse-mode AD compiled to C: a tape of float64 scalars written as C and "
+                   "built by the system compiler (setup), called through ctypes; other tapes "
+                   "run as ad-compiled, with the reason")
+    transform = staticmethod(_native_jacrev)
+
+    def setup(self, jac, inst) -> dict:
+        info = super().setup(jac, inst)
+        key = next(iter(jac.programs))
+        if info or jac.backends.get(key) == "c":
+            return info
+        return {"message": f"not native ({jac.reasons[key].removeprefix('not native: ')}): "
+                           "the compiled Python serves it"}

@@ -112,6 +112,10 @@ class PeerMethod(Method):
     def refusal_types(self) -> tuple:
         return self.refusals
 
+    def refusal(self, exc: BaseException) -> Unsupported:
+        """The tool's refusal ``exc`` (one of :meth:`refusal_types`) as the row's reason."""
+        return Unsupported(f"{self.name}: {_first_line(exc)}")
+
     def build(self, inst: Instance):
         """``(jacobian, info)``: jacobian maps a float64 x to the peer's own result;
         ``info`` may hold ``setup_s`` when the tool's setup is more than wrapping."""
@@ -133,7 +137,7 @@ class PeerMethod(Method):
         except PrecisionError:
             raise
         except refusals as exc:
-            raise Unsupported(f"{self.name}: {_first_line(exc)}") from exc
+            raise self.refusal(exc) from exc
 
         def jacobian(x):
             return float64_jacobian(raw(np.asarray(x, dtype=np.float64)), m, n, name)

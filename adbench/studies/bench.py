@@ -70,8 +70,8 @@ from adbench.measure.accuracy import rho
 from adbench.registry import load_registry
 
 __all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow",
-           "PeerTiming", "run_engine_bench", "format_table",
-           "format_peer_table", "main"]
+           "PeerTiming", "run_engine_bench", "format_table", "SCALAR_STEPS",
+           "format_peer_table", "scalar_op_costs", "main"]
 
 BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 #: glibc malloc settings that keep freed memory in the process (``--retain-memory``): never
@@ -310,6 +310,38 @@ def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeat
         if progress:
             progress(rows[-1])
     return rows
+
+
+#: The steps :func:`scalar_op_costs` times: one operation on the float variable ``v``
+#: (``c`` a float constant); chained, each stays bounded (cos tends to 0.739, sqrt to 1).
+SCALAR_STEPS = {"v * c": lambda v, c, xp: v * c, "v + c": lambda v, c, xp: v + c,
+                "xp.sin(v)": lambda v, c, xp: xp.sin(v), "xp.cos(v)": lambda v, c, xp: xp.cos(v),
+                "xp.tanh(v)": lambda v, c, xp: xp.tanh(v),
+                "xp.sqrt(v)": lambda v, c, xp: xp.sqrt(v)}
+
+
+def scalar_op_costs(length: int = 2000, repeats: int = 7, clock=time.process_time) -> dict:
+    """Nanoseconds per recorded-and-swept operation of ``grad`` for each of
+    :data:`SCALAR_STEPS`: the gradient of a chain of ``length`` steps, less the chain on
+    Python floats, over ``length``; medians of ``repeats`` interleaved samples, with the
+    collector in its normal state (``grad`` pauses it itself)."""
+    float_xp, fns = namespace_over(math), {}
+
+    def chain(step):
+        def f(x, xp):
+            v = x
+            for _ in range(length):
+                v = step(v, 0.999, xp)
+            return v
+        return f
+    for name, step in SCALAR_STEPS.items():
+        f = chain(step)
+        g = grad(f)
+        fns[(name, "grad")], fns[(name, "plain")] = lambda g=g: g(0.3), lambda f=f: f(0.3, float_xp)
+    times = {k: statistics.median(v)
+             for k, v in interleaved_samples(fns, repeats, 0.05, clock).items()}
+    return {name: (times[(name, "grad")] - times[(name, "plain")]) / length * 1e9
+            for name in SCALAR_STEPS}
 
 
 def _workload(inst, fn=None, data=None):

@@ -24,6 +24,16 @@ measures, each with its own budget:
 * ``ops_f``, ``ops_reverse``: scalar operations executed by f and by its
   reverse-mode Jacobian (:mod:`adbench.interpret.counting`), the DAG counterparts of
   ``f_ops_tree`` and ``expr_ops``.
+* the same problem differentiated by the symbolic peers
+  (:class:`~adbench.methods.peers_symbolic.SymbolicPeer`), with the tool's own
+  sizes, the columns its ``adbench run`` rows fill, prefixed with its name
+  (:func:`peer_sizes`): ``symengine_expr_nodes`` and ``symengine_expr_nodes_cse``
+  (SymEngine's Jacobian entries as trees, and the trees of ``symengine.cse``'s
+  output), ``symengine_f_nodes_tree``; ``casadi_expr_ops_cse`` and
+  ``casadi_expr_nodes_cse`` (the Jacobian Function's ``n_instructions()`` and
+  ``n_nodes()``: CasADi's SX graph is a DAG). ``<tool>_status`` says ``ok``,
+  ``unavailable: pip install 'adbench[<tool>]'`` (the columns are then empty) or
+  ``unsupported: <the tool's reason>``.
 
 :func:`swell_table` runs this over a family's sizes, each size in a killable
 worker (``timeout``), and :func:`plot_swell` draws size against the size
@@ -33,6 +43,7 @@ parameter on a log scale.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import threading
@@ -51,7 +62,7 @@ from adbench.problem import Instance, Problem
 
 __all__ = ["expression_sizes", "simplify_entries", "swell_row", "swell_table", "plot_swell",
            "SIMPLIFY_BUDGET_S", "SIMPLIFY_NODE_BUDGET", "COUNT_NODE_BUDGET", "SWELL_COLUMNS",
-           "TIME_BUDGETED_COLUMNS", "tape_length"]
+           "TIME_BUDGETED_COLUMNS", "tape_length", "peer_sizes", "symbolic_peers"]
 
 #: Seconds ``simplify`` may take in ``adbench run`` (the swell command has its own option).
 SIMPLIFY_BUDGET_S = 0.5
@@ -105,6 +116,10 @@ def expression_sizes(outputs, entries, replacements, reduced,
     }
 
 
+#: Seconds between repeated alarms once a time budget has run out (see time_limit).
+REARM_S = 0.05
+
+
 class BudgetExceeded(BaseException):
     """Raised inside a computation when its time budget runs out (a
     BaseException, so that library code catching Exception cannot swallow it)."""
@@ -118,6 +133,11 @@ def time_limit(seconds: float):
     workers run measurements there); elsewhere the block runs unlimited and
     only the harness's hard ``--timeout`` applies. Pure-Python work (SymPy) is
     interrupted promptly; a long call inside a C extension at its return.
+
+    The alarm repeats every :data:`REARM_S` until the block is left: Python
+    discards an exception raised by a handler that runs inside a finaliser
+    (``__del__``, a weakref or collector callback: "Exception ignored in ..."), so a
+    single alarm can be lost and the block would then run unbounded.
     """
     if threading.current_thread() is not threading.main_thread() or seconds <= 0:
         yield
@@ -127,7 +147,7 @@ def time_limit(seconds: float):
         raise BudgetExceeded
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REARM_S)
     try:
         yield
     finally:
@@ -141,9 +161,12 @@ def simplify_entries(entries, budget_s: float = SIMPLIFY_BUDGET_S,
 
     Returns ``expr_ops_simplified`` (None unless ok), ``simplify_status``
     (``ok``, ``timeout: ...``, ``skipped: ...`` above ``node_budget`` tree
-    nodes, ``error: ...``), ``setup_simplify_s`` and ``simplified`` (the
-    expressions, or None).
+    nodes or when ``budget_s`` is 0, ``error: ...``), ``setup_simplify_s`` and
+    ``simplified`` (the expressions, or None).
     """
+    if budget_s <= 0:  # time_limit(0) would not limit at all
+        return {"expr_ops_simplified": None, "simplified": None, "setup_simplify_s": None,
+                "simplify_status": "skipped: a time budget of 0 s"}
     nodes = tree_size(entries)
     if nodes > node_budget:
         return {"expr_ops_simplified": None, "simplified": None, "setup_simplify_s": None,
@@ -186,6 +209,35 @@ def executed_ops(inst: Instance) -> dict:
     return {"ops_f": ops_f, "ops_reverse": reverse}
 
 
+def symbolic_peers() -> list:
+    """The peer methods that build the derivative as an expression graph."""
+    from adbench.methods import METHODS
+    from adbench.methods.peers_symbolic import SymbolicPeer
+
+    return [m for m in METHODS.values() if isinstance(m, SymbolicPeer)]
+
+
+def peer_sizes(inst: Instance) -> dict:
+    """Each symbolic peer's own sizes of the derivative of ``inst`` (see module
+    doc): ``<tool>_<column>`` for its ``size_columns``, and ``<tool>_status``."""
+    row = {}
+    for method in symbolic_peers():
+        prefix = f"{method.name}_"
+        row.update({prefix + column: None for column in method.size_columns})
+        if not method.available():
+            row[prefix + "status"] = method.unavailable_message
+            continue
+        method.load()
+        try:
+            sizes = method.expression_sizes(inst)
+        except method.refusal_types() as exc:
+            row[prefix + "status"] = f"unsupported: {method.refusal(exc)}"
+            continue
+        row.update({prefix + column: sizes[column] for column in method.size_columns})
+        row[prefix + "status"] = "ok"
+    return row
+
+
 def swell_row(inst: Instance, simplify_budget: float = SIMPLIFY_BUDGET_S,
               node_budget: int = SIMPLIFY_NODE_BUDGET) -> dict:
     """Every swell measure of one instance, with the time of each stage."""
@@ -193,6 +245,7 @@ def swell_row(inst: Instance, simplify_budget: float = SIMPLIFY_BUDGET_S,
            "m": inst.m, "status": "ok", "message": ""}
     row["tape_length"] = tape_length(inst)
     row.update(executed_ops(inst))
+    row.update(peer_sizes(inst))
     t0 = time.perf_counter()
     try:
         _, outputs, entries = derive(inst)
@@ -240,12 +293,16 @@ def swell_table(problem: Problem, sizes: Mapping[str, Sequence] | None = None,
 
 #: Series drawn by plot_swell: column -> legend label.
 PLOT_SERIES = {
-    "expr_ops": "symbolic derivative as a tree (count_ops)",
-    "expr_ops_cse": "symbolic derivative after cse (DAG)",
-    "expr_ops_simplified": "symbolic derivative simplified",
+    "expr_ops": "SymPy derivative as a tree (count_ops)",
+    "expr_ops_cse": "SymPy derivative after cse (DAG)",
+    "expr_ops_simplified": "SymPy derivative simplified",
+    "expr_nodes": "SymPy derivative as a tree (nodes)",
     "ops_reverse": "reverse-mode AD Jacobian, ops executed",
     "f_ops_tree": "f as a tree (count_ops)",
     "ops_f": "f, ops executed (DAG)",
+    "symengine_expr_nodes": "SymEngine derivative as a tree (nodes)",
+    "symengine_expr_nodes_cse": "SymEngine derivative after its cse (nodes)",
+    "casadi_expr_ops_cse": "CasADi Jacobian graph (instructions, DAG)",
 }
 
 
@@ -262,7 +319,7 @@ def plot_swell(df: pd.DataFrame, path: str | Path, along: str | None = None,
     if along is None:
         along = _varying_parameter(df)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    markers = iter("osD^vP<>")
+    markers = itertools.cycle("osD^vP<>")
     for col, label in PLOT_SERIES.items():
         if col not in df.columns:
             continue
@@ -273,7 +330,7 @@ def plot_swell(df: pd.DataFrame, path: str | Path, along: str | None = None,
     ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(along)
-    ax.set_ylabel("scalar operations")
+    ax.set_ylabel("size (operations or nodes)")
     name = df["problem"].iloc[0] if len(df) else ""
     ax.set_title(title or f"Expression swell: {name}")
     ax.grid(True, which="major", alpha=0.4)

@@ -106,6 +106,8 @@ amax_p.jvp, amax_p.vjp = _weighted_reduction_rules(_amax_mask)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy
+    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
+        return x.sum(axis=axis, keepdims=keepdims)
     return apply(sum_p, P.asarray(x), axis=axis, keepdims=keepdims)
 
 
@@ -117,6 +119,8 @@ def mean(x, axis=None, keepdims=False):
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy
+    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
+        return x.max(axis=axis, keepdims=keepdims)
     return apply(amax_p, P.asarray(x), axis=axis, keepdims=keepdims)
 
 

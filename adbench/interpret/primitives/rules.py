@@ -70,6 +70,8 @@ PRIMITIVES: dict[str, Primitive] = {}
 
 def shape_of(x) -> tuple:
     """Shape of a plain value or a box (a Python scalar has shape ())."""
+    if type(x) is np.ndarray:  # the commonest, first
+        return x.shape
     while isinstance(x, BoxBase):
         x = x.value
     t = type(x)
@@ -143,20 +145,43 @@ def _count_nothing(args, out, **params) -> int:
     return 0
 
 
+def _partial_one(x, out):
+    return 1.0
+
+
+def _partial_minus_one(x, out):
+    return -1.0
+
+
+#: The scalar partial derivative a unary ``lin`` marker stands for.
+_MARKER_PARTIALS = {IDENTITY: _partial_one, NEGATE: _partial_minus_one}
+
+
 def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
                 transcendental=False, analytic=True, nondiff=(), cost=_count_output,
-                uses=None):
+                uses=None, scalar_partial=None):
     """Define an elementwise primitive from its partial-derivative rules.
 
     ``uses`` lists what the ``lin`` functions read by value (argument
     positions, ``"out"``); rules made of markers only need not say it.
+    ``scalar_partial(x, out)``, for a unary primitive with a ``scalar``
+    implementation: ``lin[0](1.0, x, out)`` on Python floats, written with
+    :mod:`math` (see :class:`~adbench.interpret.core.Primitive`); a unary marker
+    rule gives its own (1 or -1).
     """
     lin = tuple(lin)
     if uses is None and all(r is None or isinstance(r, LinMarker) for r in lin):
         uses = tuple(sorted({r.j for r in lin if type(r) is TimesArg}))
+    if scalar_partial is None and scalar is not None and len(lin) == 1 \
+            and lin[0] in _MARKER_PARTIALS:
+        scalar_partial = _MARKER_PARTIALS[lin[0]]
+    if scalar_partial is not None and (len(lin) != 1 or scalar is None):
+        raise ValueError(f"primitive {name!r}: scalar_partial is for unary primitives "
+                         "with a scalar implementation")
     prim = Primitive(name, impl, scalar=scalar, mp=mp, sym=sym, kind="elementwise",
                      transcendental=transcendental, analytic=analytic, lin=lin,
-                     cost=cost, nondiff=tuple(nondiff), uses=uses)
+                     cost=cost, nondiff=tuple(nondiff), uses=uses,
+                     scalar_partial=scalar_partial)
     prim.jvp, prim.vjp = _elementwise_rules(prim)
     return _register(prim)
 
@@ -252,36 +277,54 @@ def _vec(f, nin: int = 1):
     return vectorised
 
 
+#: The plain values an elementwise function hands to numpy without :func:`apply`: any
+#: mixture of these with at least one array or numpy scalar (``_ARRAYS``; floats and
+#: ints alone take the ``scalar`` implementation, as in apply).
+_PLAIN = frozenset({np.ndarray, float, int, np.float64})
+_ARRAYS = frozenset({np.ndarray, np.float64})
+
+
 def _elementwise_function(prim: Primitive, name: str, doc: str):
     """The user-facing function of an elementwise primitive.
 
     Python floats take the primitive's ``scalar`` implementation directly (no
     dispatch: this is the fast path of scalar programs and of derivative rules
-    evaluated on floats); everything else goes through :func:`apply`. Outside
+    evaluated on floats), plain arrays its numpy implementation, as :func:`apply`
+    would; boxes go to their trace, through :func:`apply`. Outside
     the float domain (``math.log(-1.0)`` raises) numpy decides, as it would
     for arrays: nan or inf and a RuntimeWarning. While an op counter listens
     (``EVALUATION_HOOKS``), everything goes through :func:`apply` to be counted.
     """
-    scalar = prim.scalar
+    scalar, impl = prim.scalar, prim.impl
     nargs = len(prim.lin)
     if scalar is None:
         def function(*args):
             return apply(prim, *args)
     elif nargs == 1:
         def function(x):
-            if type(x) is float and not EVALUATION_HOOKS:
+            tx = type(x)
+            if tx is float and not EVALUATION_HOOKS:
                 try:
                     return scalar(x)
                 except DOMAIN_ERRORS:
                     pass
+            elif tx in _ARRAYS:
+                if not EVALUATION_HOOKS:  # what apply does with a plain array
+                    return impl(x)
+            elif isinstance(x, BoxBase):  # apply(prim, x) without its search: x's trace
+                return x.trace.process(prim, (x,), {})
             return apply(prim, x)
     else:
         def function(x, y):
-            if type(x) is float and type(y) is float and not EVALUATION_HOOKS:
+            tx, ty = type(x), type(y)
+            if tx is float and ty is float and not EVALUATION_HOOKS:
                 try:
                     return scalar(x, y)
                 except DOMAIN_ERRORS:
                     pass
+            elif ((tx in _ARRAYS or ty in _ARRAYS) and tx in _PLAIN and ty in _PLAIN
+                  and not EVALUATION_HOOKS):
+                return impl(x, y)  # what apply does with plain arrays and numbers
             return apply(prim, x, y)
     function.__name__ = function.__qualname__ = name
     function.__doc__ = doc

@@ -150,6 +150,8 @@ checkpoint_p = _register(Primitive("checkpoint", _call_impl, kind="structural",
 
 
 def getitem(x, idx):
+    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
+        return _getitem_impl(x, idx)
     return apply(getitem_p, x, idx=idx)
 
 
@@ -174,7 +176,9 @@ def reshape(x, shape):
         return x
     if type(x) is np.ndarray:  # a plain array: no dispatch
         return x.reshape(shape)
-    if type(x) is float or type(x) is np.float64:
+    if type(x) is np.float64:
+        return x.reshape(shape)
+    if type(x) is float:
         return np.reshape(x, shape)
     return apply(reshape_p, x, shape=shape)
 
@@ -184,10 +188,14 @@ def ravel(x):
 
 
 def transpose(x, axes=None):
+    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
+        return x.transpose(axes)
     return apply(transpose_p, x, axes=None if axes is None else tuple(axes))
 
 
 def swapaxes(x, axis1, axis2):
+    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
+        return x.swapaxes(axis1, axis2)
     return apply(swapaxes_p, x, axis1=axis1, axis2=axis2)
 
 

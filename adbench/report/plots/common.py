@@ -21,12 +21,13 @@ ZERO_FLOOR = 1e-18
 AD_FD_METHODS = ("ad-forward", "ad-reverse", "ad-compiled", "fd-forward", "fd-central",
                  "fd-complex", "fd-richardson")
 
-#: Sizes compared in the swell plot: column -> legend label.
+#: Sizes compared in the swell plot: column -> legend label, drawn for each method
+#: that fills the column (symbolic, symengine and casadi each count their own).
 SWELL_COLUMNS = {
-    "expr_ops": "symbolic derivative, count_ops (tree)",
-    "expr_nodes": "symbolic derivative, tree nodes",
-    "expr_ops_cse": "symbolic derivative after cse (DAG)",
-    "expr_ops_simplified": "symbolic derivative, simplified",
+    "expr_ops": "derivative, count_ops (tree)",
+    "expr_nodes": "derivative, tree nodes",
+    "expr_ops_cse": "derivative after cse (DAG)",
+    "expr_ops_simplified": "derivative, simplified",
     "f_ops_tree": "f itself, as a tree",
     "tape_length": "reverse-mode tape length",
 }

@@ -164,7 +164,9 @@ def cost_vs_size(df: pd.DataFrame, problem: str | None = None):
 def swell_vs_size(df: pd.DataFrame, problem: str | None = None):
     """Expression swell: the sizes of the symbolic derivative (as a tree, after
     cse, simplified), of f, and of the reverse-mode tape against the varying
-    size parameter (log scale). None without such columns or a varying size."""
+    size parameter (log scale), a line for each method that fills a column (each
+    tool counts its own expressions: they are not pooled). None without such
+    columns or a varying size."""
     sub = df if problem is None else df[df["problem"] == problem]
     axis = _single_size_axis(sub)
     present = [c for c in SWELL_COLUMNS if _has(sub, c)]
@@ -175,14 +177,19 @@ def swell_vs_size(df: pd.DataFrame, problem: str | None = None):
     ax = axes[0][0]
     everything = []
     markers = "osD^vP"
-    for k, column in enumerate(present):
-        values = pd.DataFrame({"x": sizes, "y": _numeric(sub, column)}).dropna()
-        values = values[values["y"] > 0].groupby("x")["y"].median()
-        if values.empty:
-            continue
-        everything.extend(values)
-        ax.plot(values.index, values.to_numpy(), marker=markers[k % len(markers)],
-                markersize=5, label=SWELL_COLUMNS[column])
+    methods = sub["method"] if "method" in sub.columns else pd.Series("", index=sub.index)
+    k = 0
+    for column in present:
+        values = pd.DataFrame({"x": sizes, "y": _numeric(sub, column),
+                               "method": methods}).dropna()
+        values = values[values["y"] > 0]
+        for method, own in values.groupby("method", sort=True):
+            line = own.groupby("x")["y"].median()
+            everything.extend(line)
+            label = f"{method}: {SWELL_COLUMNS[column]}" if method else SWELL_COLUMNS[column]
+            ax.plot(line.index, line.to_numpy(), marker=markers[k % len(markers)],
+                    markersize=5, label=label)
+            k += 1
     if not everything:
         return None
     ax.set_yscale("log")  # swell is exponential: the sizes span decades
