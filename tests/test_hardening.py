@@ -119,12 +119,12 @@ def _measure_until_interrupted(ready_fd: int) -> None:
     """In a forked child: measure a trivial function in workers, over and over
     (so that most of the time is spent forking), as a run does; exit as the CLI
     does on Ctrl-C or SIGTERM."""
-    from adbench.cli.run import Terminated, _sigterm_as_interrupt
+    from adbench.measure.interrupts import Terminated, raising_interrupts
     from adbench.measure.isolation import run_isolated
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        with _sigterm_as_interrupt():
+        with raising_interrupts():
             os.write(ready_fd, b"r")
             while True:
                 run_isolated(abs, (-1,), timeout=10)
@@ -164,6 +164,41 @@ def test_a_signal_at_any_moment_of_a_run_is_never_lost():
     wrong = [(trial, signum, code) for trial, (signum, code) in enumerate(codes)
              if code != 128 + signum]
     assert not wrong, wrong
+
+
+class _SignalledWhileCollected:
+    """Sends a signal from its ``__del__``: the handler runs there, and Python
+    discards its exception ("Exception ignored in ..."), as it did when a signal
+    met ``subprocess.Popen.__del__`` or a multiprocessing finalizer in a run."""
+
+    def __init__(self, signum):
+        self.signum = signum
+
+    def __del__(self):
+        signal.raise_signal(self.signum)  # the handler runs before this returns
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("then", ["measure", "leave the block"])
+def test_an_interruption_whose_exception_python_discarded_is_raised_again(signum, then,
+                                                                          monkeypatch):
+    from adbench.measure.interrupts import raising_interrupts
+    from adbench.measure.isolation import run_isolated
+    discarded = []
+    monkeypatch.setattr(sys, "unraisablehook", discarded.append)
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    outcomes = []
+    with pytest.raises(KeyboardInterrupt) as caught:
+        with raising_interrupts():
+            _SignalledWhileCollected(signum)  # collected at once: the signal comes and goes
+            if then == "measure":
+                outcomes.append(run_isolated(abs, (-1,), timeout=30))
+    assert [type(d.exc_value) for d in discarded] == [type(caught.value)]  # it was discarded
+    assert outcomes == []  # the measurement that followed raised it
+    assert getattr(caught.value, "signum", signal.SIGINT) == signum
+    assert {s: signal.getsignal(s) for s in before} == before
+    with raising_interrupts():  # the next block starts afresh
+        assert run_isolated(abs, (-1,), timeout=30).value == 1
 
 
 # --------------------------------------------------------------------------

@@ -192,10 +192,10 @@ def test_sigterm_to_the_process_group_stops_the_run_as_ctrl_c_does(
 
 
 def test_sigterm_raises_terminated_only_inside_the_run():
-    from adbench.cli.run import Terminated, _sigterm_as_interrupt
+    from adbench.measure.interrupts import Terminated, raising_interrupts
 
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(Terminated) as caught, _sigterm_as_interrupt():
+    with pytest.raises(Terminated) as caught, raising_interrupts():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises as soon as the signal arrives
     assert isinstance(caught.value, KeyboardInterrupt) and caught.value.signum == 15
