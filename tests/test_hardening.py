@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from test_cli import invoke
 from test_resume import HELD, ROOT, _start_held_run
@@ -481,3 +482,36 @@ def test_reading_stores_each_repeated_text_value_once(tmp_path):
     for col in ("problem", "method", "status", "version", "message"):
         # one Python object per distinct value: a cell costs a pointer, not a string
         assert df[col].map(id).nunique() == df[col].nunique(), col
+
+
+def test_reading_parses_only_the_columns_adbench_writes(tmp_path):
+    import tracemalloc
+
+    from adbench.measure.harness import read_dtypes
+    run_lines = (_finished_run(tmp_path) / "results.csv").read_text().splitlines(keepends=True)
+    rows = [line.replace("survey-example,", f"survey-example,s{i}", 1)
+            for i in range(40) for line in run_lines[1:]]
+    cell = "x" * 100_000  # within the csv module's limit on a field (128 KiB)
+    plain, traced = tmp_path / "plain", tmp_path / "traced"
+    for folder, extra in ((plain, ""), (traced, "," + cell)):
+        folder.mkdir()
+        (folder / "results.csv").write_text(
+            run_lines[0].rstrip("\n") + (",trace\n" if extra else "\n")
+            + "".join(row.rstrip("\n") + extra + "\n" for row in rows))
+    unknown = len(rows) * len(cell)  # 8 MB in the column no report reads
+
+    tracemalloc.start()
+    try:
+        df = read_results(traced / "results.csv")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < unknown / 2, peak  # neither the file nor that column was held whole
+    assert set(df.columns) == set(read_dtypes()) and "trace" not in df.columns
+    assert all(str(df[c].dtype) == "float64" for c, t in read_dtypes().items() if t == "float64")
+    pd.testing.assert_frame_equal(df, read_results(plain / "results.csv"))
+    reports = []
+    for folder in (plain, traced):
+        assert invoke(["report", str(folder), "--no-plots"]).exit_code == 0
+        reports.append((folder / "report.md").read_text().replace(str(folder), "FOLDER"))
+    assert reports[0] == reports[1] and "s39" in reports[0]

@@ -8,6 +8,7 @@ tear the last line; reading drops it. Every OSError while writing is a
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -143,54 +144,89 @@ def _csv_value(v):
     return v
 
 
-#: Columns read as text (empty: "").
+#: Text columns whose empty cell is the empty string (a key, a status, a
+#: message), not a missing value.
 TEXT_COLUMNS = ("problem", "sizes", "method", "status", "message", "version")
-
-#: Columns that must hold numbers (or be empty) in a results.csv.
-NUMERIC_COLUMNS = ("n", "m", "max_rel_error", "mean_rel_error", "n_over_tol", "tolerance",
-                   "reference_digits", "setup_s", "concurrency")
+#: Other text columns (an empty cell: no value, NaN).
+LABEL_COLUMNS = ("simplify_status", "host")
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The complete lines of a results.csv.
+def read_dtypes() -> dict[str, str]:
+    """How each column of results.csv is read back, in one place: the text
+    columns parsed as ``category`` (a repeated value is stored once while
+    parsing), every other column of :func:`columns` as ``float64``. A column
+    of a file that is not named here (written by another tool or another
+    version) is never parsed."""
+    return {c: "category" if c in TEXT_COLUMNS or c in LABEL_COLUMNS else "float64"
+            for c in columns()}
+
+
+#: Bytes read at a time when checking a results.csv.
+_BLOCK = 1 << 20
+
+
+def _complete_length(path: Path) -> int:
+    """The length of the complete lines of a results.csv, read a block at a time.
 
     Rows are appended one line at a time, so an interruption (kill -9, power
     loss) can only tear the *last* line; a line is complete when its newline
-    was written, and an unterminated last line is dropped here. Anything else
-    that is wrong is corruption: ResultsCSVError naming the file.
+    was written, and an unterminated last line is not read. Anything else that
+    is wrong is corruption: ResultsCSVError naming the file.
     """
     try:
-        data = path.read_bytes()
+        fh = open(path, "rb")
     except FileNotFoundError:
         raise ResultsCSVError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ResultsCSVError(f"{path}: is a folder, not a results.csv") from None
     except OSError as exc:
         raise ResultsCSVError(f"{path}: cannot be read ({exc.strerror})") from None
-    if b"\x00" in data:
-        raise ResultsCSVError(f"{path}: not a results.csv (it contains NUL bytes: a binary "
-                              "or corrupt file)")
-    try:
-        data.decode("utf-8")  # only checked: the text is decoded line by line
-    except UnicodeDecodeError as exc:
-        raise ResultsCSVError(f"{path}: not a results.csv (not UTF-8 text at byte "
-                              f"{exc.start})") from None
-    if data and not data.endswith(b"\n"):
-        data = data[:data.rfind(b"\n") + 1]  # a torn last row: never a finished one
-    return data
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = complete = 0
+    with fh:
+        while block := fh.read(_BLOCK):
+            if b"\x00" in block:
+                raise ResultsCSVError(f"{path}: not a results.csv (it contains NUL bytes: a "
+                                      "binary or corrupt file)")
+            try:
+                decoder.decode(block)  # only checked
+            except UnicodeDecodeError as exc:
+                raise ResultsCSVError(f"{path}: not a results.csv (not UTF-8 text at byte "
+                                      f"{offset + exc.start})") from None
+            if (last := block.rfind(b"\n")) >= 0:
+                complete = offset + last + 1
+            offset += len(block)
+    return complete
+
+
+class _Prefix(io.RawIOBase):
+    """The first ``length`` bytes of a binary file (its complete lines)."""
+
+    def __init__(self, fh, length: int):
+        self.fh, self.left = fh, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.fh.readinto(memoryview(buffer)[:max(0, min(len(buffer), self.left))])
+        self.left -= n
+        return n
+
+
+@contextmanager
+def _complete_lines(path: Path, length: int, text: bool = False):
+    """The first ``length`` bytes of ``path`` as a file (binary, or text)."""
+    with open(path, "rb", buffering=0) as raw:
+        stream = io.BufferedReader(_Prefix(raw, length), _BLOCK)
+        yield io.TextIOWrapper(stream, encoding="utf-8", newline="") if text else stream
 
 
 def _read_text(path: Path) -> str:
-    """:func:`_read_bytes`, decoded."""
-    return _read_bytes(path).decode("utf-8")
-
-
-def _lines(data: bytes) -> Iterator[str]:
-    """The lines of ``data``, decoded one at a time (no copy of the whole file)."""
-    start = 0
-    while (end := data.find(b"\n", start)) >= 0:
-        yield data[start:end + 1].decode("utf-8")
-        start = end + 1
+    """The complete lines of a results.csv (see :func:`_complete_length`)."""
+    length = _complete_length(path)
+    with _complete_lines(path, length, text=True) as fh:
+        return fh.read()
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -203,42 +239,46 @@ def _check_header(path: Path, header: list[str]) -> None:
 def read_results(path: str | Path) -> pd.DataFrame:
     """Read a results.csv written by adbench; ResultsCSVError if it is not one.
 
-    A torn last line (an interrupted write) is dropped; every other defect (a
-    row with the wrong number of fields, an unknown status, a non-numeric
-    number column) is an error naming the file and the line.
+    Only the columns of :func:`read_dtypes` are parsed, with those types, and
+    the file is never held whole in memory: it is checked a line at a time,
+    then parsed by pandas' C reader. A torn last line (an interrupted write) is
+    dropped; every other defect (a row with the wrong number of fields, an
+    unknown status, a non-numeric number column) is an error naming the file
+    and the line.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if not data.strip():
-        raise ResultsCSVError(f"{path}: empty (no header line)")
-    rows = _rows(path, _lines(data))
-    _check_header(path, next(rows))
-    for _ in rows:  # every row checked, none kept: memory stays that of the frame
-        pass
+    length = _complete_length(path)
+    with _complete_lines(path, length, text=True) as fh:
+        rows = _rows(path, fh)
+        header = next(rows)
+        if not "".join(header).strip():
+            raise ResultsCSVError(f"{path}: empty (no header line)")
+        _check_header(path, header)
+        for _ in rows:  # every row checked, none kept
+            pass
+    dtypes = {c: t for c, t in read_dtypes().items() if c in header}
     try:
-        # Text columns as str, then each repeated value stored once (below); the
-        # number columns are parsed by the C reader straight into float64.
-        df = pd.read_csv(io.BytesIO(data), dtype={c: str for c in TEXT_COLUMNS})
-        del data
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        with _complete_lines(path, length) as fh:
+            df = pd.read_csv(fh, usecols=list(dtypes), dtype=dtypes)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
+    except ValueError as exc:  # a number column holding something else
+        _name_bad_number(path, length, [c for c, t in dtypes.items() if t == "float64"])
+        raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
+    for col in df.columns:
+        if dtypes[col] == "category":
+            text = df[col]
+            if col in TEXT_COLUMNS:
+                if "" not in text.cat.categories:
+                    text = text.cat.add_categories([""])
+                text = text.fillna("")
+            # Plain text again, each distinct value one object shared by its cells
+            # (the report compares, fills and merges these columns as strings).
+            df[col] = text.astype(text.cat.categories.dtype)
     bad = ~df["status"].isin(STATUSES)
     if bad.any():
         raise ResultsCSVError(f"{path}: line {int(bad.to_numpy().argmax()) + 2} has an unknown "
                               f"status {df['status'][bad].iloc[0]!r}")
-    for col in NUMERIC_COLUMNS:
-        if col in df.columns:
-            numbers = pd.to_numeric(df[col], errors="coerce")
-            wrong = numbers.isna() & df[col].notna()
-            if wrong.any():
-                line = int(wrong.to_numpy().argmax()) + 2
-                raise ResultsCSVError(f"{path}: line {line}: column {col} holds "
-                                      f"{df[col][wrong].iloc[0]!r}, not a number")
-            df[col] = numbers
-    for col in TEXT_COLUMNS:
-        if col in df.columns:
-            codes, uniques = pd.factorize(df[col].fillna(""))
-            df[col] = uniques.take(codes)  # one object per distinct value, not per cell
     keys = df[list(KEY)]
     suspect = keys.duplicated(keep=False).to_numpy() | (
         keys[["problem", "method"]].apply(lambda c: c.str.strip() == "").any(axis=1).to_numpy())
@@ -246,6 +286,19 @@ def read_results(path: str | Path) -> pd.DataFrame:
         lines = (suspect.nonzero()[0] + 2).tolist()
         _check_keys(path, list(zip(*(keys[k][suspect] for k in KEY))), lines)
     return df
+
+
+def _name_bad_number(path: Path, length: int, numeric: list[str]) -> None:
+    """ResultsCSVError naming the first cell of a ``numeric`` column that is not
+    a number (the columns read again as text: only on that error)."""
+    with _complete_lines(path, length) as fh:
+        df = pd.read_csv(fh, usecols=numeric, dtype=str)
+    for col in numeric:
+        wrong = pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()
+        if wrong.any():
+            line = int(wrong.to_numpy().argmax()) + 2
+            raise ResultsCSVError(f"{path}: line {line}: column {col} holds "
+                                  f"{df[col][wrong].iloc[0]!r}, not a number")
 
 
 def _check_keys(path: Path, keys: list[tuple], lines: list[int] | None = None) -> None:
