@@ -283,8 +283,10 @@ def read_results(path: str | Path) -> pd.DataFrame:
     suspect = keys.duplicated(keep=False).to_numpy() | (
         keys[["problem", "method"]].apply(lambda c: c.str.strip() == "").any(axis=1).to_numpy())
     if suspect.any():
-        lines = (suspect.nonzero()[0] + 2).tolist()
-        _check_keys(path, list(zip(*(keys[k][suspect] for k in KEY))), lines)
+        checked = _KeyCheck(path)
+        for lineno, key in zip((suspect.nonzero()[0] + 2).tolist(),
+                               zip(*(keys[k][suspect] for k in KEY))):
+            checked.add(lineno, key)
     return df
 
 
@@ -301,21 +303,24 @@ def _name_bad_number(path: Path, length: int, numeric: list[str]) -> None:
                                   f"{df[col][wrong].iloc[0]!r}, not a number")
 
 
-def _check_keys(path: Path, keys: list[tuple], lines: list[int] | None = None) -> None:
-    """Each row, by its ``(problem, sizes, method)`` (on line 2, 3, ... or on
-    ``lines``), names a problem and a method, and no two rows have the same
-    key (a row counted twice would weigh twice in every summary); else
-    ResultsCSVError naming the file and the line."""
-    first: dict[tuple, int] = {}
-    for lineno, key in zip(lines or range(2, len(keys) + 2), keys):
+class _KeyCheck:
+    """Each row, by its ``(problem, sizes, method)``, names a problem and a
+    method, and no two rows have the same key (a row counted twice would weigh
+    twice in every summary); else ResultsCSVError naming the file and the line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.first: dict[tuple, int] = {}
+
+    def add(self, lineno: int, key: tuple) -> None:
         for col, value in zip(KEY, key):
             if col != "sizes" and not str(value).strip():
-                raise ResultsCSVError(f"{path}: line {lineno}: the {col} cell is empty")
-        if key in first:
-            raise ResultsCSVError(f"{path}: line {lineno} repeats the row of line {first[key]} "
-                                  f"(problem {key[0]!r}, sizes {key[1]!r}, method {key[2]!r}); "
-                                  "remove one of them")
-        first[key] = lineno
+                raise ResultsCSVError(f"{self.path}: line {lineno}: the {col} cell is empty")
+        if key in self.first:
+            raise ResultsCSVError(f"{self.path}: line {lineno} repeats the row of line "
+                                  f"{self.first[key]} (problem {key[0]!r}, sizes {key[1]!r}, "
+                                  f"method {key[2]!r}); remove one of them")
+        self.first[key] = lineno
 
 
 def _rows(path: Path, lines: Iterable[str]) -> Iterator[list[str]]:
@@ -354,38 +359,45 @@ def _salvage(path: Path, cols: list[str],
     changed problems). ResultsCSVError if the file is corrupt or written with
     other columns.
     """
-    text = _read_text(path)
-    if not text.strip():  # empty, blank or a torn header: rewritten whole, as a new file
-        rows = [list(cols)]
-    else:
-        rows = _parse_rows(path, text)
-    header, good = rows[0], rows[1:]
-    _check_header(path, header)
-    if header != cols:
-        raise ResultsCSVError(f"{path}: written with other columns than this version "
-                              "of adbench writes; start a new run")
-    status = header.index("status")
-    for lineno, r in enumerate(good, start=2):
-        if r[status] not in STATUSES:
-            raise ResultsCSVError(f"{path}: line {lineno} has an unknown status {r[status]!r}")
-    idx = [header.index(k) for k in KEY]
-    _check_keys(path, [tuple(r[i] for i in idx) for r in good])
-    problem, version = header.index("problem"), header.index("version")
-    kept, stale = [], {}
-    for r in good:
-        current = (versions or {}).get(r[problem])
-        if current is not None and r[version] != current:
-            stale[r[problem]] = stale.get(r[problem], 0) + 1
-        else:
-            kept.append(r)
+    length = _complete_length(path)
     tmp = path.with_name(path.name + ".tmp")
-    with _writing(tmp):
-        with open(tmp, "w", newline="") as fh:
-            w = csv.writer(fh)
+    kept: dict[tuple, str] = {}
+    stale: dict[str, int] = {}
+    try:
+        with _complete_lines(path, length, text=True) as fh, _writing(tmp), \
+                open(tmp, "w", newline="") as out:
+            rows, w = _rows(path, fh), csv.writer(out)
+            header = next(rows, None) if length else None
+            if header is None or not "".join(header).strip():
+                if fh.read().strip():  # a blank first line before text
+                    _check_header(path, header or [])
+                header, rows = list(cols), iter(())  # blank or a torn header: a new file
+            _check_header(path, header)
+            if header != cols:
+                raise ResultsCSVError(f"{path}: written with other columns than this "
+                                      "version of adbench writes; start a new run")
             w.writerow(header)
-            w.writerows(kept)
-        os.replace(tmp, path)
-    return {tuple(r[i] for i in idx): r[status] for r in kept}, stale
+            status, version = header.index("status"), header.index("version")
+            idx = [header.index(k) for k in KEY]
+            checked = _KeyCheck(path)
+            for lineno, r in enumerate(rows, start=2):  # one row at a time, none kept
+                if r[status] not in STATUSES:
+                    raise ResultsCSVError(f"{path}: line {lineno} has an unknown status "
+                                          f"{r[status]!r}")
+                key = tuple(r[i] for i in idx)
+                checked.add(lineno, key)
+                current = (versions or {}).get(key[0])
+                if current is not None and r[version] != current:
+                    stale[key[0]] = stale.get(key[0], 0) + 1
+                else:
+                    w.writerow(r)
+                    kept[key] = r[status]
+        with _writing(tmp):
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return kept, stale
 
 
 def _stale_message(stale: Mapping[str, int]) -> str:
