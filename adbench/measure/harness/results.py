@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+import numpy as np
 import pandas as pd
 
 from adbench.measure.isolation import one_line
@@ -254,27 +255,16 @@ def read_results(path: str | Path) -> pd.DataFrame:
         if not "".join(header).strip():
             raise ResultsCSVError(f"{path}: empty (no header line)")
         _check_header(path, header)
-        for _ in rows:  # every row checked, none kept
-            pass
+        count = sum(1 for _ in rows)  # every row checked, none kept
     dtypes = {c: t for c, t in read_dtypes().items() if c in header}
     try:
-        with _complete_lines(path, length) as fh:
-            df = pd.read_csv(fh, usecols=list(dtypes), dtype=dtypes)
+        columns = _parse_columns(path, length, dtypes, count)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
     except ValueError as exc:  # a number column holding something else
         _name_bad_number(path, length, [c for c, t in dtypes.items() if t == "float64"])
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
-    for col in df.columns:
-        if dtypes[col] == "category":
-            text = df[col]
-            if col in TEXT_COLUMNS:
-                if "" not in text.cat.categories:
-                    text = text.cat.add_categories([""])
-                text = text.fillna("")
-            # Plain text again, each distinct value one object shared by its cells
-            # (the report compares, fills and merges these columns as strings).
-            df[col] = text.astype(text.cat.categories.dtype)
+    df = pd.DataFrame({c: columns.pop(c) for c in header if c in dtypes}, copy=False)
     bad = ~df["status"].isin(STATUSES)
     if bad.any():
         raise ResultsCSVError(f"{path}: line {int(bad.to_numpy().argmax()) + 2} has an unknown "
@@ -288,6 +278,54 @@ def read_results(path: str | Path) -> pd.DataFrame:
                                zip(*(keys[k][suspect] for k in KEY))):
             checked.add(lineno, key)
     return df
+
+
+#: Rows parsed at a time by :func:`_parse_columns`.
+_CHUNK_ROWS = 50_000
+
+
+def _parse_columns(path: Path, length: int, dtypes: dict[str, str],
+                   count: int) -> dict[str, pd.Series]:
+    """The columns ``dtypes`` of the ``count`` rows of ``path``, parsed a chunk
+    of rows at a time straight into arrays of their final size (pandas alone
+    would hold every chunk and their concatenation at once).
+
+    A text column is parsed as category (one object per distinct value in a
+    chunk) and kept as codes into one table of the file's values; it becomes
+    plain text at the end, each distinct value one object shared by its cells
+    (not categorical: the report compares, fills and merges these columns as
+    strings). An empty text cell is "" in TEXT_COLUMNS, missing (NaN) in the others.
+    """
+    numbers = {c: np.empty(count) for c, t in dtypes.items() if t == "float64"}
+    codes = {c: np.empty(count, dtype=np.int64) for c, t in dtypes.items() if t == "category"}
+    values: dict[str, dict] = {c: {} for c in codes}
+    start = 0
+    with _complete_lines(path, length) as fh:
+        for chunk in pd.read_csv(fh, usecols=list(dtypes), dtype=dtypes, chunksize=_CHUNK_ROWS):
+            end = start + len(chunk)
+            if end > count:
+                break
+            for c, array in numbers.items():
+                array[start:end] = chunk[c].to_numpy()
+            for c, array in codes.items():
+                cat = chunk[c].array
+                table = values[c]
+                lookup = np.array([table.setdefault(v, len(table)) for v in cat.categories]
+                                  + [-1], dtype=np.int64)
+                array[start:end] = lookup[cat.codes]  # code -1 (empty) stays -1
+            start = end
+    if start != count:
+        raise ResultsCSVError(f"{path}: not a readable CSV (its rows could not be "
+                              "counted the same way twice)")
+    out: dict[str, pd.Series] = {c: pd.Series(a, copy=False) for c, a in numbers.items()}
+    for c in list(codes):
+        text = pd.Series(pd.Categorical.from_codes(codes.pop(c), pd.Index(list(values.pop(c)))))
+        if c in TEXT_COLUMNS:
+            if "" not in text.cat.categories:
+                text = text.cat.add_categories([""])
+            text = text.fillna("")
+        out[c] = text.astype(text.cat.categories.dtype)
+    return out
 
 
 def _name_bad_number(path: Path, length: int, numeric: list[str]) -> None:
