@@ -11,6 +11,7 @@ rename), so an interrupted report never leaves half a file.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,6 @@ from adbench.report.hosts import host_note
 from adbench.report.tables import (
     _num,
     _sweep_problem,
-    atomic_write,
     find_fd_sweeps,
     format_table,
     problem_tables,
@@ -152,6 +152,12 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
     scheme, error); each is plotted in its problem's section (found from a
     ``problem`` column or the name), or in a section of its own.
     """
+    return "\n".join(_report_parts(df, title, out, fd_sweeps)).rstrip() + "\n"
+
+
+def _report_parts(df: pd.DataFrame, title: str, out: str | Path | None,
+                  fd_sweeps: Sequence[tuple[str, pd.DataFrame]]) -> list[str]:
+    """The pieces of :func:`render_report`'s text, to be joined by newlines."""
     from adbench.report import plots as P
 
     plots = _Plots(Path(out) if out is not None else None)
@@ -188,7 +194,22 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
                                                 "step (star: the best step)"))
     if plots.notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in plots.notes] + [""]
-    return "\n".join(parts).rstrip() + "\n"
+    return parts
+
+
+def _write_parts(path: Path, parts: list[str]) -> None:
+    """Write ``"\\n".join(parts).rstrip() + "\\n"`` (the text of
+    :func:`render_report`) at ``path`` a part at a time, atomically: the report
+    of a large run is hundreds of MB of text, never joined or encoded whole."""
+    last = max((i for i, part in enumerate(parts) if part.strip()), default=-1)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        for i, part in enumerate(parts[:last + 1]):
+            if i:
+                fh.write("\n")
+            fh.write(part if i < last else part.rstrip())
+        fh.write("\n")
+    os.replace(tmp, path)
 
 
 def _peers_section(df: pd.DataFrame, problems: list, plots: _Plots) -> list[str]:
@@ -221,5 +242,5 @@ def write_report(df: pd.DataFrame, out: str | Path, title: str = "adbench report
     if fd_sweeps is None:
         fd_sweeps = find_fd_sweeps(out)
     path = out / "report.md"
-    atomic_write(path, render_report(df, title, out if plots else None, fd_sweeps))
+    _write_parts(path, _report_parts(df, title, out if plots else None, fd_sweeps))
     return path
