@@ -182,10 +182,21 @@ class _SignalledWhileCollected:
         signal.raise_signal(self.signum)  # the handler runs before this returns
 
 
+@pytest.fixture
+def sigint_raises():
+    """Python's own SIGINT handler, as in a terminal, for the test's length: a
+    background job starts with SIGINT ignored, and raising_interrupts leaves an
+    ignored SIGINT ignored."""
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, outer)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 @pytest.mark.parametrize("then", ["measure", "leave the block"])
 def test_an_interruption_whose_exception_python_discarded_is_raised_again(signum, then,
-                                                                          monkeypatch):
+                                                                          monkeypatch,
+                                                                          sigint_raises):
     from adbench.measure.interrupts import raising_interrupts
     from adbench.measure.isolation import run_isolated
     discarded = []
