@@ -112,3 +112,39 @@ def synthetic_fd_sweep() -> pd.DataFrame:
                          "error": min(trunc + roundoff, 1.0) if scheme != "fd-complex"
                          else max(min(trunc, 1.0), 0.0 if h < 1e-6 else 1e-17)})
     return pd.DataFrame(rows)
+
+
+def write_large_results(path, size_bytes: int, seed: int = 0) -> int:
+    """Write a results.csv of about ``size_bytes`` with every column adbench
+    writes (``harness.columns()``, empty where a row has no value, as a run
+    writes them): copies of :func:`synthetic_results`, the sizes of copy ``i``
+    marked ``copy=i`` so that every row keeps its own (problem, sizes, method).
+    Returns the number of rows. Deterministic for a given seed."""
+    import csv
+    import io
+
+    from adbench.measure.harness import columns
+
+    cols = columns()
+    block = synthetic_results(seed).assign(host="localhost", concurrency=1).reindex(columns=cols)
+    records = [[("" if pd.isna(v) else repr(float(v)) if isinstance(v, float) else str(v))
+                for v in row] for row in block.itertuples(index=False)]
+    sizes = cols.index("sizes")
+    written, rows = 0, 0
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(cols)
+        copy = 0
+        while written < size_bytes:
+            buffer = io.StringIO()
+            w = csv.writer(buffer)
+            for record in records:
+                record = list(record)
+                record[sizes] = f"{record[sizes]},copy={copy}".lstrip(",")
+                w.writerow(record)
+            text = buffer.getvalue()
+            fh.write(text)
+            written += len(text)
+            rows += len(records)
+            copy += 1
+    return rows

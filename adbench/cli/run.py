@@ -6,9 +6,8 @@ import os
 import shutil
 import signal
 import sys
-import threading
 import time
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ import pandas as pd
 from adbench.cli.base import (GIB, SECONDS, UserError, cli, dated_folder, jobs_option,
                               problems_dir_option, spread_options)
 from adbench.measure.harness import DEFAULT_TIMEOUT, STATUSES, ResultsWriteError, parse_sizes
+from adbench.measure.interrupts import Terminated, raising_interrupts
 from adbench.methods import METHODS
 from adbench.registry import load_registry
 
@@ -183,7 +183,7 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     _check_writable(out)
     spread = _spread(jobs, cluster)
     try:
-        with _sigterm_as_interrupt():
+        with raising_interrupts():
             df = run(problems=problems, methods=methods, sizes=parsed, suite=suite, out=out,
                      timeout=timeout, problems_dirs=problems_dirs, resume=resume is not None,
                      progress=_Progress(quiet), memory_limit=limit, warn=_warn, spread=spread)
@@ -282,39 +282,6 @@ class RunCutShort(click.ClickException):
     written): one line, exit code 1."""
 
     exit_code = 1
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that a run stops as on Ctrl-C.
-
-    A KeyboardInterrupt, so that everything that cleans up after Ctrl-C (the
-    worker killed, results.csv closed with its finished rows) does so here too.
-    """
-
-    def __init__(self, signum: int = signal.SIGTERM):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextmanager
-def _sigterm_as_interrupt():
-    """Within the block, SIGTERM raises :class:`Terminated` instead of ending the
-    process on the spot (which would leave the current worker to die alone).
-
-    Signal handlers can only be set in the main thread; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def raise_terminated(signum, frame):
-        raise Terminated(signum)
-
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _warn(message: str) -> None:

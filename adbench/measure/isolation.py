@@ -28,6 +28,9 @@ Guarantees of :func:`run_isolated` (with ``isolate=True``):
 * signals are never lost at the fork: SIGINT and SIGTERM are blocked while the
   worker is forked, so that the caller's handler runs after the fork, in plain
   code, rather than inside an at-fork hook that would discard its exception;
+  and an interruption whose exception Python discarded elsewhere (in a
+  ``__del__``, say) is raised again when the measurement ends
+  (:func:`adbench.measure.interrupts.raise_pending`);
 * the caller decides about interruptions: a worker ignores SIGINT and SIGTERM,
   which a terminal (Ctrl-C) or a service manager (stop) sends to the whole
   process group, so that an interrupted run is not left with a row saying its
@@ -38,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import os
@@ -49,6 +51,8 @@ import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from adbench.measure.interrupts import raise_pending
 
 __all__ = ["Outcome", "run_isolated", "one_line", "MEMORY_LIMIT_BYTES", "default_memory_limit"]
 
@@ -107,8 +111,20 @@ def _die_with_parent() -> None:
         pass
 
 
+_LIBC: list = []
+
+
 def _libc():
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    """The C library, once per process (forked workers inherit it).
+
+    The symbols of the running program, libc's among them: not
+    ``ctypes.util.find_library``, which runs ``ldconfig`` in a subprocess whose
+    ``Popen.__del__`` was one of the places where a signal handler's exception
+    was discarded.
+    """
+    if not _LIBC:
+        _LIBC.append(ctypes.CDLL(None, use_errno=True))
+    return _LIBC[0]
 
 
 _SUBREAPER: dict[int, bool] = {}  # by pid: a forked worker is not a subreaper
@@ -260,12 +276,24 @@ def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
     caps the worker's address space. With ``isolate=False`` it runs in this
     process with neither limit: used by the tests of the measurements
     themselves and by ``--no-isolation``.
+
+    A Ctrl-C or SIGTERM that came during the call and whose exception Python
+    discarded is raised when it returns (:mod:`adbench.measure.interrupts`).
     """
-    if not isolate:
+    if isolate:
+        outcome = _in_worker(fn, args, timeout, memory_limit)
+    else:
         try:
-            return Outcome("ok", fn(*args))
+            outcome = Outcome("ok", fn(*args))
         except Exception as exc:  # noqa: BLE001
-            return Outcome("error", traceback.format_exc(), one_line(exc))
+            outcome = Outcome("error", traceback.format_exc(), one_line(exc))
+    raise_pending()
+    return outcome
+
+
+def _in_worker(fn: Callable, args: tuple, timeout: float | None,
+               memory_limit: int | None) -> Outcome:
+    """:func:`run_isolated` with ``isolate=True``."""
     if memory_limit is None:
         memory_limit = MEMORY_LIMIT_BYTES
     ctx = mp.get_context("fork")

@@ -93,6 +93,7 @@ class Spread:
         each finished task's rows go to ``writer`` at once. The hook of
         :func:`adbench.measure.harness.run`."""
         from adbench.measure.harness import _base_row
+        from adbench.measure.interrupts import raise_pending
         from adbench.measure.metrics import timing
         from adbench.measure.task import describe, run_measure_task, ship_folder
         from adbench.registry import builtin_problems_dir
@@ -159,6 +160,7 @@ class Spread:
                     count += len(rows)
                     if progress is not None:
                         progress(count, total, f"{job.inst.label} done")
+                raise_pending()  # an interruption whose exception Python discarded
         if writer is not None:
             canonical_order(writer.path, instances, chosen)
         return [row for index in sorted(rows_by_job) for row in rows_by_job[index]]

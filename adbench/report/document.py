@@ -11,10 +11,11 @@ rename), so an interrupted report never leaves half a file.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
@@ -24,7 +25,6 @@ from adbench.report.hosts import host_note
 from adbench.report.tables import (
     _num,
     _sweep_problem,
-    atomic_write,
     find_fd_sweeps,
     format_table,
     problem_tables,
@@ -152,6 +152,14 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
     scheme, error); each is plotted in its problem's section (found from a
     ``problem`` column or the name), or in a section of its own.
     """
+    return "\n".join(_report_parts(df, title, out, fd_sweeps)).rstrip() + "\n"
+
+
+def _report_parts(df: pd.DataFrame, title: str, out: str | Path | None,
+                  fd_sweeps: Sequence[tuple[str, pd.DataFrame]]) -> Iterator[str]:
+    """The pieces of :func:`render_report`'s text, to be joined by newlines, as
+    they are made (a section at a time: the text of a large run is never held
+    whole by :func:`write_report`)."""
     from adbench.report import plots as P
 
     plots = _Plots(Path(out) if out is not None else None)
@@ -164,31 +172,59 @@ def render_report(df: pd.DataFrame, title: str = "adbench report", out: str | Pa
             by_problem.setdefault(owner, []).append((name, frame))
         else:
             loose.append((name, frame))
-    parts = [f"# {title}", "", _intro(df), ""]
+    yield from [f"# {title}", "", _intro(df), ""]
     if out is not None:
-        parts += _provenance(Path(out))
-    parts += ["## Summary", "", format_table(summary_table(df)), ""]
-    parts += host_note(df)  # where the times were measured (adbench.report.hosts)
-    parts += plots.add("errors-by-method", "error per method", lambda: P.error_by_method(df))
-    parts += plots.add("ratios-by-method", "derivative cost over f cost per method",
+        yield from _provenance(Path(out))
+    yield from ["## Summary", "", format_table(summary_table(df)), ""]
+    yield from host_note(df)  # where the times were measured (adbench.report.hosts)
+    yield from plots.add("errors-by-method", "error per method", lambda: P.error_by_method(df))
+    yield from plots.add("ratios-by-method", "derivative cost over f cost per method",
                        lambda: P.ratios_by_method(df))
     if has_peers(df):
-        parts += _peers_section(df, problems, plots)
+        yield from _peers_section(df, problems, plots)
     if len(problems) > 1:
-        parts += ["Problems: " + ", ".join(f"[{p}](#{_anchor(p)})" for p in problems), ""]
+        yield from ["Problems: " + ", ".join(f"[{p}](#{_anchor(p)})" for p in problems), ""]
     for problem in problems:
-        parts += _problem_section(problem, df[df["problem"] == problem], plots,
+        yield from _problem_section(problem, df[df["problem"] == problem], plots,
                                   by_problem.get(problem, []))
     if loose:
-        parts += ["## Finite-difference step studies", ""]
+        yield from ["## Finite-difference step studies", ""]
         for name, frame in loose:
-            parts += plots.add(_slug(name), f"{name}: finite-difference error against step",
+            yield from plots.add(_slug(name), f"{name}: finite-difference error against step",
                                lambda frame=frame, name=name: P.fd_error_vs_step(
                                    frame, title=f"{name}: finite-difference error against "
                                                 "step (star: the best step)"))
     if plots.notes:
-        parts += ["## Notes", ""] + [f"- {n}" for n in plots.notes] + [""]
-    return "\n".join(parts).rstrip() + "\n"
+        yield from ["## Notes", ""] + [f"- {n}" for n in plots.notes] + [""]
+
+
+def _write_parts(path: Path, parts: Iterable[str]) -> None:
+    """Write ``"\\n".join(parts).rstrip() + "\\n"`` (the text of
+    :func:`render_report`) at ``path`` a part at a time as they come,
+    atomically: the report of a large run is hundreds of MB of text, never
+    held, joined or encoded whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "w") as fh:
+            held = None  # the last part that is not blank, not written yet (rstripped if last)
+            blanks: list[str] = []  # the blank parts after it
+            for part in parts:
+                if not part.strip():
+                    blanks.append(part)
+                    continue
+                if held is not None:
+                    fh.write(held)
+                    fh.write("".join("\n" + b for b in blanks) + "\n")
+                else:
+                    fh.write("".join(b + "\n" for b in blanks))
+                held, blanks = part, []
+            if held is not None:
+                fh.write(held.rstrip())
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:  # an interrupted report leaves no half file
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _peers_section(df: pd.DataFrame, problems: list, plots: _Plots) -> list[str]:
@@ -221,5 +257,5 @@ def write_report(df: pd.DataFrame, out: str | Path, title: str = "adbench report
     if fd_sweeps is None:
         fd_sweeps = find_fd_sweeps(out)
     path = out / "report.md"
-    atomic_write(path, render_report(df, title, out if plots else None, fd_sweeps))
+    _write_parts(path, _report_parts(df, title, out if plots else None, fd_sweeps))
     return path

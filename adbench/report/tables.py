@@ -139,12 +139,29 @@ def format_table(df: pd.DataFrame) -> str:
             text = f"{_head(text)}... [{k}]"
         return text.replace("|", "\\|")
 
-    shown = pd.DataFrame({c: [shown_cell(c, v) for v in df[c]] for c in df.columns})
-    align = ["right" if pd.api.types.is_numeric_dtype(df[c]) else "left" for c in df.columns]
-    table = shown.to_markdown(index=False, disable_numparse=True, colalign=align)
+    cells = [[shown_cell(c, v).strip() for v in df[c]] for c in df.columns]
+    right = [pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    table = _pipe_table([str(c) for c in df.columns], cells, right)
     if notes:
         table += "\n\n" + "\n".join(f"{k}. {text}" for text, k in notes.items())
     return table
+
+
+def _pipe_table(headers: list[str], cells: list[list[str]], right: list[bool]) -> str:
+    """A GitHub ("pipe") markdown table of text cells, given column by column,
+    each column right- or left-aligned: the layout of tabulate's ``pipe``
+    format (a column as wide as its widest cell, and at least its header plus
+    2), written a row at a time instead of through copies of every cell.
+    """
+    widths = [max([len(h) + 2, *map(len, col)]) for h, col in zip(headers, cells)]
+
+    def line(texts) -> str:
+        return "| " + " | ".join(t.rjust(w) if r else t.ljust(w)
+                                 for t, w, r in zip(texts, widths, right)) + " |"
+
+    rule = "|".join("-" * (w + 1) + ":" if r else ":" + "-" * (w + 1)
+                    for w, r in zip(widths, right))
+    return "\n".join([line(headers), f"|{rule}|", *map(line, zip(*cells))])
 
 
 # --------------------------------------------------------------------------

@@ -23,10 +23,11 @@ from adbench.measure.harness.loop import (  # noqa: F401 - re-exported, privates
     _nonfinite_reason, _reference_for, _short, _Skipper, _values_of, check_output, measure,
     measure_instance, pending_methods, run)
 from adbench.measure.harness.results import (  # noqa: F401
-    BASE_COLUMNS, KEY, MEASURED_STATUSES, METRICS, NUMERIC_COLUMNS, RUN_INFO_KEYS, STATUSES,
+    BASE_COLUMNS, KEY, MEASURED_STATUSES, METRICS, RUN_INFO_KEYS, STATUSES,
     ResultsCSVError,
     ResultsWriter, ResultsWriteError, _check_header, _csv_value, _flat, _parse_rows,
-    _read_text, _salvage, _stale_message, _write_run_info, _writing, columns, read_results,
+    _read_text, _salvage, _stale_message, _write_run_info, _writing, columns, read_dtypes,
+    read_results,
     read_run_info)
 from adbench.measure.harness.selection import (  # noqa: F401
     _number, DEFAULT_SUITE, DEFAULT_TIMEOUT, SizesError, as_problem_list, parse_sizes,
@@ -35,7 +36,7 @@ from adbench.measure.harness.selection import (  # noqa: F401
 __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "columns",
            "select", "parse_sizes", "SizesError", "DEFAULT_TIMEOUT", "STATUSES", "ResultsCSVError",
            "ResultsWriteError", "check_output", "read_results", "read_run_info",
-           "ResultsWriter", "KEY", "DEFAULT_SUITE", "NUMERIC_COLUMNS", "RUN_INFO_KEYS",
+           "ResultsWriter", "KEY", "DEFAULT_SUITE", "RUN_INFO_KEYS",
            "FolderInUseError", "FolderLock", "LOCK_NAME", "MEASURED_STATUSES", "as_problem_list",
            "problem_names"]
 

@@ -8,6 +8,7 @@ tear the last line; reading drops it. Every OSError while writing is a
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+import numpy as np
 import pandas as pd
 
 from adbench.measure.isolation import one_line
@@ -143,54 +145,89 @@ def _csv_value(v):
     return v
 
 
-#: Columns read as text (empty: "").
+#: Text columns whose empty cell is the empty string (a key, a status, a
+#: message), not a missing value.
 TEXT_COLUMNS = ("problem", "sizes", "method", "status", "message", "version")
-
-#: Columns that must hold numbers (or be empty) in a results.csv.
-NUMERIC_COLUMNS = ("n", "m", "max_rel_error", "mean_rel_error", "n_over_tol", "tolerance",
-                   "reference_digits", "setup_s", "concurrency")
+#: Other text columns (an empty cell: no value, NaN).
+LABEL_COLUMNS = ("simplify_status", "host")
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The complete lines of a results.csv.
+def read_dtypes() -> dict[str, str]:
+    """How each column of results.csv is read back, in one place: the text
+    columns parsed as ``category`` (a repeated value is stored once while
+    parsing), every other column of :func:`columns` as ``float64``. A column
+    of a file that is not named here (written by another tool or another
+    version) is never parsed."""
+    return {c: "category" if c in TEXT_COLUMNS or c in LABEL_COLUMNS else "float64"
+            for c in columns()}
+
+
+#: Bytes read at a time when checking a results.csv.
+_BLOCK = 1 << 20
+
+
+def _complete_length(path: Path) -> int:
+    """The length of the complete lines of a results.csv, read a block at a time.
 
     Rows are appended one line at a time, so an interruption (kill -9, power
     loss) can only tear the *last* line; a line is complete when its newline
-    was written, and an unterminated last line is dropped here. Anything else
-    that is wrong is corruption: ResultsCSVError naming the file.
+    was written, and an unterminated last line is not read. Anything else that
+    is wrong is corruption: ResultsCSVError naming the file.
     """
     try:
-        data = path.read_bytes()
+        fh = open(path, "rb")
     except FileNotFoundError:
         raise ResultsCSVError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ResultsCSVError(f"{path}: is a folder, not a results.csv") from None
     except OSError as exc:
         raise ResultsCSVError(f"{path}: cannot be read ({exc.strerror})") from None
-    if b"\x00" in data:
-        raise ResultsCSVError(f"{path}: not a results.csv (it contains NUL bytes: a binary "
-                              "or corrupt file)")
-    try:
-        data.decode("utf-8")  # only checked: the text is decoded line by line
-    except UnicodeDecodeError as exc:
-        raise ResultsCSVError(f"{path}: not a results.csv (not UTF-8 text at byte "
-                              f"{exc.start})") from None
-    if data and not data.endswith(b"\n"):
-        data = data[:data.rfind(b"\n") + 1]  # a torn last row: never a finished one
-    return data
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = complete = 0
+    with fh:
+        while block := fh.read(_BLOCK):
+            if b"\x00" in block:
+                raise ResultsCSVError(f"{path}: not a results.csv (it contains NUL bytes: a "
+                                      "binary or corrupt file)")
+            try:
+                decoder.decode(block)  # only checked
+            except UnicodeDecodeError as exc:
+                raise ResultsCSVError(f"{path}: not a results.csv (not UTF-8 text at byte "
+                                      f"{offset + exc.start})") from None
+            if (last := block.rfind(b"\n")) >= 0:
+                complete = offset + last + 1
+            offset += len(block)
+    return complete
+
+
+class _Prefix(io.RawIOBase):
+    """The first ``length`` bytes of a binary file (its complete lines)."""
+
+    def __init__(self, fh, length: int):
+        self.fh, self.left = fh, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.fh.readinto(memoryview(buffer)[:max(0, min(len(buffer), self.left))])
+        self.left -= n
+        return n
+
+
+@contextmanager
+def _complete_lines(path: Path, length: int, text: bool = False):
+    """The first ``length`` bytes of ``path`` as a file (binary, or text)."""
+    with open(path, "rb", buffering=0) as raw:
+        stream = io.BufferedReader(_Prefix(raw, length), _BLOCK)
+        yield io.TextIOWrapper(stream, encoding="utf-8", newline="") if text else stream
 
 
 def _read_text(path: Path) -> str:
-    """:func:`_read_bytes`, decoded."""
-    return _read_bytes(path).decode("utf-8")
-
-
-def _lines(data: bytes) -> Iterator[str]:
-    """The lines of ``data``, decoded one at a time (no copy of the whole file)."""
-    start = 0
-    while (end := data.find(b"\n", start)) >= 0:
-        yield data[start:end + 1].decode("utf-8")
-        start = end + 1
+    """The complete lines of a results.csv (see :func:`_complete_length`)."""
+    length = _complete_length(path)
+    with _complete_lines(path, length, text=True) as fh:
+        return fh.read()
 
 
 def _check_header(path: Path, header: list[str]) -> None:
@@ -203,66 +240,125 @@ def _check_header(path: Path, header: list[str]) -> None:
 def read_results(path: str | Path) -> pd.DataFrame:
     """Read a results.csv written by adbench; ResultsCSVError if it is not one.
 
-    A torn last line (an interrupted write) is dropped; every other defect (a
-    row with the wrong number of fields, an unknown status, a non-numeric
-    number column) is an error naming the file and the line.
+    Only the columns of :func:`read_dtypes` are parsed, with those types, and
+    the file is never held whole in memory: it is checked a line at a time,
+    then parsed by pandas' C reader. A torn last line (an interrupted write) is
+    dropped; every other defect (a row with the wrong number of fields, an
+    unknown status, a non-numeric number column) is an error naming the file
+    and the line.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if not data.strip():
-        raise ResultsCSVError(f"{path}: empty (no header line)")
-    rows = _rows(path, _lines(data))
-    _check_header(path, next(rows))
-    for _ in rows:  # every row checked, none kept: memory stays that of the frame
-        pass
+    length = _complete_length(path)
+    with _complete_lines(path, length, text=True) as fh:
+        rows = _rows(path, fh)
+        header = next(rows)
+        if not "".join(header).strip():
+            raise ResultsCSVError(f"{path}: empty (no header line)")
+        _check_header(path, header)
+        count = sum(1 for _ in rows)  # every row checked, none kept
+    dtypes = {c: t for c, t in read_dtypes().items() if c in header}
     try:
-        # Text columns as str, then each repeated value stored once (below); the
-        # number columns are parsed by the C reader straight into float64.
-        df = pd.read_csv(io.BytesIO(data), dtype={c: str for c in TEXT_COLUMNS})
-        del data
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        columns = _parse_columns(path, length, dtypes, count)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
+    except ValueError as exc:  # a number column holding something else
+        _name_bad_number(path, length, [c for c, t in dtypes.items() if t == "float64"])
+        raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
+    df = pd.DataFrame({c: columns.pop(c) for c in header if c in dtypes}, copy=False)
     bad = ~df["status"].isin(STATUSES)
     if bad.any():
         raise ResultsCSVError(f"{path}: line {int(bad.to_numpy().argmax()) + 2} has an unknown "
                               f"status {df['status'][bad].iloc[0]!r}")
-    for col in NUMERIC_COLUMNS:
-        if col in df.columns:
-            numbers = pd.to_numeric(df[col], errors="coerce")
-            wrong = numbers.isna() & df[col].notna()
-            if wrong.any():
-                line = int(wrong.to_numpy().argmax()) + 2
-                raise ResultsCSVError(f"{path}: line {line}: column {col} holds "
-                                      f"{df[col][wrong].iloc[0]!r}, not a number")
-            df[col] = numbers
-    for col in TEXT_COLUMNS:
-        if col in df.columns:
-            codes, uniques = pd.factorize(df[col].fillna(""))
-            df[col] = uniques.take(codes)  # one object per distinct value, not per cell
     keys = df[list(KEY)]
     suspect = keys.duplicated(keep=False).to_numpy() | (
         keys[["problem", "method"]].apply(lambda c: c.str.strip() == "").any(axis=1).to_numpy())
     if suspect.any():
-        lines = (suspect.nonzero()[0] + 2).tolist()
-        _check_keys(path, list(zip(*(keys[k][suspect] for k in KEY))), lines)
+        checked = _KeyCheck(path)
+        for lineno, key in zip((suspect.nonzero()[0] + 2).tolist(),
+                               zip(*(keys[k][suspect] for k in KEY))):
+            checked.add(lineno, key)
     return df
 
 
-def _check_keys(path: Path, keys: list[tuple], lines: list[int] | None = None) -> None:
-    """Each row, by its ``(problem, sizes, method)`` (on line 2, 3, ... or on
-    ``lines``), names a problem and a method, and no two rows have the same
-    key (a row counted twice would weigh twice in every summary); else
-    ResultsCSVError naming the file and the line."""
-    first: dict[tuple, int] = {}
-    for lineno, key in zip(lines or range(2, len(keys) + 2), keys):
+#: Rows parsed at a time by :func:`_parse_columns`.
+_CHUNK_ROWS = 50_000
+
+
+def _parse_columns(path: Path, length: int, dtypes: dict[str, str],
+                   count: int) -> dict[str, pd.Series]:
+    """The columns ``dtypes`` of the ``count`` rows of ``path``, parsed a chunk
+    of rows at a time straight into arrays of their final size (pandas alone
+    would hold every chunk and their concatenation at once).
+
+    A text column is parsed as category (one object per distinct value in a
+    chunk) and kept as codes into one table of the file's values; it becomes
+    plain text at the end, each distinct value one object shared by its cells
+    (not categorical: the report compares, fills and merges these columns as
+    strings). An empty text cell is "" in TEXT_COLUMNS, missing (NaN) in the others.
+    """
+    numbers = {c: np.empty(count) for c, t in dtypes.items() if t == "float64"}
+    codes = {c: np.empty(count, dtype=np.int64) for c, t in dtypes.items() if t == "category"}
+    values: dict[str, dict] = {c: {} for c in codes}
+    start = 0
+    with _complete_lines(path, length) as fh:
+        for chunk in pd.read_csv(fh, usecols=list(dtypes), dtype=dtypes, chunksize=_CHUNK_ROWS):
+            end = start + len(chunk)
+            if end > count:
+                break
+            for c, array in numbers.items():
+                array[start:end] = chunk[c].to_numpy()
+            for c, array in codes.items():
+                cat = chunk[c].array
+                table = values[c]
+                lookup = np.array([table.setdefault(v, len(table)) for v in cat.categories]
+                                  + [-1], dtype=np.int64)
+                array[start:end] = lookup[cat.codes]  # code -1 (empty) stays -1
+            start = end
+    if start != count:
+        raise ResultsCSVError(f"{path}: not a readable CSV (its rows could not be "
+                              "counted the same way twice)")
+    out: dict[str, pd.Series] = {c: pd.Series(a, copy=False) for c, a in numbers.items()}
+    for c in list(codes):
+        text = pd.Series(pd.Categorical.from_codes(codes.pop(c), pd.Index(list(values.pop(c)))))
+        if c in TEXT_COLUMNS:
+            if "" not in text.cat.categories:
+                text = text.cat.add_categories([""])
+            text = text.fillna("")
+        out[c] = text.astype(text.cat.categories.dtype)
+    return out
+
+
+def _name_bad_number(path: Path, length: int, numeric: list[str]) -> None:
+    """ResultsCSVError naming the first cell of a ``numeric`` column that is not
+    a number (the columns read again as text: only on that error)."""
+    with _complete_lines(path, length) as fh:
+        df = pd.read_csv(fh, usecols=numeric, dtype=str)
+    for col in numeric:
+        wrong = pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()
+        if wrong.any():
+            line = int(wrong.to_numpy().argmax()) + 2
+            raise ResultsCSVError(f"{path}: line {line}: column {col} holds "
+                                  f"{df[col][wrong].iloc[0]!r}, not a number")
+
+
+class _KeyCheck:
+    """Each row, by its ``(problem, sizes, method)``, names a problem and a
+    method, and no two rows have the same key (a row counted twice would weigh
+    twice in every summary); else ResultsCSVError naming the file and the line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.first: dict[tuple, int] = {}
+
+    def add(self, lineno: int, key: tuple) -> None:
         for col, value in zip(KEY, key):
             if col != "sizes" and not str(value).strip():
-                raise ResultsCSVError(f"{path}: line {lineno}: the {col} cell is empty")
-        if key in first:
-            raise ResultsCSVError(f"{path}: line {lineno} repeats the row of line {first[key]} "
-                                  f"(problem {key[0]!r}, sizes {key[1]!r}, method {key[2]!r}); "
-                                  "remove one of them")
-        first[key] = lineno
+                raise ResultsCSVError(f"{self.path}: line {lineno}: the {col} cell is empty")
+        if key in self.first:
+            raise ResultsCSVError(f"{self.path}: line {lineno} repeats the row of line "
+                                  f"{self.first[key]} (problem {key[0]!r}, sizes {key[1]!r}, "
+                                  f"method {key[2]!r}); remove one of them")
+        self.first[key] = lineno
 
 
 def _rows(path: Path, lines: Iterable[str]) -> Iterator[list[str]]:
@@ -301,38 +397,45 @@ def _salvage(path: Path, cols: list[str],
     changed problems). ResultsCSVError if the file is corrupt or written with
     other columns.
     """
-    text = _read_text(path)
-    if not text.strip():  # empty, blank or a torn header: rewritten whole, as a new file
-        rows = [list(cols)]
-    else:
-        rows = _parse_rows(path, text)
-    header, good = rows[0], rows[1:]
-    _check_header(path, header)
-    if header != cols:
-        raise ResultsCSVError(f"{path}: written with other columns than this version "
-                              "of adbench writes; start a new run")
-    status = header.index("status")
-    for lineno, r in enumerate(good, start=2):
-        if r[status] not in STATUSES:
-            raise ResultsCSVError(f"{path}: line {lineno} has an unknown status {r[status]!r}")
-    idx = [header.index(k) for k in KEY]
-    _check_keys(path, [tuple(r[i] for i in idx) for r in good])
-    problem, version = header.index("problem"), header.index("version")
-    kept, stale = [], {}
-    for r in good:
-        current = (versions or {}).get(r[problem])
-        if current is not None and r[version] != current:
-            stale[r[problem]] = stale.get(r[problem], 0) + 1
-        else:
-            kept.append(r)
+    length = _complete_length(path)
     tmp = path.with_name(path.name + ".tmp")
-    with _writing(tmp):
-        with open(tmp, "w", newline="") as fh:
-            w = csv.writer(fh)
+    kept: dict[tuple, str] = {}
+    stale: dict[str, int] = {}
+    try:
+        with _complete_lines(path, length, text=True) as fh, _writing(tmp), \
+                open(tmp, "w", newline="") as out:
+            rows, w = _rows(path, fh), csv.writer(out)
+            header = next(rows, None) if length else None
+            if header is None or not "".join(header).strip():
+                if fh.read().strip():  # a blank first line before text
+                    _check_header(path, header or [])
+                header, rows = list(cols), iter(())  # blank or a torn header: a new file
+            _check_header(path, header)
+            if header != cols:
+                raise ResultsCSVError(f"{path}: written with other columns than this "
+                                      "version of adbench writes; start a new run")
             w.writerow(header)
-            w.writerows(kept)
-        os.replace(tmp, path)
-    return {tuple(r[i] for i in idx): r[status] for r in kept}, stale
+            status, version = header.index("status"), header.index("version")
+            idx = [header.index(k) for k in KEY]
+            checked = _KeyCheck(path)
+            for lineno, r in enumerate(rows, start=2):  # one row at a time, none kept
+                if r[status] not in STATUSES:
+                    raise ResultsCSVError(f"{path}: line {lineno} has an unknown status "
+                                          f"{r[status]!r}")
+                key = tuple(r[i] for i in idx)
+                checked.add(lineno, key)
+                current = (versions or {}).get(key[0])
+                if current is not None and r[version] != current:
+                    stale[key[0]] = stale.get(key[0], 0) + 1
+                else:
+                    w.writerow(r)
+                    kept[key] = r[status]
+        with _writing(tmp):
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return kept, stale
 
 
 def _stale_message(stale: Mapping[str, int]) -> str:

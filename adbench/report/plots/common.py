@@ -201,7 +201,15 @@ def parse_size_label(label) -> dict:
 def size_table(df: pd.DataFrame) -> pd.DataFrame:
     """One numeric column per size parameter, parsed from the ``sizes`` column."""
     labels = df["sizes"] if "sizes" in df.columns else pd.Series("", index=df.index)
-    return pd.DataFrame([parse_size_label(s) for s in labels], index=df.index)
+    # each distinct label parsed once (a large run repeats each label per method)
+    codes, uniques = pd.factorize(labels)
+    parsed = [parse_size_label(s) for s in uniques]
+    if (codes < 0).any():  # a missing label: no sizes
+        codes = np.where(codes < 0, len(parsed), codes)
+        parsed.append({})
+    table = pd.DataFrame(parsed).take(codes)
+    table.index = df.index
+    return table
 
 
 def varying_sizes(df: pd.DataFrame) -> list[str]:
