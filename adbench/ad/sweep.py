@@ -134,7 +134,7 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
             if type(entry[1]) is int:  # unary f(x) on a float: g times the stored partial
                 prim, j, x, out, d = entry
                 c = _scalar_term(prim.lin[0], g, (x,), out) if d is None else g * d
-                prev = adjoints[j]
+                prev = adjoints[j]  # _add_to(adjoints, j, c), inlined: one call per entry
                 if prev is None:
                     adjoints[j] = c
                 elif type(prev) is float and type(c) is float:
