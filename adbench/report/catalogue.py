@@ -37,11 +37,13 @@ def _try(inst: Instance, name: str) -> str:
     return "yes"
 
 
-def support(prob: Problem, timeout: float = SUPPORT_TIMEOUT_S) -> dict[str, str]:
-    """``{method: "yes" | "no: reason" | "timeout..."}`` on the smallest default size."""
+def support(prob: Problem, timeout: float = SUPPORT_TIMEOUT_S,
+            methods=None) -> dict[str, str]:
+    """``{method: "yes" | "no: reason" | "timeout..."}`` on the smallest default size,
+    for every method, or for the names in ``methods``."""
     inst = min(prob.instances(), key=lambda i: (i.n * i.m, i.n))
     out = {}
-    for name in METHODS:
+    for name in METHODS if methods is None else methods:
         outcome = run_isolated(_try, (inst, name), timeout)
         if outcome.status == "ok":
             out[name] = outcome.value
