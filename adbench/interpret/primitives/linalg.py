@@ -12,9 +12,10 @@ import builtins
 import numpy as np
 
 from adbench.interpret import primitives as P  # later families, looked up when a rule runs
-from adbench.interpret.core import EVALUATION_HOOKS, Primitive, apply
+from adbench.interpret.core import Primitive, apply
 from adbench.interpret.primitives.elementwise import add, multiply
-from adbench.interpret.primitives.rules import _register, linear, shape_of, size_of, unbroadcast
+from adbench.interpret.primitives.rules import (
+    _register, apply_arrays, linear, shape_of, size_of, unbroadcast)
 
 
 def _matmul_jvp(tangents, args, out, **params):
@@ -70,9 +71,7 @@ matmul_p = _register(Primitive("matmul", np.matmul, kind="bilinear", jvp=_matmul
 
 
 def matmul(a, b):
-    if type(a) is np.ndarray and type(b) is np.ndarray and not EVALUATION_HOOKS:
-        return np.matmul(a, b)  # what apply does with plain arrays (a rule's product)
-    return apply(matmul_p, P.asarray(a), P.asarray(b))
+    return apply_arrays(matmul_p, P.asarray(a), P.asarray(b))
 
 
 def dot(a, b):

@@ -14,7 +14,8 @@ import sympy
 from adbench.interpret import primitives as P  # later families, looked up when a rule runs
 from adbench.interpret.core import EVALUATION_HOOKS, Primitive, apply, primal
 from adbench.interpret.primitives.elementwise import divide, multiply
-from adbench.interpret.primitives.rules import _register, _vec, linear, shape_of, size_of
+from adbench.interpret.primitives.rules import (
+    _register, _vec, apply_arrays, linear, shape_of, size_of)
 
 
 def _norm_axes(axis, ndim):
@@ -106,9 +107,7 @@ amax_p.jvp, amax_p.vjp = _weighted_reduction_rules(_amax_mask)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy
-    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
-        return x.sum(axis=axis, keepdims=keepdims)
-    return apply(sum_p, P.asarray(x), axis=axis, keepdims=keepdims)
+    return apply_arrays(sum_p, P.asarray(x), axis=axis, keepdims=keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -119,9 +118,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy
-    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
-        return x.max(axis=axis, keepdims=keepdims)
-    return apply(amax_p, P.asarray(x), axis=axis, keepdims=keepdims)
+    return apply_arrays(amax_p, P.asarray(x), axis=axis, keepdims=keepdims)
 
 
 amax = max

@@ -11,7 +11,6 @@ import math
 import numpy as np
 
 from adbench.interpret.core import (
-    EVALUATION_HOOKS,
     BoxBase,
     Primitive,
     apply,
@@ -22,6 +21,7 @@ from adbench.interpret.primitives.elementwise import multiply
 from adbench.interpret.primitives.rules import (
     _count_nothing,
     _register,
+    apply_arrays,
     linear,
     shape_of,
     size_of,
@@ -150,9 +150,7 @@ checkpoint_p = _register(Primitive("checkpoint", _call_impl, kind="structural",
 
 
 def getitem(x, idx):
-    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
-        return _getitem_impl(x, idx)
-    return apply(getitem_p, x, idx=idx)
+    return apply_arrays(getitem_p, x, idx=idx)
 
 
 def untake(g, idx, shape):
@@ -188,15 +186,11 @@ def ravel(x):
 
 
 def transpose(x, axes=None):
-    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
-        return x.transpose(axes)
-    return apply(transpose_p, x, axes=None if axes is None else tuple(axes))
+    return apply_arrays(transpose_p, x, axes=None if axes is None else tuple(axes))
 
 
 def swapaxes(x, axis1, axis2):
-    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # what apply does with a plain array
-        return x.swapaxes(axis1, axis2)
-    return apply(swapaxes_p, x, axis1=axis1, axis2=axis2)
+    return apply_arrays(swapaxes_p, x, axis1=axis1, axis2=axis2)
 
 
 def squeeze(x, axis=None):
@@ -282,9 +276,7 @@ def broadcast_to(x, shape):
     shape = tuple(shape)
     if shape == shape_of(x):
         return x
-    if type(x) is np.ndarray and not EVALUATION_HOOKS:  # a plain array: no dispatch
-        return np.broadcast_to(x, shape)
-    return apply(broadcast_to_p, x, shape=shape)
+    return apply_arrays(broadcast_to_p, x, shape=shape)
 
 
 def concatenate(xs, axis=0):
