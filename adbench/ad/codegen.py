@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from adbench.ad.reverse import _INFIX, Var
+from adbench.ad.staging import StageTrace, Unstageable, identifier, stage_rule
 from adbench.ad.tape import entry_parts
 from adbench.interpret import primitives as P
 from adbench.interpret.core import BoxBase
@@ -43,7 +44,7 @@ _COMPARISONS = {operator.lt: "<", operator.le: "<=", operator.gt: ">", operator.
 
 #: Arrays at least this large (elements) are deleted after their last use.
 RELEASE_SIZE = 1 << 12
-_NAME = re.compile(r"\b[vgw]\d+\b")
+_NAME = re.compile(r"\b[vgwt]\d+\b")
 
 #: Returned by a compiled function whose guards do not hold at the new point.
 MISS = object()
@@ -75,6 +76,12 @@ class Writer:
         self._constants: dict = {}   # id(value) -> name, for values other than floats
         self._keep: list = []        # keeps the values behind those ids alive
         self.lines: list = []
+        self._temps = 0
+        # the rules of the reverse sweep run once here, on boxes, into lines (staging);
+        # those that read values are called at every gradient instead (``unstaged``)
+        self.stage = StageTrace(self, RELEASE_SIZE)
+        self.staged = 0
+        self.unstaged: list = []     # (primitive name, why) of each rule called instead
 
     # --- names -------------------------------------------------------------
     def const(self, value) -> str:
@@ -108,6 +115,22 @@ class Writer:
     def bind(self, name: str, obj) -> str:
         self.namespace[name] = obj
         return name
+
+    def bind_function(self, name: str, fn) -> str:
+        """A name for ``fn`` in the namespace, ``name`` made an identifier (the
+        same name for the same function; a suffix if another has it)."""
+        base = name = identifier(name)
+        n = 0
+        while name in self.namespace and self.namespace[name] != fn:  # bound methods: ==
+            n += 1
+            name = f"{base}_{n}"
+        self.namespace[name] = fn
+        return name
+
+    def temp(self) -> str:
+        """A new name for a temporary of a staged rule."""
+        self._temps += 1
+        return f"t{self._temps}"
 
     # --- the program ---------------------------------------------------------
     def live(self) -> list:
@@ -158,6 +181,7 @@ class Writer:
         large |= {f"w{i}" for i, e in enumerate(self.entries)  # residuals: x's shape
                   if e is not None and e[0].residual is not None
                   and type(e[2][0]) is np.ndarray and e[2][0].size >= RELEASE_SIZE}
+        large |= self.stage.large
         last: dict = {}
         for n, line in enumerate(lines):
             for name in _NAME.findall(line):
@@ -165,7 +189,7 @@ class Writer:
                     last[name] = n
         after: dict = {}
         for name, n in last.items():
-            if n < len(lines) - 1 and (n < split or not self.rows or name[0] == "g"):
+            if n < len(lines) - 1 and (n < split or not self.rows or name[0] in "gt"):
                 after.setdefault(n, []).append(name)
         out = []
         for n, line in enumerate(lines):
@@ -309,10 +333,16 @@ class Writer:
         args = self.args(i)
         g = f"g{i}"
         if prim.residual is not None:
+            staged = self.staged_rule(i, prim.residual[1], k, "g", "w", "args", "out")
+            if staged is not None:
+                return staged, False
             fn = self.bind(f"b{i}", prim.residual[1])
             return (f"{fn}({k}, {g}, w{i}, ({', '.join(args)},), v{i}{self.params(params)})",
                     False)
         if prim.lin is None:
+            staged = self.staged_rule(i, prim.vjp, k, "g", "args", "out")
+            if staged is not None:
+                return staged, False
             fn = self.bind(f"b{i}", prim.vjp)
             return f"{fn}({k}, {g}, ({', '.join(args)},), v{i}{self.params(params)})", False
         rule = prim.lin[k]
@@ -334,13 +364,55 @@ class Writer:
                 term = f"{g} * {args[rule.j]}"
             fresh = shape == out_shape
         else:
-            fn = self.bind(f"r{i}_{k}", rule)
-            term, fresh = f"{fn}({g}, {', '.join(args)}, v{i})", False
+            term = self.staged_rule(i, rule, None, "g", "*args", "out", params=False)
+            if term is None:
+                fn = self.bind(f"r{i}_{k}", rule)
+                term = f"{fn}({g}, {', '.join(args)}, v{i})"
+            fresh = False
         if shape != out_shape:
             term, fresh = f"_unbroadcast({term}, {shape!r})", True
         if rule is NEGATE:
             term = f"-{term}"
         return term, fresh and array
+
+
+    def staged_rule(self, i: int, rule, k, *layout, params: bool = True) -> str | None:
+        """The source text of entry i's ``rule`` staged (:mod:`adbench.ad.staging`):
+        its operations written out as lines before the one that uses the text,
+        or None, with the reason kept in ``unstaged``, when the rule reads a value.
+        ``layout`` spells the rule's arguments after ``k`` (None: no k): ``"g"``
+        the cotangent, ``"w"`` the residual, ``"args"`` the arguments as a tuple,
+        ``"*args"`` one by one, ``"out"`` the result; ``params`` whether the
+        entry's parameters follow as keywords."""
+        prim, parents, primals, out, entry_params = self.entries[i]
+        if not all(_plain(a) for a in primals) or not _plain(out) or np.iscomplexobj(out):
+            return None
+        if any(callable(v) for v in entry_params.values()):
+            # checkpoint, fixed_point: the rule runs a function of the program again,
+            # which staging would unroll into the code
+            self.unstaged.append((prim.name, "its rule runs a function of the program"))
+            return None
+        stage = self.stage
+        of_parent = dict(parents)
+        boxes = tuple(stage.box(self.var(of_parent[j]), a) if j in of_parent else a
+                      for j, a in enumerate(primals))
+        given = {"g": lambda: stage.box(f"g{i}", out), "out": lambda: stage.box(f"v{i}", out),
+                 "w": lambda: stage.box(f"w{i}", prim.residual[0](*primals, **entry_params)[1])}
+        call = [] if k is None else [k]
+        for part in layout:
+            if part == "args":
+                call.append(boxes)
+            elif part == "*args":
+                call.extend(boxes)
+            else:
+                call.append(given[part]())
+        try:
+            text = stage_rule(stage, rule, *call, **(entry_params if params else {}))
+        except Unstageable as why:
+            self.unstaged.append((prim.name, str(why)))
+            return None
+        self.staged += 1
+        return text
 
 
 def _twice(a: np.ndarray) -> np.ndarray:

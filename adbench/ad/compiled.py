@@ -113,7 +113,9 @@ class CompiledReverse:
     else the gradient of a scalar f, as :func:`~adbench.ad.grad`. ``stats``
     counts the calls, the tapes recorded (first calls and changed paths), the
     calls the compiled code answered and those the ordinary engine answered.
-    ``sources`` holds the generated Python of each shape.
+    ``sources`` holds the generated Python of each shape, ``unstaged`` the rules
+    its reverse sweep calls at every gradient rather than spells out (those
+    that read values; :mod:`adbench.ad.staging`), with the reason.
 
     A call with one array or number x compiles f of x (``programs``, keyed by
     shape and dtype). Any other call (a pytree, several arguments) compiles f
@@ -139,6 +141,9 @@ class CompiledReverse:
         self.programs: dict = {}   # (shape, dtype) -> compiled function, or None: not compilable
         self.sources: dict = {}    # (shape, dtype) -> its source text
         self.reasons: dict = {}    # (shape, dtype) -> why it was not compiled
+        # (shape, dtype) -> the (primitive, why) of each rule its code calls rather
+        # than spells out (adbench.ad.staging): rules that read values
+        self.unstaged: dict = {}
         self.stats = stats if stats is not None else \
             {"calls": 0, "recorded": 0, "compiled": 0, "ordinary": 0}
         # (structure, positions of the flattened arguments, the others) -> the
@@ -292,6 +297,7 @@ class CompiledReverse:
         except Uncompilable as why:
             self.reasons[key] = str(why)
             return None
+        self.unstaged[key] = writer.unstaged
         namespace = writer.namespace
         exec(compile(source, f"<compiled {what} of {_name(self.f)}>", "exec"), namespace)
         program = namespace["program"]
