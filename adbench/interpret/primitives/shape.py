@@ -109,12 +109,33 @@ def _reshape_impl(x, shape):
 
 
 reshape_p = linear("reshape", _reshape_impl, transpose=_reshape_transpose)
-transpose_p = linear("transpose", lambda x, axes=None: np.transpose(x, axes),
-                     transpose=_transpose_transpose)
-swapaxes_p = linear("swapaxes", lambda x, axis1, axis2: np.swapaxes(x, axis1, axis2),
-                    transpose=_swapaxes_transpose)
-broadcast_to_p = linear("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
-                        transpose=_broadcast_transpose)
+
+
+def _transpose_impl(x, axes=None):
+    return x.transpose(axes) if type(x) is np.ndarray else np.transpose(x, axes)
+
+
+def _swapaxes_impl(x, axis1, axis2):
+    return x.swapaxes(axis1, axis2) if type(x) is np.ndarray else np.swapaxes(x, axis1, axis2)
+
+
+#: Up to this many entries, broadcasting writes a new array (two calls into numpy's C
+#: code); above it, numpy's broadcast view (no memory, but some microseconds of Python).
+SPREAD_SIZE = 1 << 12
+
+
+def _broadcast_to_impl(x, shape):
+    if (type(x) is np.ndarray and x.ndim <= len(shape) or type(x) is float) \
+            and math.prod(shape) <= SPREAD_SIZE:
+        out = np.empty(shape, x.dtype if type(x) is np.ndarray else np.float64)
+        out[...] = x  # broadcast by numpy's rules; a shape x cannot broadcast to raises
+        return out
+    return np.broadcast_to(x, shape)
+
+
+transpose_p = linear("transpose", _transpose_impl, transpose=_transpose_transpose)
+swapaxes_p = linear("swapaxes", _swapaxes_impl, transpose=_swapaxes_transpose)
+broadcast_to_p = linear("broadcast_to", _broadcast_to_impl, transpose=_broadcast_transpose)
 
 
 def _concat_transpose(k, g, args, out, axis=0):
