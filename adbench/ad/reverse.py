@@ -20,6 +20,9 @@ every derivative still comes from the rule in the primitive table.
   directly.
 * Array programs: the tape keeps, of large arrays, only those the VJP reads
   (``Primitive.uses``); the others become zero-memory stand-ins.
+* Array programs: a primitive with a ``residual`` form (logsumexp) records
+  what its VJP would recompute (the softmax) beside its value, computed from
+  the same exponentials, and the sweep calls the residual VJP.
 * Nesting: a primal that is a box of another trace always takes the generic
   path (``apply``), so that the enclosing trace sees every operation.
 """
@@ -31,7 +34,7 @@ import operator
 import numpy as np
 
 from adbench.ad.tape import entry_parts
-from adbench.interpret.core import DOMAIN_ERRORS, BoxBase, Trace, apply
+from adbench.interpret.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace, apply
 from adbench.interpret.primitives import (
     IDENTITY,
     NEGATE,
@@ -327,10 +330,15 @@ class ReverseTrace(Trace):
                     large = True
             elif ta is not float and ta is not int:
                 floats = False
+        residual = None
         if not plain:
             out = apply(prim, *primals, **params)
         elif floats:
             out = prim.evaluate(*primals, **params)
+        elif prim.residual is not None and not EVALUATION_HOOKS and parents:
+            # the value and what its VJP would recompute (logsumexp: the softmax, from
+            # the same exponentials); an op counter sees the primitive's ordinary path
+            out, residual = prim.residual[0](*primals, **params)
         else:  # Primitive.evaluate would only find out that its float path does not apply
             out = prim.impl(*primals, **params)
         if prim.nondiff:
@@ -346,7 +354,10 @@ class ReverseTrace(Trace):
         var.value = out
         var.trace = self
         var.index = len(tape)
-        tape.append((prim, tuple(parents), tuple(primals), kept, params))
+        if residual is None:
+            tape.append((prim, tuple(parents), tuple(primals), kept, params))
+        else:
+            tape.append((prim, tuple(parents), tuple(primals), kept, params, residual))
         return var
 
     def _shed(self, uses: tuple, parents: list, primals: list, out):

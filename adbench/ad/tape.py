@@ -10,6 +10,11 @@ most of their speed)::
     None                                   an input
     (prim, parents, primals, out, params)  generic: parents = ((k, j), ...), argument
                                            k is tape entry j
+    (prim, parents, primals, out, params, r)
+                                           generic with a residual: r is what the
+                                           primitive's ``residual`` forward returned
+                                           beside out (logsumexp's softmax), which its
+                                           residual VJP reads instead of recomputing it
     (prim, j, x, out, d)                   unary, float x = entry j (an int where the
                                            generic layout has its tuple of parents); d
                                            is d out / d x (``prim.scalar_partial``), or
@@ -25,9 +30,9 @@ by its int second item; :func:`entry_parts` reads any of them in the generic one
 
 from __future__ import annotations
 
-__all__ = ["GENERIC", "UNARY", "BINARY", "entry_parts"]
+__all__ = ["GENERIC", "UNARY", "BINARY", "RESIDUAL", "entry_parts", "values_held"]
 
-GENERIC, UNARY, BINARY = 5, 5, 8  # entry lengths
+GENERIC, UNARY, BINARY, RESIDUAL = 5, 5, 8, 6  # entry lengths
 
 _NO_PARAMS: dict = {}  # params of compact entries; never mutated
 
@@ -40,6 +45,15 @@ def entry_parts(entry) -> tuple:
             return entry
         prim, j, x, out, _ = entry
         return prim, ((0, j),), (x,), out, _NO_PARAMS
+    if n == RESIDUAL:
+        return entry[:GENERIC]
     prim, j0, j1, x, y, out, _, _ = entry
     parents = tuple((k, j) for k, j in ((0, j0), (1, j1)) if j >= 0)
     return prim, parents, (x, y), out, _NO_PARAMS
+
+
+def values_held(entry) -> tuple:
+    """The values an entry keeps for the backward sweep: its result, its
+    arguments, and its residual if it has one."""
+    _, _, primals, out, _ = entry_parts(entry)
+    return (out, *primals, entry[GENERIC]) if len(entry) == RESIDUAL else (out, *primals)

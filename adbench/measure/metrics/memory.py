@@ -34,7 +34,7 @@ import tracemalloc
 import numpy as np
 
 from adbench.ad import record
-from adbench.ad.reverse import entry_parts
+from adbench.ad.tape import values_held
 from adbench.interpret.core import BoxBase
 from adbench.interpret.xp import numpy_xp
 from adbench.measure.context import Context, Metric
@@ -141,8 +141,7 @@ def tape_memory(trace) -> dict:
         if entry is None:
             continue
         length += 1
-        _, _, primals, out, _ = entry_parts(entry)
-        for v in (out, *primals):
+        for v in values_held(entry):
             while isinstance(v, BoxBase):  # nested interpretations: the plain value
                 v = v.value
             if id(v) in seen:
