@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adbench.ad.tape import BINARY, GENERIC, entry_parts
+from adbench.ad.tape import BINARY, GENERIC, RESIDUAL, entry_parts
 from adbench.interpret.core import EVALUATION_HOOKS, BoxBase
 from adbench.interpret.primitives import (
     IDENTITY,
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 __all__ = ["backward", "adjoint_or_zero", "REUSE_SIZE"]
 
 _FLOAT64 = np.dtype(np.float64)
+#: The type of a float64 f's scalar cotangents (its seed and its scalar tail's): they
+#: take the float paths, as Python floats do.
+_SCALAR64 = np.float64
 
 #: A dying cotangent at least this large (elements) is reused for a product in the
 #: backward sweep; smaller ones cost more to check than a fresh array does.
@@ -102,7 +105,7 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
         g = adjoints[i]
         if g is None or entry is None:
             continue
-        if floats and type(g) is float:
+        if floats and (type(g) is float or type(g) is _SCALAR64):
             n = len(entry)
             if n == BINARY:  # x op y on floats: g times the stored partial, or the rule
                 prim, j0, j1, x, y, out, d0, d1 = entry
@@ -149,7 +152,11 @@ def backward(trace: ReverseTrace, output, seed, observer=None) -> list:
                                                                entry[4]["idx"], g):
                     adjoints[i] = None
                     continue
-        if len(entry) != GENERIC or type(entry[1]) is int:
+        n = len(entry)
+        if n == RESIDUAL:
+            _propagate_residual(adjoints, i, entry, g, observer)
+            continue
+        if n != GENERIC or type(entry[1]) is int:
             entry = entry_parts(entry)
         _propagate(adjoints, i, entry, g, observer)
     return adjoints
@@ -173,8 +180,9 @@ def _propagate(adjoints: list, i: int, entry: tuple, g, observer) -> None:
     prim, parents, primals, out, params = entry
     fast = not EVALUATION_HOOKS
     lin = prim.lin
-    if fast and lin is not None and type(g) is float:
-        # Scalar elementwise: no broadcasting to undo.
+    if fast and lin is not None and (type(g) is float or type(g) is _SCALAR64):
+        # Scalar elementwise (a float64 f's scalar tail has numpy scalar cotangents):
+        # no broadcasting to undo.
         for k, j in parents:
             c = _scalar_term(lin[k], g, primals, out)
             _add_to(adjoints, j, c)
@@ -231,6 +239,19 @@ def _propagate(adjoints: list, i: int, entry: tuple, g, observer) -> None:
     vjp = prim.vjp
     for k, j in parents:
         c = vjp(k, g, primals, out, **params)
+        _add_to(adjoints, j, c)
+        if observer is not None:
+            observer(i, k, j, c, adjoints[j])
+
+
+def _propagate_residual(adjoints: list, i: int, entry: tuple, g, observer) -> None:
+    """Pass the adjoint ``g`` of an entry with a residual on to its arguments,
+    by the primitive's residual VJP."""
+    adjoints[i] = None
+    prim, parents, primals, out, params, residual = entry
+    vjp = prim.residual[1]
+    for k, j in parents:
+        c = vjp(k, g, residual, primals, out, **params)
         _add_to(adjoints, j, c)
         if observer is not None:
             observer(i, k, j, c, adjoints[j])
