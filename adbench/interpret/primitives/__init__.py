@@ -54,6 +54,7 @@ from adbench.interpret.primitives.rules import (
     LinMarker,
     NEGATE,
     PRIMITIVES,
+    derive_scalar_partials,
     TimesArg,
     _count_nothing,
     _count_output,
@@ -333,3 +334,6 @@ from adbench.interpret.primitives.box import (
     _generic_operator,
     install_operators,
 )
+
+# The table is complete: derive the float partial derivatives of the unary rules.
+derive_scalar_partials(PRIMITIVES.values())

@@ -66,11 +66,9 @@ def _pow_exponent(g, x, y, out):
 pow_p = elementwise("pow", np.power, scalar=math.pow, uses=(0, 1, "out"),
                     lin=(_pow_base, _pow_exponent))
 exp_p = elementwise("exp", np.exp, scalar=math.exp, mp=_vec(mpmath.exp), sym=_vec(sympy.exp),
-                    transcendental=True, uses=("out",), lin=(lambda g, x, out: multiply(g, out),),
-                    scalar_partial=lambda x, out: out)
+                    transcendental=True, uses=("out",), lin=(lambda g, x, out: multiply(g, out),))
 log_p = elementwise("log", np.log, scalar=math.log, mp=_vec(mpmath.log), sym=_vec(sympy.log),
-                    transcendental=True, uses=(0,), lin=(lambda g, x, out: divide(g, x),),
-                    scalar_partial=lambda x, out: 1.0 / x)
+                    transcendental=True, uses=(0,), lin=(lambda g, x, out: divide(g, x),))
 log1p_p = elementwise("log1p", np.log1p, uses=(0,), scalar=math.log1p, mp=_vec(mpmath.log1p),
                       sym=_vec(lambda x: sympy.log(1 + x)), transcendental=True,
                       lin=(lambda g, x, out: divide(g, add(1.0, x)),))
@@ -78,24 +76,19 @@ expm1_p = elementwise("expm1", np.expm1, uses=("out",), scalar=math.expm1, mp=_v
                       sym=_vec(lambda x: sympy.exp(x) - 1), transcendental=True,
                       lin=(lambda g, x, out: multiply(g, add(out, 1.0)),))
 sin_p = elementwise("sin", np.sin, scalar=math.sin, mp=_vec(mpmath.sin), sym=_vec(sympy.sin),
-                    transcendental=True, uses=(0,), lin=(lambda g, x, out: multiply(g, cos(x)),),
-                    scalar_partial=lambda x, out: math.cos(x))
+                    transcendental=True, uses=(0,), lin=(lambda g, x, out: multiply(g, cos(x)),))
 cos_p = elementwise("cos", np.cos, scalar=math.cos, mp=_vec(mpmath.cos), sym=_vec(sympy.cos),
                     transcendental=True, uses=(0,),
-                    lin=(lambda g, x, out: negative(multiply(g, sin(x))),),
-                    scalar_partial=lambda x, out: -math.sin(x))
+                    lin=(lambda g, x, out: negative(multiply(g, sin(x))),))
 tan_p = elementwise("tan", np.tan, scalar=math.tan, mp=_vec(mpmath.tan), sym=_vec(sympy.tan),
                     transcendental=True, uses=("out",),
-                    lin=(lambda g, x, out: multiply(g, add(1.0, multiply(out, out))),),
-                    scalar_partial=lambda x, out: 1.0 + out * out)
+                    lin=(lambda g, x, out: multiply(g, add(1.0, multiply(out, out))),))
 tanh_p = elementwise("tanh", np.tanh, uses=("out",), scalar=math.tanh, mp=_vec(mpmath.tanh),
                      sym=_vec(sympy.tanh), transcendental=True,
-                     lin=(lambda g, x, out: multiply(g, subtract(1.0, multiply(out, out))),),
-                     scalar_partial=lambda x, out: 1.0 - out * out)
+                     lin=(lambda g, x, out: multiply(g, subtract(1.0, multiply(out, out))),))
 sqrt_p = elementwise("sqrt", np.sqrt, uses=("out",), scalar=math.sqrt, mp=_vec(mpmath.sqrt),
                      sym=_vec(sympy.sqrt), transcendental=True,
-                     lin=(lambda g, x, out: divide(multiply(g, 0.5), out),),
-                     scalar_partial=lambda x, out: 0.5 / out)
+                     lin=(lambda g, x, out: divide(multiply(g, 0.5), out),))
 
 # Inverse circular and hyperbolic functions: the derivatives are algebraic in x.
 

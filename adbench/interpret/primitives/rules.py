@@ -179,9 +179,10 @@ def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
     ``uses`` lists what the ``lin`` functions read by value (argument
     positions, ``"out"``); rules made of markers only need not say it.
     ``scalar_partial(x, out)``, for a unary primitive with a ``scalar``
-    implementation: ``lin[0](1.0, x, out)`` on Python floats, written with
-    :mod:`math` (see :class:`~adbench.interpret.core.Primitive`); a unary marker
-    rule gives its own (1 or -1).
+    implementation: ``lin[0](1.0, x, out)`` on Python floats (see
+    :class:`~adbench.interpret.core.Primitive`). Left out, it is derived from
+    the rule once the table is complete (:func:`derive_scalar_partials`); a
+    unary marker rule gives its own (1 or -1).
     """
     lin = tuple(lin)
     if uses is None and all(r is None or isinstance(r, LinMarker) for r in lin):
@@ -197,7 +198,27 @@ def elementwise(name, impl, *, scalar=None, mp=None, sym=None, lin,
                      cost=cost, nondiff=tuple(nondiff), uses=uses,
                      scalar_partial=scalar_partial)
     prim.jvp, prim.vjp = _elementwise_rules(prim)
-    return _register(prim)
+    _register(prim)
+    if _TABLE_COMPLETE:  # defined after the table: its rule's functions all exist
+        derive_scalar_partials([prim])
+    return prim
+
+
+#: Set once every primitive of the table is defined (the package's last line): the
+#: rules may then be run, as they name functions defined after their primitive.
+_TABLE_COMPLETE = False
+
+
+def derive_scalar_partials(prims) -> None:
+    """Give each unary primitive with a float implementation and no
+    ``scalar_partial`` the one its ``lin`` rule writes
+    (:func:`adbench.interpret.py_spelling.derive_scalar_partial`)."""
+    global _TABLE_COMPLETE
+    from adbench.interpret.py_spelling import derive_scalar_partial
+    _TABLE_COMPLETE = True
+    for prim in prims:
+        if prim.kind == "elementwise" and prim.scalar_partial is None:
+            prim.scalar_partial = derive_scalar_partial(prim)
 
 
 def linear(name, impl, *, transpose, kind="structural", cost=_count_nothing, nargs=1):
