@@ -263,4 +263,33 @@ def test_op_count_bounds_hold_and_a_violation_is_found(monkeypatch):
     monkeypatch.setattr(F.checks, "MIN_OPS_FOR_BOUND", 1)  # SIN is a small program
     assert "op count over bound" not in _kinds(SIN)
     monkeypatch.setattr(F.checks, "PASS_COST_BOUND", 0.5)  # below what any pass can cost
+    monkeypatch.setattr(F.checks, "primitive_pass_cost", lambda name: 0.0)  # no allowance
     assert "op count over bound" in _kinds(SIN)
+
+
+def test_a_pass_is_allowed_six_per_operation_or_the_primitives_own_ratio_if_larger():
+    cost = F.checks.primitive_pass_cost
+    # sin's JVP is its evaluation, cos and a product: 3 per operation, under 6
+    assert cost("sin") == 3.0 and cost("matmul") == 0.0
+    assert F.checks.pass_allowance({"sin": 10, "mul": 5}) == 6.0 * 15
+    # arctan2's partials x / r^2 and -y / r^2 need r^2 = x^2 + y^2 (3 operations), two
+    # products and a division at least: with its own evaluation, 8 or more per operation
+    assert cost("arctan2") >= 8
+    assert F.checks.pass_allowance({"arctan2": 4, "add": 4}) == 4 * cost("arctan2") + 6.0 * 4
+
+
+def test_a_program_of_arctan2_of_one_vector_is_within_its_bound():
+    # adbench fuzz --seed 13 --first 50 --examples 1 reported "op count over bound" here:
+    # arctan2(x, x), 8 of its 22 operations arctan2, took 139 operations for one JVP
+    program = generate(F.RandomChoices(F.program_seed(13, 50)))
+    assert program.nodes[0] == Node("xp.arctan2({0}, {1})", (0, 0), "arctan2")
+    evaluation = F.Evaluation(program, program.problem().instance())
+    assert F.op_count_bounds(evaluation) == []
+    # the same program held to 6 per operation of f alone is over it
+    from adbench.ad import jvp
+    from adbench.interpret.counting import count_ops
+    from adbench.interpret.xp import numpy_xp
+    inst, x0 = evaluation.inst, np.array(program.x0)
+    ops_f = count_ops(lambda v: inst.f(v, numpy_xp), x0).ops
+    one_jvp = count_ops(lambda v: jvp(inst.f)(v, np.ones(inst.n)), x0).ops
+    assert one_jvp > 6 * ops_f

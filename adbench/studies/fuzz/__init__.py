@@ -36,7 +36,8 @@ differences (steps ~6e-6) on one side of every kink.
 * each method's ``traceable`` form (what op counting runs) gives its Jacobian;
 * the checks of :data:`EXTRA_CHECKS`: the op-count bounds of the measurements
   issue (:func:`op_count_bounds`: one JVP and one reverse pass under 6 ops(f),
-  fd-central exactly 2n evaluations of f).
+  an operation of a primitive whose own derivative costs more, such as arctan2,
+  allowed that primitive's ratio; fd-central exactly 2n evaluations of f).
 
 :func:`shrink` reduces a failing program to a smallest one with the same kind
 of finding, and :func:`fuzz` drives it all for ``adbench fuzz``.
