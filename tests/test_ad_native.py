@@ -121,10 +121,9 @@ def test_the_c_derivative_is_the_tables_rule():
 
 @pytest.mark.parametrize("f, reason", [
     (lambda x, xp: xp.exp2(x[0]) * x[1], "exp2 has no C spelling"),
-    (lambda x, xp: 2.0 ** x[0] + x[1], "pow's derivative rule has no C spelling"),
     (lambda x, xp: xp.sum(x * x), "mul gives a ndarray of shape (2,)"),
-    (lambda x, xp: xp.floor(x[0]) * x[1], "floor has no C spelling"),  # a guard
-], ids=["no-spelling", "rule-reads-a-value", "array", "guard-without-spelling"])
+    (lambda x, xp: xp.mod(x[0], 0.3) * x[1], "mod has no C spelling"),
+], ids=["no-spelling", "array", "no-spelling-binary"])
 def test_what_has_no_c_keeps_the_python_route_with_the_reason(f, reason):
     g = compile_grad(f, backend="c")
     x0, x1 = np.array([0.5, 1.5]), np.array([0.7, 1.2])
@@ -238,7 +237,8 @@ def test_the_side_by_side_study_checks_every_gradient():
 #: The library's problems whose tapes are float64 scalars with C-spelled primitives
 #: (README, "Compiled to C").
 NATIVE_PROBLEMS = ("helmholtz", "ba", "det-minors", "ode-rk4", "piecewise", "unrolled-loop",
-                   "random-dag", "survey-example", "logistic-map")
+                   "random-dag", "survey-example", "logistic-map", "babylonian-sqrt",
+                   "fixed-point")
 
 
 @pytest.mark.parametrize("name", NATIVE_PROBLEMS)
@@ -270,3 +270,148 @@ def test_a_pytree_of_scalars_and_arrays_is_native():
     np.testing.assert_array_equal(got["W"], [[0.0, 0.0], [4.0, 0.0]])
     flat = next(iter(g.structured.values()))
     assert list(flat.backends.values()) == ["c"] and flat.stats["compiled"] == 1
+
+
+# --------------------------------------------------------------------------
+# The spellings of abs, maximum, minimum, sign, floor, ceil, round, hypot and where
+# --------------------------------------------------------------------------
+
+def _c_function(template: str, arity: int):
+    """The C expression ``template`` of doubles {0}, {1}, compiled as the native route
+    compiles (same flags): ``call(*columns) -> values``."""
+    operands = [f"x[{k} * n + i]" for k in range(arity)]
+    source = "\n".join([
+        "#include <math.h>",
+        "int program(const double *restrict x, double count, double *restrict y,"
+        " double *restrict jac)",
+        "{", "    int n = (int)count;",
+        f"    for (int i = 0; i < n; i++) y[i] = {template.format(*operands)};",
+        "    return 0;", "}", ""])
+    function, _ = native.build(source)
+
+    def call(*columns):
+        n = len(columns[0])
+        x = np.ascontiguousarray(np.concatenate(columns), dtype=np.float64)
+        y = np.empty(n)
+        pointer = native.ctypes.POINTER(native.ctypes.c_double)
+        function(x.ctypes.data_as(pointer), float(n), y.ctypes.data_as(pointer), None)
+        return y
+    return call
+
+
+_SPECIAL = [0.0, -0.0, 0.3, -0.3, 0.5, -0.5, 1.5, 2.5, -2.5, 2.7, -2.7, 1e300, -1e-300,
+            math.inf, -math.inf, math.nan]
+
+
+def _python_route(prim, *args):
+    """What the engine computes for floats: the float implementation, or numpy's
+    where it raises or there is none (as core.apply)."""
+    from adbench.interpret.core import apply
+    with np.errstate(all="ignore"):
+        return float(apply(prim, *args))
+
+
+def _same_double(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) ==
+                                                   math.copysign(1, b))
+
+
+@pytest.mark.parametrize("name", ["abs", "sign", "floor", "ceil", "round"])
+def test_a_unary_spelling_gives_the_python_routes_double(name):
+    from adbench.interpret import primitives as P
+    from adbench.interpret.c_spelling import c_spelling
+    prim = P.PRIMITIVES[name]
+    call = _c_function(c_spelling(prim)("{0}"), 1)
+    got = call(np.array(_SPECIAL))
+    for x, c in zip(_SPECIAL, got):
+        assert _same_double(c, _python_route(prim, x)), (name, x, c)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum", "hypot"])
+def test_a_binary_spelling_gives_the_python_routes_double(name):
+    from adbench.interpret import primitives as P
+    from adbench.interpret.c_spelling import c_spelling
+    prim = P.PRIMITIVES[name]
+    call = _c_function(c_spelling(prim)("{0}", "{1}"), 2)
+    pairs = [(a, b) for a in _SPECIAL for b in _SPECIAL]
+    got = call(np.array([a for a, _ in pairs]), np.array([b for _, b in pairs]))
+    for (a, b), c in zip(pairs, got):
+        expected = _python_route(prim, a, b)
+        if name == "hypot" and math.isfinite(expected) and expected != 0:
+            # C's hypot, while CPython computes its own: within an ulp
+            assert abs(c - expected) <= math.ulp(expected), (a, b, c, expected)
+        else:
+            assert _same_double(c, expected), (name, a, b, c, expected)
+
+
+#: Programs using each spelled primitive, and points on both sides of its kinks or
+#: jumps, and at a kink where the table defines the derivative there (TIE_CONVENTION).
+SPELLED = [
+    ("abs", lambda x, xp: xp.abs(x[0] - 0.5) * x[1] + xp.abs(x[1]),
+     [(0.3, 1.7), (0.7, -1.2), (0.2, 0.9), (0.5, 0.4)]),
+    ("maximum", lambda x, xp: xp.maximum(x[0], x[1]) * x[1] + xp.maximum(x[0] - 0.5, 0.0),
+     [(0.3, 1.7), (1.7, 0.3), (0.2, 0.9), (0.8, 0.4), (1.0, 1.0)]),
+    ("minimum", lambda x, xp: xp.minimum(2.0 * x[0], x[1]) * x[0],
+     [(0.3, 1.7), (1.7, 0.3), (0.2, 0.9), (0.8, 0.4), (0.5, 1.0)]),
+    ("sign", lambda x, xp: xp.sign(x[0] - 0.5) * x[1] * x[1],
+     [(0.3, 1.7), (0.2, 0.9), (0.7, 1.2), (0.8, 0.4)]),
+    ("floor", lambda x, xp: xp.floor(3.0 * x[0]) * x[1] + x[0] * x[1],
+     [(0.3, 1.7), (0.2, 0.9), (0.7, 1.2), (0.68, 0.5), (-0.2, 0.4)]),
+    ("ceil", lambda x, xp: xp.ceil(3.0 * x[0]) * x[1],
+     [(0.3, 1.7), (0.2, 0.9), (0.7, 1.2), (0.68, 0.5), (-0.2, 0.4)]),
+    ("round", lambda x, xp: xp.round(3.0 * x[0]) * x[1],
+     [(0.3, 1.7), (0.2, 0.9), (0.7, 1.2), (0.68, 0.5), (-0.2, 0.4)]),
+    ("hypot", lambda x, xp: xp.hypot(x[0], x[1] - 1.0) * x[0],
+     [(0.3, 1.7), (-0.7, 0.2), (0.2, 0.9), (-0.1, 1.1), (0.0, 1.0)]),
+    ("where", lambda x, xp: xp.where(x[0] > 0.5, x[1] * x[0], xp.sin(x[1])),
+     [(0.3, 1.7), (0.2, 0.9), (0.7, 1.2), (0.8, 0.4)]),
+    ("pow", lambda x, xp: x[0] ** x[1] + 2.0 ** x[1],  # a traced exponent
+     [(0.3, 1.7), (0.7, 1.2), (1.2, 0.0), (0.8, 0.4)]),
+]
+
+
+@pytest.mark.parametrize("name, f, points", SPELLED, ids=[s[0] for s in SPELLED])
+def test_a_spelled_primitive_compiles_to_c_and_gives_the_python_routes_gradient(
+        name, f, points):
+    g, python = compile_grad(f, backend="c"), compile_grad(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for point in points:
+            x = np.array(point)
+            got, expected = g(x), python(x)
+            if name == "hypot":  # C's hypot: within an ulp of CPython's
+                np.testing.assert_allclose(got, expected, rtol=4 * np.finfo(float).eps)
+            else:
+                np.testing.assert_array_equal(got, expected)
+            np.testing.assert_array_equal(python(x), grad(f)(x))
+    assert set(g.backends.values()) == {"c"}, g.reasons
+    assert g.stats["ordinary"] == 0 and g.stats["compiled"] >= 1
+
+
+def test_maximum_splits_a_tie_evenly_in_c_and_misses_off_it():
+    # d/dx0 max(x0, x1) x1: x1 where x0 wins, 0 where it loses, x1 / 2 at a tie
+    g = compile_grad(lambda x, xp: xp.maximum(x[0], x[1]) * x[1], backend="c")
+    np.testing.assert_array_equal(g(np.array([2.0, 2.0])), [1.0, 3.0])  # x1 / 2, x1 / 2 + max
+    source = next(iter(g.sources.values()))
+    assert "if (!(v1 == v2)) return 1;" in source  # the tie the rule decided by, as a guard
+    np.testing.assert_array_equal(g(np.array([3.0, 2.0])), [2.0, 3.0])
+    assert g.stats["recorded"] == 2
+    # off the tie, one C function serves both sides: the selection is a C condition
+    h = compile_grad(lambda x, xp: xp.maximum(x[0], x[1]) * x[1], backend="c")
+    h(np.array([3.0, 2.0]))
+    np.testing.assert_array_equal(h(np.array([1.0, 2.0])), [0.0, 4.0])
+    assert h.stats == {"calls": 2, "recorded": 1, "compiled": 1, "ordinary": 0}
+    assert "(v1 > v2)) ? (g" in next(iter(h.sources.values()))
+
+
+def test_a_rule_may_compare_a_value_in_c_but_not_compute_with_it():
+    from adbench.interpret.c_spelling import CBool, CTrace, NoCSpelling
+    c = CTrace()
+    v = c.expr("v1", 2.0).value
+    assert isinstance(v > 1.0, CBool) and (v > 1.0).text == "(v1 > 1.0)"
+    assert np.greater(v, 3.0).outcome is False and not c.guards
+    assert bool(v == 2.0) is True and c.guards == [("(v1 == 2.0)", True)]
+    with pytest.raises(NoCSpelling, match="computes with the value"):
+        v + 1.0
+    with pytest.raises(NoCSpelling, match="reads the value"):
+        c.expr("g3").value > 0.0  # a cotangent: no value known

@@ -19,9 +19,12 @@ the system's C compiler makes it a shared object that :mod:`ctypes` calls:
 
 No fast-math: ``-ffp-contract=off`` keeps every operation rounded as Python
 rounds it, so the native gradient equals the Python route's. Anything else
-(an array operation, a primitive without C spelling, a rule that reads a
-value, no compiler, a compile error) raises :class:`NotNative` with the
-reason, and the Python route serves.
+(an array operation, a primitive without C spelling, a rule that computes
+with a value, no compiler, a compile error) raises :class:`NotNative` with the
+reason, and the Python route serves. A rule that compares a value (``maximum``'s
+selection, ``pow``'s test of a zero exponent) is written with C conditions, and
+each Python decision it takes on one becomes a guard of the reverse sweep
+(:class:`~adbench.interpret.c_spelling.CBool`).
 
 Compiling: ``CC`` (None: ``$CC``, else ``cc`` or ``gcc`` on the PATH) with
 :data:`CFLAGS`, in a temporary directory removed as soon as the shared object is
@@ -127,10 +130,11 @@ class CWriter(Writer):
             self.values[self.x_index] = _View(np.arange(x.size).reshape(x.shape))
         elif _is_float_scalar(x):
             self.x_shape = ()
-            self.values[self.x_index] = self.c.expr(f"v{self.x_index}")
+            self.values[self.x_index] = self.c.expr(f"v{self.x_index}", x)
         else:
             raise NotNative(f"x is a {type(x).__name__}")
         self.outputs = self._outputs()
+        self.tested: set = set()  # the conditions of the rules' guards written so far
 
     def _outputs(self) -> list:
         """f's value, entry by entry: the tape entry of each (a float64 scalar) or,
@@ -254,7 +258,7 @@ class CWriter(Writer):
             positions = view.positions[idx]
             if np.ndim(positions) == 0:
                 self.reads[i] = int(positions)
-                self.values[i] = self.c.expr(f"v{i}")
+                self.values[i] = self.c.expr(f"v{i}", np.ravel(self.x_value)[int(positions)])
                 self.lines.append(f"    const double v{i} = x[{int(positions)}];")
             else:
                 self.values[i] = _View(positions)
@@ -267,7 +271,7 @@ class CWriter(Writer):
         e = apply(prim, *self.arguments(i))
         if type(e) is not CExpr:
             raise NotNative(f"{prim.name} gave no C expression")
-        self.values[i] = self.c.expr(f"v{i}")
+        self.values[i] = self.c.expr(f"v{i}", out)
         self.lines.append(f"    const double v{i} = {e.text};")
 
     def reverse(self, live: list) -> None:
@@ -316,11 +320,17 @@ class CWriter(Writer):
         args = self.arguments(i)
         if type(rule) is TimesArg:
             return f"({g} * {self.c.operand(args[rule.j])})"
+        guards = self.c.guards
+        guards.clear()
         try:
-            term = rule(self.c.expr(g), *args, self.c.expr(f"v{i}"))
+            term = rule(self.c.expr(g), *args, self.value(i))
         except NoCSpelling as why:
             raise NotNative(f"{prim.name}'s derivative rule has no C spelling ({why})") \
                 from None
+        for condition, outcome in guards:  # the rule's decisions on values, as guards
+            if (condition, outcome) not in self.tested:
+                self.tested.add((condition, outcome))
+                self.lines.append(f"    if ({'!' if outcome else ''}{condition}) return 1;")
         return self.c.operand(term)
 
 
