@@ -114,3 +114,32 @@ def test_scalar_op_costs_times_each_step_of_a_chain():
     costs = scalar_op_costs(length=50, repeats=1)
     assert set(costs) == set(SCALAR_STEPS)
     assert all(np.isfinite(v) for v in costs.values())
+
+
+def test_the_c_backend_is_timed_on_the_scalar_workloads_and_says_why_not_elsewhere(
+        benchmark_problems, monkeypatch):
+    from adbench.ad import native
+    try:
+        native.compiler()
+    except native.NotNative as why:
+        pytest.skip(str(why))
+    rows = run_engine_bench(workloads=("gmm", "helmholtz", "helmholtz-x[i]"),
+                            gmm_sizes=[(2, 3)], repeats=2, min_sample=0.001, peers=(),
+                            helmholtz_n=5)
+    gmm, scalar = rows[0], rows[1:]
+    assert gmm.native is None and gmm.native_ratio is None and "array code" in gmm.native_note
+    for r in scalar:
+        assert r.native > 0 and r.native_ratio == r.native / r.plain and r.native_note == ""
+        assert len(r.native_rounds) == 2 and r.native_range == (min(r.native_rounds),
+                                                                max(r.native_rounds))
+        assert r.native_gap <= 1e-12 and r.native_first_seconds > 0
+    table = format_table(rows, wide=True)
+    assert "c ratio" in table and f"{scalar[0].native_ratio:.2f}" in table
+    assert "- [1]" in table and "[1] c: array code" in table
+    # no compiler: no time, and the reason
+    monkeypatch.setattr(native, "CC", "/nonexistent/cc")
+    (row,) = run_engine_bench(workloads=("helmholtz",), repeats=1, min_sample=0.001,
+                              peers=(), helmholtz_n=3)
+    assert row.native is None and "the C compiler /nonexistent/cc was not found" in \
+        row.native_note
+    assert "c: not native: the C compiler /nonexistent/cc was not found" in format_table([row])

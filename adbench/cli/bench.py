@@ -61,8 +61,9 @@ def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, peers, 
     (array code; target <= 2.5 and no slower than autograd) and on the
     Helmholtz energy written with scalar loops (target <= 30), for grad (a
     tape recorded at every call) and compile_grad (the tape compiled to Python
-    at the first call), beside the hand-written gradient and the peers'
-    gradients (JAX, torch, autograd) of the same functions.
+    at the first call; on Helmholtz also to C, backend="c"), beside the
+    hand-written gradient and the peers' gradients (JAX, torch, autograd) of
+    the same functions.
 
     Runs in a fresh Python process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
     MKL_NUM_THREADS set to 1, so that BLAS is single-threaded.

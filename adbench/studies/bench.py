@@ -45,6 +45,14 @@ later calls run; :mod:`adbench.ad.compiled`). The compiled one's first call
 (recording, code generation and its check against the engine) is reported on
 its own, and its gradient is checked against ``grad``'s; the timed calls must
 all have run the compiled code (no path change, no fallback), or the run fails.
+
+On the scalar workloads (:data:`SCALAR_WORKLOADS`) ``compile_grad(f, backend="c")``
+is timed in the same rounds too: the same tape written as C and compiled by the
+system's compiler (:mod:`adbench.ad.native`). Its first call is reported in
+wall-clock time whatever the clock (the compiler runs in a child process, whose
+CPU time the process clock does not see). It has no time, and a note saying why,
+on an array workload, where there is no C compiler, or where the tape kept the
+Python route; where it ran, every timed call must have run the C code.
 """
 
 from __future__ import annotations
@@ -70,7 +78,7 @@ from adbench.measure.accuracy import rho
 from adbench.registry import load_registry
 
 __all__ = ["BLAS_ENV", "RETAIN_MEMORY_ENV", "GMM_SIZES", "TARGETS", "BenchRow",
-           "PeerTiming", "run_engine_bench", "format_table", "SCALAR_STEPS",
+           "PeerTiming", "run_engine_bench", "format_table", "SCALAR_STEPS", "SCALAR_WORKLOADS",
            "format_peer_table", "scalar_op_costs", "main"]
 
 BLAS_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -88,6 +96,8 @@ TARGETS = {"gmm": 2.5, "helmholtz": 30.0, "helmholtz-x[i]": 30.0}
 #: (``xs = list(x)``, then ``xs[i]``) and as a program is naturally written
 #: (``x[i]`` on the array inside the loops), both from ``helmholtz_energy``.
 WORKLOADS = ("gmm", "helmholtz", "helmholtz-x[i]")
+#: The workloads whose tape is float64 scalars, for which compile_grad(backend="c") is timed.
+SCALAR_WORKLOADS = ("helmholtz", "helmholtz-x[i]")
 
 
 def namespace_over(module, names=XP_FUNCTIONS, **extra) -> types.SimpleNamespace:
@@ -189,6 +199,11 @@ class BenchRow:
     compiled_gap: float = float("nan")  # rho between the compiled gradient and grad's
     compiled_rounds: tuple = ()         # compiled / plain in each round
     peers: dict = field(default_factory=dict)  # tool -> PeerTiming, in PEER_TOOLS order
+    native: float | None = None         # seconds per compile_grad(backend="c") gradient
+    native_first_seconds: float | None = None  # its first call, wall clock: record, C, cc
+    native_gap: float = float("nan")    # rho between its gradient and grad's
+    native_rounds: tuple = ()           # native / plain in each round
+    native_note: str = ""               # why it has no time, when it has none
 
     @property
     def ratio(self) -> float:
@@ -214,6 +229,16 @@ class BenchRow:
     @property
     def compiled_ratio(self) -> float | None:
         return None if self.compiled is None else self.compiled / self.plain
+
+    @property
+    def native_ratio(self) -> float | None:
+        return None if self.native is None else self.native / self.plain
+
+    @property
+    def native_range(self) -> tuple | None:
+        """The lowest and highest C ratio of one round of samples, or None."""
+        return (min(self.native_rounds), max(self.native_rounds)) \
+            if self.native_rounds else None
 
     @property
     def compiled_range(self) -> tuple | None:
@@ -254,12 +279,16 @@ def _bench_one(workload, size, inst, x_ours, plain_fn, manual_fn, tools, repeats
     if inst.has_manual:
         hand = np.asarray(inst.manual(inst.x0, numpy_xp), dtype=float).reshape(-1)
         manual_gap = _rel_diff(g, hand)
+    native, native_first, native_gap, native_note = _native(workload, inst, x_ours, g)
+    if native is not None:
+        fns["native"] = lambda: native(x_ours)
     ready = {t: prepare_peer(t, inst.fn, inst.data, inst.x0, clock) for t in tools}
     fns.update({("peer", t): p.call for t, p in ready.items() if p.call is not None})
     samples = interleaved_samples(fns, repeats, min_sample, clock)
-    if compiled.stats["recorded"] != 1 or compiled.stats["ordinary"]:
-        raise RuntimeError(f"compile_grad did not run compiled code in every timed call of "
-                           f"{workload} {size}: {compiled.stats}")
+    for name, which in (("compile_grad", compiled), ('compile_grad(backend="c")', native)):
+        if which is not None and (which.stats["recorded"] != 1 or which.stats["ordinary"]):
+            raise RuntimeError(f"{name} did not run compiled code in every timed call of "
+                               f"{workload} {size}: {which.stats}")
     times = {k: statistics.median(v) for k, v in samples.items()}
 
     def rounds(key):
@@ -273,7 +302,27 @@ def _bench_one(workload, size, inst, x_ours, plain_fn, manual_fn, tools, repeats
                               p.setup_seconds, p.note)
     return BenchRow(workload, size, inst.n, times["plain"], times["ours"], TARGETS[workload],
                     manual_gap, rounds("ours"), times.get("manual"), times["compiled"],
-                    compile_seconds, compiled_gap, rounds("compiled"), peers)
+                    compile_seconds, compiled_gap, rounds("compiled"), peers,
+                    times.get("native"), native_first, native_gap,
+                    rounds("native") if native is not None else (), native_note)
+
+
+def _native(workload, inst, x, g) -> tuple:
+    """``(gradient function, first call seconds, gap, note)`` of compile_grad(f,
+    backend="c") on a scalar workload: the function None and the note saying why when
+    it does not run C code (an array workload, no compiler, a tape that keeps the Python
+    route). The first call (recording, writing C, the compiler, the check) is timed by the
+    wall clock: the compiler is a child process, unseen by the process clock."""
+    if workload not in SCALAR_WORKLOADS:
+        return None, None, float("nan"), "array code (the C backend takes tapes of scalars)"
+    native = compile_grad(inst.f, backend="c")
+    start = time.perf_counter()
+    got = native(x)
+    first = time.perf_counter() - start
+    backend = next(iter(native.backends.values()))
+    if backend != "c":
+        return None, first, float("nan"), next(iter(native.reasons.values()))
+    return native, first, _rel_diff(g, got), ""
 
 
 def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeats: int = 7,
@@ -409,18 +458,39 @@ def format_table(rows: list[BenchRow], fmt: str = "text", width: int | None = No
     def yes(met):
         return "-" if met is None else "yes" if met else "NO"
 
+    def c(r, cell, mark=False):  # a cell of the C backend's: "-" if not timed, with a note
+        if r.native is not None:
+            return cell
+        return f"- [{_native_marks(rows)[r.native_note]}]" if mark and r.native_note else "-"
+
     table = [[r.workload, r.size, r.n, COLLECTOR["state"], ms(r.plain), ms(r.ours), x(r.ratio),
               span(r.ratio_range),
               yes(r.met), ms(r.compiled), x(r.compiled_ratio), span(r.compiled_range),
-              yes(r.compiled_met), f"<= {r.target:g}", x(r.manual_ratio),
+              yes(r.compiled_met), c(r, ms(r.native)), c(r, x(r.native_ratio), mark=True),
+              c(r, span(r.native_range)), f"<= {r.target:g}", x(r.manual_ratio),
               f"{r.gradient_gap:.1e}", f"{r.compiled_gap:.1e}",
-              "-" if r.compile_seconds is None else f"{r.compile_seconds * 1e3:.0f}"]
+              c(r, f"{r.native_gap:.1e}"),
+              "-" if r.compile_seconds is None else f"{r.compile_seconds * 1e3:.0f}",
+              "-" if r.native_first_seconds is None else f"{r.native_first_seconds:.2f}"]
              for r in rows]
     headers = ["workload", "size", "n", "collector", "plain ms", "grad ms", "ratio",
                "ratio per round", "met", "compiled ms", "compiled ratio", "compiled per round",
-               "compiled met", "target", "manual ratio", "grad gap", "compiled gap",
-               "compile ms"]
-    return _tabulate(table, headers, fmt, width, wide)
+               "compiled met", "c ms", "c ratio", "c per round", "target", "manual ratio",
+               "grad gap", "compiled gap", "c gap", "compile ms", "c first s"]
+    table = _tabulate(table, headers, fmt, width, wide)
+    notes = _native_marks(rows)
+    if notes:
+        table += "\n\n" + "\n".join(f"[{k}] c: {note}" for note, k in notes.items())
+    return table
+
+
+def _native_marks(rows: list[BenchRow]) -> dict:
+    """Each distinct reason a row's C backend has no time, numbered in order."""
+    marks: dict = {}
+    for r in rows:
+        if r.native is None and r.native_note:
+            marks.setdefault(r.native_note, len(marks) + 1)
+    return marks
 
 
 def format_peer_table(rows: list[BenchRow], fmt: str = "text", width: int | None = None,
@@ -502,10 +572,14 @@ def main(argv=None) -> int:
           "medians over the rounds; per round = lowest and highest of the rounds' own ratios "
           "(a wide range: a noisy run); compiled = the same with compile_grad (tape recorded "
           "once, compiled to Python; compile ms = its first call: record, generate, check); "
+          "c = the same with compile_grad(backend=\"c\") (the tape written as C and compiled "
+          "by the system's C compiler; c first s = its first call in wall-clock seconds, the "
+          "compiler included; - on an array workload, without a C compiler, or where the tape "
+          "kept the Python route: the note under the table says which); "
           "met = within the target (and, on gmm, no slower than autograd); manual ratio = the "
           "hand-written gradient (the problem's manual derivative, on plain values) / plain "
           "evaluation, timed in the same rounds; grad gap = rho between grad's gradient and "
-          "the hand-written one; compiled gap = rho between compile_grad's and grad's")
+          "the hand-written one; compiled gap and c gap = rho between compile_grad's and grad's")
     if peer_table:
         say("peers: ratio = the tool's gradient / plain evaluation, in the same rounds; "
               "/compiled and /grad = its time over compile_grad's and grad's (above 1: "
