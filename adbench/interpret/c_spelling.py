@@ -8,8 +8,7 @@ A primitive's C spelling is derived from its float implementation
   the same IEEE 754 rounding;
 * a function of Python's :mod:`math` module that is the C math library's
   function of the same name (``math.sin`` calls C's ``sin``; the names are
-  :data:`C_MATH`) is spelled by that name.
-
+  :data:`C_MATH`) is spelled by that name;
 * a few other float implementations (builtins ``abs``, ``max``, ``min``,
   ``math.hypot``, floor's ``_floor``...) and two primitives that have none
   (``sign``, ``where``: numpy's function on a double) are spelled by
