@@ -263,7 +263,7 @@ def test_op_count_bounds_hold_and_a_violation_is_found(monkeypatch):
     monkeypatch.setattr(F.checks, "MIN_OPS_FOR_BOUND", 1)  # SIN is a small program
     assert "op count over bound" not in _kinds(SIN)
     monkeypatch.setattr(F.checks, "PASS_COST_BOUND", 0.5)  # below what any pass can cost
-    monkeypatch.setattr(F.checks, "primitive_pass_cost", lambda name: 0.0)  # no allowance
+    monkeypatch.setattr(F.checks, "PASS_COST_ALLOWANCES", {})  # no allowance
     assert "op count over bound" in _kinds(SIN)
 
 
@@ -275,7 +275,18 @@ def test_a_pass_is_allowed_six_per_operation_or_the_primitives_own_ratio_if_larg
     # arctan2's partials x / r^2 and -y / r^2 need r^2 = x^2 + y^2 (3 operations), two
     # products and a division at least: with its own evaluation, 8 or more per operation
     assert cost("arctan2") >= 8
-    assert F.checks.pass_allowance({"arctan2": 4, "add": 4}) == 4 * cost("arctan2") + 6.0 * 4
+    assert F.checks.pass_allowance({"arctan2": 4, "add": 4}) == 4 * 13.0 + 6.0 * 4
+
+
+def test_each_primitive_costs_at_most_its_pinned_allowance():
+    # a rule that grows costlier than its pinned ratio (or than 6) is named here
+    allowances = F.checks.PASS_COST_ALLOWANCES
+    measured = {name: F.checks.primitive_pass_cost(name) for name in P.PRIMITIVES}
+    over = {name: c for name, c in measured.items()
+            if c > max(F.checks.PASS_COST_BOUND, allowances.get(name, 0.0))}
+    assert over == {}
+    # and each pinned one is above 6 as the rules stand (else it needs no allowance)
+    assert all(measured[name] > F.checks.PASS_COST_BOUND for name in allowances)
 
 
 def test_a_program_of_arctan2_of_one_vector_is_within_its_bound():
