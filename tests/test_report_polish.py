@@ -271,3 +271,21 @@ def test_fit_table_wraps_text_then_deals_columns_into_blocks():
     assert len(blocks) > 1 and all(b.startswith("workload") for b in blocks)
     assert all(f"{k}.25" in out for k in range(20))
     assert fit_table(numbers, width=1000).count("\n") == 2  # header, rule, one row
+
+
+@pytest.mark.parametrize("headers, cells, right", [
+    (["method", "rho", "n"], [["ad-reverse", "fd", "x"], ["1e-16", "2.5e-10", "-"],
+                              ["3", "10", "200"]], [False, True, True]),
+    (["a", "long header"], [["", "wide cell text"], ["1", "2"]], [True, False]),
+    (["only"], [["x"]], [False]),
+])
+def test_the_row_at_a_time_table_writer_is_tabulates_pipe_format(headers, cells, right):
+    # the report writes its tables a row at a time (a large results file would need
+    # copies of every cell through tabulate); the text is tabulate's pipe table
+    from tabulate import tabulate
+
+    from adbench.report.tables import _pipe_table
+    expected = tabulate(list(zip(*cells)), headers=headers, tablefmt="pipe",
+                        colalign=["right" if r else "left" for r in right],
+                        disable_numparse=True)
+    assert _pipe_table(headers, cells, right) == expected

@@ -151,7 +151,12 @@ def _pipe_table(headers: list[str], cells: list[list[str]], right: list[bool]) -
     """A GitHub ("pipe") markdown table of text cells, given column by column,
     each column right- or left-aligned: the layout of tabulate's ``pipe``
     format (a column as wide as its widest cell, and at least its header plus
-    2), written a row at a time instead of through copies of every cell.
+    2), written a row at a time instead of through copies of every cell. A test
+    checks it against tabulate's own. Through tabulate, the report of a 200 MiB
+    results file took 1,454 MiB and 316 s against 1,142 MiB and 124 s
+    (``python tests/measure_report_memory.py DIR --size-mb 200 --step report
+    --rounds 1 --tree A --tree B`` with the two writers in checkouts A and B, one
+    run of each).
     """
     widths = [max([len(h) + 2, *map(len, col)]) for h, col in zip(headers, cells)]
 
