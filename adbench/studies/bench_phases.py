@@ -1,0 +1,82 @@
+"""Where a gradient of the GMM objective goes: its recording and its sweep, apart.
+
+``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python -m adbench.studies.bench_phases
+[--gmm-size 2,5]`` (single-threaded BLAS, as ``adbench bench engine`` sets it) times,
+in one process, in interleaved rounds of process CPU time with the collector in its
+normal state:
+
+* ``plain``: the objective on plain numpy arrays (the unit);
+* ``record``: the objective run on a reverse-mode trace, the tape recorded and
+  dropped: what ``grad`` spends before its sweep;
+* ``grad``: recording and the backward sweep (``sweep`` = grad - record);
+* ``compile_grad``: the compiled gradient (forward lines, then the reverse lines of
+  the staged rules);
+* ``hand-written``: the problem's manual gradient on plain arrays.
+
+Each is printed as a ratio to ``plain``, the median of the rounds, with the range
+of single rounds. Nothing is asserted: the figures are for reading beside the
+profile of one gradient (``python -m cProfile``) and ``adbench bench engine``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from adbench.ad import compile_grad, grad
+from adbench.ad.collector import collector_paused
+from adbench.ad.reverse import ReverseTrace
+from adbench.interpret import primitives as P
+from adbench.interpret.xp import numpy_xp
+from adbench.registry import load_registry
+from adbench.studies.bench import GMM_N, _workload, interleaved_samples, namespace_over
+
+__all__ = ["run", "main"]
+
+
+def run(D: int = 2, K: int = 5, N: int = GMM_N, repeats: int = 9,
+        min_sample: float = 0.05) -> dict:
+    """``{phase: (median ratio, lowest, highest)}`` to the plain evaluation."""
+    inst = _workload(load_registry().get("gmm").instance(D=D, K=K, N=N))
+    x = inst.x0
+    plain_xp = namespace_over(np, logsumexp=P.logsumexp_p.impl)
+    g, c = grad(inst.f), compile_grad(inst.f)
+    c(x)
+
+    @collector_paused  # as grad records: with the collector paused
+    def record():
+        trace = ReverseTrace()
+        inst.f(trace.input(x), numpy_xp)
+
+    fns = {"plain": lambda: inst.f(x, plain_xp), "record": record, "grad": lambda: g(x),
+           "compile_grad": lambda: c(x), "hand-written": lambda: inst.manual(x, plain_xp)}
+    samples = interleaved_samples(fns, repeats, min_sample, time.process_time)
+    rounds = {k: [s / p for s, p in zip(v, samples["plain"], strict=True)]
+              for k, v in samples.items()}
+    rounds["sweep"] = [g_ - r for g_, r in zip(rounds["grad"], rounds["record"], strict=True)]
+    return {k: (statistics.median(v), min(v), max(v)) for k, v in rounds.items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m adbench.studies.bench_phases",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gmm-size", default="2,5", help="D,K (N = 1000)")
+    parser.add_argument("--repeats", type=int, default=9)
+    args = parser.parse_args(argv)
+    try:
+        D, K = (int(v) for v in args.gmm_size.split(","))
+    except ValueError:
+        parser.error(f"--gmm-size: expected D,K such as 2,5, not {args.gmm_size!r}")
+    phases = run(D, K, repeats=args.repeats)
+    print(f"gmm D={D} K={K} N={GMM_N}: time over the plain evaluation, median of "
+          f"{args.repeats} rounds (lowest-highest round)")
+    for name, (median, low, high) in phases.items():
+        print(f"  {name:13s} {median:6.2f}  ({low:.2f}-{high:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
