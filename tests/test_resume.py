@@ -267,6 +267,27 @@ PAIR = ["--problem", "edited", "--problem", "steady", "--method", "ad-reverse",
 
 
 @pytest.mark.parametrize("edit", list(EDITS))
+def test_each_edit_changes_the_version_of_the_edited_problem_only(tmp_path, edit):
+    from adbench.registry import load_problem_file
+    old, new = EDITS[edit]
+    assert TWO.count(old) == 1
+    versions = []
+    for name, text in (("before", TWO), ("after", TWO.replace(old, new))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "two.py").write_text(text)
+        versions.append({p.name: p.version for p in load_problem_file(tmp_path / name / "two.py")})
+    before, after = versions
+    assert after["edited"] != before["edited"]
+    assert after["steady"] == before["steady"]
+
+
+#: Every edit changes the version (the test above); the run measuring the edited rows
+#: again is the same code for each: the default run resumes after one edit (a helper
+#: the problem calls), ``pytest -m study`` after each.
+RESUMED_EDITS = [e if e == "helper" else pytest.param(e, marks=pytest.mark.study) for e in EDITS]
+
+
+@pytest.mark.parametrize("edit", RESUMED_EDITS)
 def test_resume_measures_the_rows_of_an_edited_problem_again(tmp_path, edit):
     folder = tmp_path / "problems"
     folder.mkdir()
