@@ -72,12 +72,26 @@ def held_dir(tmp_path):
     return folder
 
 
+#: The held runs: untimed (the rows are compared without their times), and a timeout
+#: long enough that a loaded machine does not make the peak-memory measurement skip
+#: itself in one run and not in the other (it skips where tracing could take over a
+#: quarter of the timeout).
+TIMEOUT = 120
+UNTIMED = ["--time-budget", "0"]
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
+    from adbench.measure.metrics import timing
     folder = tmp_path_factory.mktemp("problems")
     (folder / "held.py").write_text(HELD)
     out = tmp_path_factory.mktemp("full") / "run"
-    return harness.run(problems=["held"], problems_dirs=[folder], out=out, timeout=30)
+    before = timing.settings()["budget_s"]
+    timing.configure(budget_s=0)
+    try:
+        return harness.run(problems=["held"], problems_dirs=[folder], out=out, timeout=TIMEOUT)
+    finally:
+        timing.configure(budget_s=before)
 
 
 def _start_held_run(held_dir: Path, out: Path, new_session: bool = False) -> subprocess.Popen:
@@ -86,7 +100,8 @@ def _start_held_run(held_dir: Path, out: Path, new_session: bool = False) -> sub
     (held_dir / "hold").write_text("")
     proc = subprocess.Popen(
         [sys.executable, "-m", "adbench", "run", "--problems-dir", str(held_dir),
-         "--problem", "held", "--out", str(out), "--timeout", "30", "--quiet"],
+         "--problem", "held", "--out", str(out), "--timeout", str(TIMEOUT), *UNTIMED,
+         "--quiet"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # a shell may start background jobs with Ctrl-C ignored; a user's run has it
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -206,7 +221,7 @@ def test_sigterm_raises_terminated_only_inside_the_run():
 def test_resume_of_a_finished_run_measures_nothing_again(tmp_path):
     out = tmp_path / "run"
     assert invoke(["run", "--problem", "survey-example", "--method", "ad-reverse",
-                   "--out", str(out), "--quiet"]).exit_code == 0
+                   *UNTIMED, "--out", str(out), "--quiet"]).exit_code == 0
     before = (out / "results.csv").read_text()
     result = invoke(["run", "--resume", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
@@ -248,10 +263,31 @@ EDITS = {
 }
 
 PAIR = ["--problem", "edited", "--problem", "steady", "--method", "ad-reverse",
-        "--method", "fd-central"]
+        "--method", "fd-central", *UNTIMED]
 
 
 @pytest.mark.parametrize("edit", list(EDITS))
+def test_each_edit_changes_the_version_of_the_edited_problem_only(tmp_path, edit):
+    from adbench.registry import load_problem_file
+    old, new = EDITS[edit]
+    assert TWO.count(old) == 1
+    versions = []
+    for name, text in (("before", TWO), ("after", TWO.replace(old, new))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "two.py").write_text(text)
+        versions.append({p.name: p.version for p in load_problem_file(tmp_path / name / "two.py")})
+    before, after = versions
+    assert after["edited"] != before["edited"]
+    assert after["steady"] == before["steady"]
+
+
+#: Every edit changes the version (the test above); the run measuring the edited rows
+#: again is the same code for each: the default run resumes after one edit (a helper
+#: the problem calls), ``pytest -m study`` after each.
+RESUMED_EDITS = [e if e == "helper" else pytest.param(e, marks=pytest.mark.study) for e in EDITS]
+
+
+@pytest.mark.parametrize("edit", RESUMED_EDITS)
 def test_resume_measures_the_rows_of_an_edited_problem_again(tmp_path, edit):
     folder = tmp_path / "problems"
     folder.mkdir()
