@@ -418,3 +418,18 @@ def _scaled(k: float):
 def test_the_version_covers_the_values_a_definition_closes_over():
     assert _scaled(2.0).version == _scaled(2.0).version
     assert _scaled(2.0).version != _scaled(3.0).version
+
+
+def test_a_run_after_a_resumed_untimed_run_in_the_same_process_is_timed(tmp_path):
+    # --resume restores its run's budget (0 here); the next run without --time-budget
+    # gets the default again, not what the resumed run left in the process
+    from adbench.measure.metrics import timing
+    first = tmp_path / "untimed"
+    args = ["run", "--problem", "rosenbrock", "--sizes", "n=2", "--method", "manual"]
+    assert invoke([*args, "--out", str(first), *UNTIMED]).exit_code == 0
+    assert invoke(["run", "--resume", str(first)]).exit_code == 0
+    assert timing.settings()["budget_s"] == 0.0
+    second = tmp_path / "timed"
+    assert invoke([*args, "--out", str(second)]).exit_code == 0
+    assert timing.settings()["budget_s"] == timing.DEFAULT_BUDGET_S
+    assert read_results(second / "results.csv")["time_derivative_s"].notna().all()

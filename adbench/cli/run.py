@@ -158,7 +158,9 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
     from adbench.measure.harness import read_run_info, run
     from adbench.measure.metrics import timing
 
-    timing.configure(budget_s=time_budget)
+    # every run sets the budget (None: the default), so that an earlier run in the same
+    # process (a --resume restoring its own) leaves nothing behind
+    timing.configure(budget_s=timing.DEFAULT_BUDGET_S if time_budget is None else time_budget)
     limit = None if memory_limit is None else int(memory_limit * 2**30)
 
     if resume is not None:
