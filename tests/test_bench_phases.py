@@ -20,3 +20,10 @@ def test_a_bad_size_is_one_line_and_exit_code_2(capsys):
         bench_phases.main(["--gmm-size", "2"])
     assert stop.value.code == 2
     assert "--gmm-size: expected D,K" in capsys.readouterr().err
+
+
+def test_peak_memory_of_each_mode_is_at_least_the_points_size():
+    peaks = bench_phases.peak_memory(D=2, K=3, N=2000)
+    assert set(peaks) == {"plain", "grad", "compile_grad"}
+    # the (K, N) log-likelihood terms, 48 KB, live at once in every mode
+    assert all(mib > 3 * 2000 * 8 / 2**20 for mib in peaks.values())

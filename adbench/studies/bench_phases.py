@@ -14,7 +14,8 @@ normal state:
 * ``hand-written``: the problem's manual gradient on plain arrays.
 
 Each is printed as a ratio to ``plain``, the median of the rounds, with the range
-of single rounds. Nothing is asserted: the figures are for reading beside the
+of single rounds. ``--memory`` prints instead the peak of traced memory during one
+call of the plain evaluation, ``grad`` and ``compile_grad`` (:func:`peak_memory`). Nothing is asserted: the figures are for reading beside the
 profile of one gradient (``python -m cProfile``) and ``adbench bench engine``.
 """
 
@@ -34,7 +35,7 @@ from adbench.interpret.xp import numpy_xp
 from adbench.registry import load_registry
 from adbench.studies.bench import GMM_N, _workload, interleaved_samples, namespace_over
 
-__all__ = ["run", "main"]
+__all__ = ["run", "peak_memory", "main"]
 
 
 def run(D: int = 2, K: int = 5, N: int = GMM_N, repeats: int = 9,
@@ -60,16 +61,44 @@ def run(D: int = 2, K: int = 5, N: int = GMM_N, repeats: int = 9,
     return {k: (statistics.median(v), min(v), max(v)) for k, v in rounds.items()}
 
 
+def peak_memory(D: int = 2, K: int = 5, N: int = GMM_N) -> dict:
+    """MiB of peak traced memory (:mod:`tracemalloc`) during one call of the plain
+    evaluation, ``grad`` and ``compile_grad``, each after a first call."""
+    import tracemalloc
+
+    inst = _workload(load_registry().get("gmm").instance(D=D, K=K, N=N))
+    x = inst.x0
+    plain_xp = namespace_over(np, logsumexp=P.logsumexp_p.impl)
+    calls = {"plain": lambda: inst.f(x, plain_xp), "grad": grad(inst.f),
+             "compile_grad": compile_grad(inst.f)}
+    peaks = {}
+    for name, fn in calls.items():
+        fn() if name == "plain" else fn(x)
+        tracemalloc.start()
+        try:
+            fn() if name == "plain" else fn(x)
+            peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+    return peaks
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adbench.studies.bench_phases",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--gmm-size", default="2,5", help="D,K (N = 1000)")
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--memory", action="store_true",
+                        help="print the peak traced memory of one call of each instead")
     args = parser.parse_args(argv)
     try:
         D, K = (int(v) for v in args.gmm_size.split(","))
     except ValueError:
         parser.error(f"--gmm-size: expected D,K such as 2,5, not {args.gmm_size!r}")
+    if args.memory:
+        for name, mib in peak_memory(D, K).items():
+            print(f"gmm D={D} K={K} N={GMM_N}: {name:13s} peak {mib:.0f} MiB")
+        return 0
     phases = run(D, K, repeats=args.repeats)
     print(f"gmm D={D} K={K} N={GMM_N}: time over the plain evaluation, median of "
           f"{args.repeats} rounds (lowest-highest round)")
