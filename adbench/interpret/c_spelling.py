@@ -46,7 +46,7 @@ import operator
 
 import numpy as np
 
-from adbench.interpret.core import BoxBase, Primitive, Trace, primal
+from adbench.interpret.core import BoxBase, Primitive, Trace, UnknownValue, primal
 from adbench.interpret.primitives import Box
 from adbench.interpret.primitives.piecewise import _ceil, _floor, _round
 
@@ -130,21 +130,8 @@ def c_literal(value) -> str:
     return f"({text})" if v < 0 or text.startswith("-") else text
 
 
-class _Unknown:
-    """The value under a :class:`CExpr`: unknown until the C code runs. Any use of
-    it (a comparison, a truth value, a conversion) raises :class:`NoCSpelling`."""
-
-    __slots__ = ()
-
-    def _refuse(self, *args):
-        raise NoCSpelling("a derivative rule reads the value of an argument")
-
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
-    __bool__ = __float__ = __int__ = __index__ = __array__ = _refuse
-    __hash__ = None
-
-
-_UNKNOWN = _Unknown()
+#: The value under a :class:`CExpr` that is not a tape entry's: unknown until the C code runs.
+_UNKNOWN = UnknownValue(NoCSpelling, "a derivative rule reads the value of an argument")
 
 #: numpy's comparison functions, as C spells them.
 _UFUNC_COMPARISONS = {np.greater: ">", np.less: "<", np.greater_equal: ">=",

@@ -207,6 +207,26 @@ class BoxBase:
         self.trace = trace
 
 
+class UnknownValue:
+    """The value under a box of an interpretation that writes code (C, Python): not
+    known until that code runs. Any use of it (a comparison, a truth value, a
+    conversion) raises ``error(message)``, so that a rule that decides by a value
+    is refused rather than written for one value."""
+
+    __slots__ = ("error", "message")
+
+    def __init__(self, error: type[Exception], message: str):
+        self.error = error
+        self.message = message
+
+    def _refuse(self, *args):
+        raise self.error(self.message)
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __bool__ = __float__ = __int__ = __index__ = __array__ = _refuse
+    __hash__ = None
+
+
 def top_trace(args) -> Trace | None:
     """The innermost (largest id) trace among the arguments' boxes, or None."""
     top = None

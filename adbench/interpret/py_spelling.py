@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import operator
 
-from adbench.interpret.core import BoxBase, Primitive, Trace
+from adbench.interpret.core import BoxBase, Primitive, Trace, UnknownValue
 from adbench.interpret.primitives import Box
 from adbench.interpret.primitives.rules import LinMarker
 
@@ -36,21 +36,8 @@ class NoPythonSpelling(Exception):
     """A rule that cannot be written as one expression on floats."""
 
 
-class _Unknown:
-    """The value under a :class:`FloatExpr`: unknown when the code is written. Any
-    use of it (a comparison, a truth value, a conversion) raises."""
-
-    __slots__ = ()
-
-    def _refuse(self, *args):
-        raise NoPythonSpelling("the rule reads the value of its argument")
-
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
-    __bool__ = __float__ = __int__ = __index__ = __array__ = _refuse
-    __hash__ = None
-
-
-_UNKNOWN = _Unknown()
+#: The value under a :class:`FloatExpr`: unknown when the code is written.
+_UNKNOWN = UnknownValue(NoPythonSpelling, "the rule reads the value of its argument")
 
 
 class FloatExpr(Box):
