@@ -15,8 +15,9 @@ normal state:
 
 Each is printed as a ratio to ``plain``, the median of the rounds, with the range
 of single rounds. ``--memory`` prints instead the peak of traced memory during one
-call of the plain evaluation, ``grad`` and ``compile_grad`` (:func:`peak_memory`). Nothing is asserted: the figures are for reading beside the
-profile of one gradient (``python -m cProfile``) and ``adbench bench engine``.
+call of the plain evaluation, ``grad`` and ``compile_grad`` (:func:`peak_memory`).
+Nothing is asserted: the figures are for reading beside the profile of one gradient
+(``python -m cProfile``) and ``adbench bench engine``.
 """
 
 from __future__ import annotations
