@@ -118,3 +118,10 @@ def test_broadcast_to_refuses_what_numpy_refuses(x, shape):
 def test_numpy_xp_broadcast_to_is_the_primitive():
     np.testing.assert_array_equal(numpy_xp.broadcast_to(np.arange(2.0), (3, 2)),
                                   np.tile(np.arange(2.0), (3, 1)))
+
+
+def test_a_function_never_takes_the_name_of_a_constant():
+    writer, trace, _ = _stage([np.ones(2)])
+    writer.namespace["p_exp"] = np.arange(3.0)  # a value under that name
+    assert writer.bind_function("p_exp", np.exp) == "p_exp_1"
+    assert writer.bind_function("p_exp", np.exp) == "p_exp_1"

@@ -121,7 +121,7 @@ class Writer:
         same name for the same function; a suffix if another has it)."""
         base = name = identifier(name)
         n = 0
-        while name in self.namespace and self.namespace[name] != fn:  # bound methods: ==
+        while name in self.namespace and not _same_function(self.namespace[name], fn):
             n += 1
             name = f"{base}_{n}"
         self.namespace[name] = fn
@@ -413,6 +413,13 @@ class Writer:
             return None
         self.staged += 1
         return text
+
+
+def _same_function(bound, fn) -> bool:
+    """Whether a name's value is ``fn`` (a bound method is made anew at each access,
+    so two of the same method are equal, not identical); False for any constant."""
+    return bound is fn or (callable(bound) and not isinstance(bound, np.ndarray)
+                           and bound == fn)
 
 
 def _twice(a: np.ndarray) -> np.ndarray:
