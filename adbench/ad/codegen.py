@@ -21,17 +21,16 @@ write out (values of another differentiation, a guard on a non-number).
 from __future__ import annotations
 
 import math
-import operator
 import re
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from adbench.ad.reverse import _INFIX, Var
+from adbench.ad.reverse import Var
 from adbench.ad.staging import StageTrace, Unstageable, identifier, stage_rule
 from adbench.ad.tape import entry_parts
 from adbench.interpret import primitives as P
-from adbench.interpret.core import BoxBase
+from adbench.interpret.core import COMPARISON_OPERATORS, INFIX_OPERATORS, BoxBase
 from adbench.interpret.primitives import IDENTITY, NEGATE, TimesArg, getitem_p, shape_of
 
 if TYPE_CHECKING:
@@ -39,8 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Writer", "Uncompilable", "MISS", "RELEASE_SIZE"]
 
-_COMPARISONS = {operator.lt: "<", operator.le: "<=", operator.gt: ">", operator.ge: ">=",
-                operator.eq: "==", operator.ne: "!="}
+_COMPARISONS = COMPARISON_OPERATORS
 
 #: Arrays at least this large (elements) are deleted after their last use.
 RELEASE_SIZE = 1 << 12
@@ -241,7 +239,7 @@ class Writer:
         if floats and prim.scalar is not None and not params:
             # The float path Primitive.evaluate takes; a domain error raises here and the
             # call goes to the ordinary engine, as evaluate would go to numpy.
-            infix = _INFIX.get(prim.scalar)
+            infix = INFIX_OPERATORS.get(prim.scalar)
             if infix is not None:
                 lines.append(f"    v{i} = {args[0]} {infix} {args[1]}")
             else:

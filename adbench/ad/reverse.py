@@ -29,12 +29,17 @@ every derivative still comes from the rule in the primitive table.
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
 from adbench.ad.tape import entry_parts
-from adbench.interpret.core import DOMAIN_ERRORS, EVALUATION_HOOKS, BoxBase, Trace, apply
+from adbench.interpret.core import (
+    DOMAIN_ERRORS,
+    EVALUATION_HOOKS,
+    INFIX_OPERATORS,
+    BoxBase,
+    Trace,
+    apply,
+)
 from adbench.interpret.primitives import (
     IDENTITY,
     NEGATE,
@@ -69,11 +74,6 @@ def _partial_source(rule, x: str, y: str) -> str:
         return (x, y)[rule.j]
     return "None"
 
-
-# Python's own operator for the primitives whose float implementation is one;
-# others (pow: math.pow, which raises where ``**`` would return a complex) call
-# their ``scalar`` implementation.
-_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 
 _OPERATOR_TEMPLATE = """
 def {dunder}(self, other):
@@ -125,7 +125,9 @@ def _float_operator(prim, dunder: str, reflected: bool):
     ``reflected`` (``2.0 * v`` calls ``v.__rmul__(2.0)``).
     """
     mine, theirs = ("y", "x") if reflected else ("x", "y")
-    infix = _INFIX.get(prim.scalar)
+    # Python's own operator where the float implementation is one; others (pow:
+    # math.pow, which raises where ``**`` would return a complex) call ``scalar``
+    infix = INFIX_OPERATORS.get(prim.scalar)
     source = _OPERATOR_TEMPLATE.format(
         dunder=dunder, mine=mine, theirs=theirs,
         args="other, self" if reflected else "self, other",

@@ -24,11 +24,12 @@ gradient instead, as it would without staging.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
 
-from adbench.interpret.core import BoxBase, Trace
+from adbench.interpret.core import BoxBase, Trace, UnknownValue
 from adbench.interpret.primitives import Box
 
 __all__ = ["Staged", "StageTrace", "Unstageable", "stage_rule"]
@@ -38,7 +39,7 @@ class Unstageable(Exception):
     """A rule that cannot be written as straight-line code of fixed shapes."""
 
 
-class _Shaped:
+class _Shaped(UnknownValue):
     """The value under a :class:`Staged` box: only its shape and dtype are known.
     Any other use (a comparison, a truth value, a conversion, arithmetic on the
     value itself) raises :class:`Unstageable`."""
@@ -46,6 +47,7 @@ class _Shaped:
     __slots__ = ("shape", "dtype")
 
     def __init__(self, shape: tuple, dtype):
+        super().__init__(Unstageable, "the rule reads a value, not only a shape")
         self.shape = shape
         self.dtype = dtype
 
@@ -55,19 +57,7 @@ class _Shaped:
 
     @property
     def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
-
-    def _refuse(self, *args, **kwargs):
-        raise Unstageable("the rule reads a value, not only a shape")
-
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
-    __bool__ = __float__ = __int__ = __index__ = __array__ = __len__ = __iter__ = _refuse
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
-    __truediv__ = __rtruediv__ = __neg__ = __getitem__ = _refuse
-    __hash__ = None
+        return math.prod(self.shape)
 
 
 class Staged(Box):

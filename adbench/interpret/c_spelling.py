@@ -46,7 +46,15 @@ import operator
 
 import numpy as np
 
-from adbench.interpret.core import BoxBase, Primitive, Trace, UnknownValue, primal
+from adbench.interpret.core import (
+    COMPARISON_OPERATORS,
+    INFIX_OPERATORS,
+    BoxBase,
+    Primitive,
+    Trace,
+    UnknownValue,
+    primal,
+)
 from adbench.interpret.primitives import Box
 from adbench.interpret.primitives.piecewise import _ceil, _floor, _round
 
@@ -60,7 +68,6 @@ C_MATH = frozenset({
     "asinh", "acosh", "atanh", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt",
     "pow", "erf", "erfc", "lgamma", "fabs", "cbrt", "exp2", "copysign", "fmod"})
 
-_C_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 
 #: Float implementations that are not a C math function of the same name, each with the C
 #: expression (operands {0}, {1}) of the same function of doubles. ``+ 0.0`` turns -0.0
@@ -90,7 +97,7 @@ def c_spelling(prim: Primitive):
     """``spell(*operands) -> str``: the C expression of ``prim`` applied to the
     C expressions ``operands``; :class:`NoCSpelling` if it has none."""
     scalar = prim.scalar
-    infix = _C_INFIX.get(scalar)
+    infix = INFIX_OPERATORS.get(scalar)  # the same symbols in C, on doubles
     if infix is not None:
         return lambda a, b: f"({a} {infix} {b})"
     if scalar is operator.neg:
@@ -136,8 +143,7 @@ _UNKNOWN = UnknownValue(NoCSpelling, "a derivative rule reads the value of an ar
 #: numpy's comparison functions, as C spells them.
 _UFUNC_COMPARISONS = {np.greater: ">", np.less: "<", np.greater_equal: ">=",
                       np.less_equal: "<=", np.equal: "==", np.not_equal: "!="}
-_OPERATOR_COMPARISONS = {operator.gt: ">", operator.lt: "<", operator.ge: ">=",
-                         operator.le: "<=", operator.eq: "==", operator.ne: "!="}
+_OPERATOR_COMPARISONS = COMPARISON_OPERATORS
 
 
 def _text(v) -> str:
@@ -196,6 +202,14 @@ def _known_outcome(v):
     return v.outcome if type(v) is CBool else v
 
 
+def _comparison(op):
+    """The CNumber method of the comparison ``op``."""
+    def method(self, other):
+        return self._compare(op, other)
+    method.__name__ = f"__{op.__name__}__"
+    return method
+
+
 class CNumber:
     """The value of a tape entry under a :class:`CTrace`: its C variable (``text``) and
     its ``value`` where the tape was recorded. Comparisons (Python's and numpy's, and
@@ -216,23 +230,10 @@ class CNumber:
         return CBool(f"({self.text} {_OPERATOR_COMPARISONS[op]} {_text(other)})", outcome,
                      self.trace)
 
-    def __lt__(self, other):
-        return self._compare(operator.lt, other)
-
-    def __le__(self, other):
-        return self._compare(operator.le, other)
-
-    def __gt__(self, other):
-        return self._compare(operator.gt, other)
-
-    def __ge__(self, other):
-        return self._compare(operator.ge, other)
-
-    def __eq__(self, other):
-        return self._compare(operator.eq, other)
-
-    def __ne__(self, other):
-        return self._compare(operator.ne, other)
+    # <, <=, >, >=, ==, != : each a condition (see _compare)
+    __lt__, __le__, __gt__, __ge__, __eq__, __ne__ = (
+        _comparison(op) for op in (operator.lt, operator.le, operator.gt, operator.ge,
+                                   operator.eq, operator.ne))
 
     __hash__ = None
 

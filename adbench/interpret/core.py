@@ -19,6 +19,7 @@ primitives lives in :mod:`adbench.interpret.primitives`, the modes in :mod:`adbe
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any, Callable
 
 __all__ = ["Primitive", "Trace", "BoxBase", "apply", "primal", "top_trace",
@@ -207,6 +208,16 @@ class BoxBase:
         self.trace = trace
 
 
+#: The float implementations that are Python's (and C's) infix operators on doubles, with
+#: their symbol: the code writers (compiled reverse mode, the C and Python spellings)
+#: write these primitives as ``a + b`` rather than as a call.
+INFIX_OPERATORS = {operator.add: "+", operator.sub: "-", operator.mul: "*",
+                   operator.truediv: "/"}
+#: Python's comparison operators and their symbol, the same in C.
+COMPARISON_OPERATORS = {operator.lt: "<", operator.le: "<=", operator.gt: ">",
+                        operator.ge: ">=", operator.eq: "==", operator.ne: "!="}
+
+
 class UnknownValue:
     """The value under a box of an interpretation that writes code (C, Python): not
     known until that code runs. Any use of it (a comparison, a truth value, a
@@ -224,6 +235,8 @@ class UnknownValue:
 
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
     __bool__ = __float__ = __int__ = __index__ = __array__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse
+    __truediv__ = __rtruediv__ = __neg__ = __len__ = __iter__ = __getitem__ = _refuse
     __hash__ = None
 
 

@@ -23,13 +23,12 @@ from __future__ import annotations
 import math
 import operator
 
-from adbench.interpret.core import BoxBase, Primitive, Trace, UnknownValue
+from adbench.interpret.core import INFIX_OPERATORS, BoxBase, Primitive, Trace, UnknownValue
 from adbench.interpret.primitives import Box
 from adbench.interpret.primitives.rules import LinMarker
 
 __all__ = ["FloatExpr", "FloatTrace", "NoPythonSpelling", "derive_scalar_partial"]
 
-_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/"}
 
 
 class NoPythonSpelling(Exception):
@@ -78,7 +77,7 @@ class FloatTrace(Trace):
         scalar = prim.scalar
         if scalar is None:
             raise NoPythonSpelling(f"{prim.name} has no float implementation")
-        infix = _INFIX.get(scalar)
+        infix = INFIX_OPERATORS.get(scalar)
         if infix is not None:
             a, b = operands
             if infix == "*" and "1.0" in (a, b):  # 1.0 * e is e, exactly

@@ -338,10 +338,9 @@ def run_engine_bench(workloads=("gmm", "helmholtz"), gmm_sizes=GMM_SIZES, repeat
     registry = load_registry()
     rows = []
     if "gmm" in workloads:
-        gmm = registry.get("gmm")
-        numpy_xp_plain = namespace_over(np, logsumexp=P.logsumexp_p.impl)
+        numpy_xp_plain = plain_gmm_xp()
         for D, K in gmm_sizes:
-            inst = _workload(gmm.instance(D=D, K=K, N=GMM_N))
+            inst = gmm_workload(D, K, registry=registry)
             x0 = inst.x0
             rows.append(_bench_one("gmm", f"D={D} K={K} N={GMM_N}", inst, x0,
                                    lambda inst=inst, x0=x0: inst.f(x0, numpy_xp_plain),
@@ -394,6 +393,18 @@ def scalar_op_costs(length: int = 2000, repeats: int = 7, clock=time.process_tim
              for k, v in interleaved_samples(fns, repeats, 0.05, clock).items()}
     return {name: (times[(name, "grad")] - times[(name, "plain")]) / length * 1e9
             for name in SCALAR_STEPS}
+
+
+def plain_gmm_xp() -> types.SimpleNamespace:
+    """numpy itself as ``xp``, logsumexp the table's implementation on arrays: what
+    the GMM objective's plain evaluation runs on."""
+    return namespace_over(np, logsumexp=P.logsumexp_p.impl)
+
+
+def gmm_workload(D: int, K: int, N: int = GMM_N, registry=None):
+    """The GMM objective at D, K, N as a row needs it (:func:`_workload`)."""
+    registry = load_registry() if registry is None else registry
+    return _workload(registry.get("gmm").instance(D=D, K=K, N=N))
 
 
 def _workload(inst, fn=None, data=None):

@@ -26,15 +26,11 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-
 from adbench.ad import compile_grad, grad
 from adbench.ad.collector import collector_paused
 from adbench.ad.reverse import ReverseTrace
-from adbench.interpret import primitives as P
 from adbench.interpret.xp import numpy_xp
-from adbench.registry import load_registry
-from adbench.studies.bench import GMM_N, _workload, interleaved_samples, namespace_over
+from adbench.studies.bench import GMM_N, gmm_workload, interleaved_samples, plain_gmm_xp
 
 __all__ = ["run", "peak_memory", "main"]
 
@@ -42,9 +38,9 @@ __all__ = ["run", "peak_memory", "main"]
 def run(D: int = 2, K: int = 5, N: int = GMM_N, repeats: int = 9,
         min_sample: float = 0.05) -> dict:
     """``{phase: (median ratio, lowest, highest)}`` to the plain evaluation."""
-    inst = _workload(load_registry().get("gmm").instance(D=D, K=K, N=N))
+    inst = gmm_workload(D, K, N)
     x = inst.x0
-    plain_xp = namespace_over(np, logsumexp=P.logsumexp_p.impl)
+    plain_xp = plain_gmm_xp()
     g, c = grad(inst.f), compile_grad(inst.f)
     c(x)
 
@@ -67,9 +63,9 @@ def peak_memory(D: int = 2, K: int = 5, N: int = GMM_N) -> dict:
     evaluation, ``grad`` and ``compile_grad``, each after a first call."""
     import tracemalloc
 
-    inst = _workload(load_registry().get("gmm").instance(D=D, K=K, N=N))
+    inst = gmm_workload(D, K, N)
     x = inst.x0
-    plain_xp = namespace_over(np, logsumexp=P.logsumexp_p.impl)
+    plain_xp = plain_gmm_xp()
     calls = {"plain": lambda: inst.f(x, plain_xp), "grad": grad(inst.f),
              "compile_grad": compile_grad(inst.f)}
     peaks = {}
