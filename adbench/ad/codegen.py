@@ -143,7 +143,9 @@ class Writer:
                 needed.update(j for _, j in self.entries[i][1])
         return sorted(needed)
 
-    def write(self) -> str:
+    def write(self, sweep: bool = True) -> str:
+        """The source of ``program(x, seed)``; with ``sweep=False`` its forward lines
+        alone, returning f's value (what the forward half of the program costs)."""
         live = self.live()
         guards = sorted(self.trace.guards, key=lambda g: g[0])
         lines = self.lines
@@ -159,6 +161,9 @@ class Writer:
         for guard in guards[gi:]:
             self.guard(guard)
         split = len(lines)
+        if not sweep:
+            lines.append(f"    return {self.var(self.y_index)}")
+            return "\n".join(self.release(lines, split)) + "\n"
         self.reverse(live)
         if self.rows:  # the reverse sweep, once per seed (row of the Jacobian)
             *body, answer = lines[split:]

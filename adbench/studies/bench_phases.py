@@ -11,10 +11,15 @@ normal state:
 * ``grad``: recording and the backward sweep (``sweep`` = grad - record);
 * ``compile_grad``: the compiled gradient (forward lines, then the reverse lines of
   the staged rules);
+* ``compiled forward``: the forward lines of that program alone (f's value, and the
+  residuals its reverse lines read), so that ``compiled sweep`` = compile_grad -
+  compiled forward is the numpy work of the backward sweep with no interpretation;
 * ``hand-written``: the problem's manual gradient on plain arrays.
 
 Each is printed as a ratio to ``plain``, the median of the rounds, with the range
-of single rounds. ``--memory`` prints instead the peak of traced memory during one
+of single rounds. ``floor`` = record + compiled sweep is what ``grad`` would cost if
+its backward sweep interpreted the tape at no cost over the compiled lines: a lower
+bound for any sweep, given this recording. ``--memory`` prints instead the peak of traced memory during one
 call of the plain evaluation, ``grad`` and ``compile_grad`` (:func:`peak_memory`).
 Nothing is asserted: the figures are for reading beside the profile of one gradient
 (``python -m cProfile``) and ``adbench bench engine``.
@@ -27,12 +32,14 @@ import statistics
 import time
 
 from adbench.ad import compile_grad, grad
+from adbench.ad.codegen import Writer
 from adbench.ad.collector import collector_paused
+from adbench.ad.compiled import GuardedTrace
 from adbench.ad.reverse import ReverseTrace
 from adbench.interpret.xp import numpy_xp
 from adbench.studies.bench import GMM_N, gmm_workload, interleaved_samples, plain_gmm_xp
 
-__all__ = ["run", "peak_memory", "main"]
+__all__ = ["run", "compiled_forward", "peak_memory", "main"]
 
 
 def run(D: int = 2, K: int = 5, N: int = GMM_N, repeats: int = 9,
@@ -43,6 +50,7 @@ def run(D: int = 2, K: int = 5, N: int = GMM_N, repeats: int = 9,
     plain_xp = plain_gmm_xp()
     g, c = grad(inst.f), compile_grad(inst.f)
     c(x)
+    forward = compiled_forward(inst.f, x)
 
     @collector_paused  # as grad records: with the collector paused
     def record():
@@ -50,12 +58,31 @@ def run(D: int = 2, K: int = 5, N: int = GMM_N, repeats: int = 9,
         inst.f(trace.input(x), numpy_xp)
 
     fns = {"plain": lambda: inst.f(x, plain_xp), "record": record, "grad": lambda: g(x),
-           "compile_grad": lambda: c(x), "hand-written": lambda: inst.manual(x, plain_xp)}
+           "compile_grad": lambda: c(x), "compiled forward": lambda: forward(x, 1.0),
+           "hand-written": lambda: inst.manual(x, plain_xp)}
     samples = interleaved_samples(fns, repeats, min_sample, time.process_time)
     rounds = {k: [s / p for s, p in zip(v, samples["plain"], strict=True)]
               for k, v in samples.items()}
     rounds["sweep"] = [g_ - r for g_, r in zip(rounds["grad"], rounds["record"], strict=True)]
+    rounds["compiled sweep"] = [c_ - f_ for c_, f_ in zip(
+        rounds["compile_grad"], rounds["compiled forward"], strict=True)]
+    rounds["floor"] = [r + s for r, s in zip(rounds["record"], rounds["compiled sweep"],
+                                             strict=True)]
     return {k: (statistics.median(v), min(v), max(v)) for k, v in rounds.items()}
+
+
+def compiled_forward(f, x):
+    """The forward lines of ``compile_grad(f)``'s program at x, as a function
+    ``(x, seed) -> f(x)`` (the code generator's ``write(sweep=False)``; its text
+    in ``.source``)."""
+    trace = GuardedTrace()
+    xv = trace.input(x)
+    writer = Writer(trace, xv, f(xv, numpy_xp), x, rows=False)
+    source = writer.write(sweep=False)
+    exec(compile(source, "<compiled forward>", "exec"), writer.namespace)
+    program = writer.namespace["program"]
+    program.source = source
+    return program
 
 
 def peak_memory(D: int = 2, K: int = 5, N: int = GMM_N) -> dict:
@@ -100,7 +127,7 @@ def main(argv=None) -> int:
     print(f"gmm D={D} K={K} N={GMM_N}: time over the plain evaluation, median of "
           f"{args.repeats} rounds (lowest-highest round)")
     for name, (median, low, high) in phases.items():
-        print(f"  {name:13s} {median:6.2f}  ({low:.2f}-{high:.2f})")
+        print(f"  {name:16s} {median:6.2f}  ({low:.2f}-{high:.2f})")
     return 0
 
 
