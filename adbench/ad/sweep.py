@@ -236,12 +236,7 @@ def _propagate(adjoints: list, i: int, entry: tuple, g, observer) -> None:
             and not isinstance(g, BoxBase)
             and _scatter_in_place(adjoints, parents[0][1], primals[0], params["idx"], g)):
         return
-    vjp = prim.vjp
-    for k, j in parents:
-        c = vjp(k, g, primals, out, **params)
-        _add_to(adjoints, j, c)
-        if observer is not None:
-            observer(i, k, j, c, adjoints[j])
+    _by_rule(adjoints, i, parents, observer, prim.vjp, (g, primals, out), params)
 
 
 def _propagate_residual(adjoints: list, i: int, entry: tuple, g, observer) -> None:
@@ -249,9 +244,16 @@ def _propagate_residual(adjoints: list, i: int, entry: tuple, g, observer) -> No
     by the primitive's residual VJP."""
     adjoints[i] = None
     prim, parents, primals, out, params, residual = entry
-    vjp = prim.residual[1]
+    _by_rule(adjoints, i, parents, observer, prim.residual[1], (g, residual, primals, out),
+             params)
+
+
+def _by_rule(adjoints: list, i: int, parents, observer, vjp, operands: tuple,
+             params: dict) -> None:
+    """Entry i's contribution ``vjp(k, *operands, **params)`` to each argument k
+    (entry j), added to its adjoint: the path of every rule without a shortcut."""
     for k, j in parents:
-        c = vjp(k, g, residual, primals, out, **params)
+        c = vjp(k, *operands, **params)
         _add_to(adjoints, j, c)
         if observer is not None:
             observer(i, k, j, c, adjoints[j])
