@@ -24,7 +24,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["Registry", "Suite", "ProblemFileError", "UnknownNameError", "builtin_problems_dir",
-           "load_registry", "did_you_mean"]
+           "load_registry", "did_you_mean", "FILE_MODULES", "from_file", "problem_from_file"]
 
 
 class ProblemFileError(Exception):
@@ -114,9 +114,14 @@ class Registry:
         return out
 
 
+#: The package under whose name problem files are imported (not importable by name
+#: in another process: see :func:`problem_from_file`).
+FILE_MODULES = "adbench_problems"
+
+
 def load_problem_file(path: Path) -> list[Problem]:
     """Import one problem file; return the problems defined at its top level."""
-    module_name = f"adbench_problems.{path.stem.replace('-', '_')}_{abs(hash(str(path))):x}"
+    module_name = f"{FILE_MODULES}.{path.stem.replace('-', '_')}_{abs(hash(str(path))):x}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ProblemFileError(f"{path}: not an importable Python file")
@@ -176,6 +181,25 @@ def load_suites(path: Path) -> list[Suite]:
         suites.append(Suite(name, str(body.get("description", "")), clean,
                             body.get("methods"), str(path)))
     return suites
+
+
+def from_file(problem: Problem) -> bool:
+    """Whether ``problem`` was defined in a problem file (:func:`load_problem_file`)."""
+    return getattr(problem.fn, "__module__", "").startswith(FILE_MODULES + ".")
+
+
+def problem_from_file(path: str, name: str, version: str) -> Problem:
+    """The problem ``name`` of the problem file at ``path``, imported again: how
+    a problem travels to a process that did not load it (a pickle names its
+    file, as its module cannot be imported by name). ProblemFileError if the
+    file no longer defines it, or defines it otherwise than ``version``."""
+    for problem in load_problem_file(Path(path)):
+        if problem.name == name:
+            if problem.version != version:
+                raise ProblemFileError(f"{path}: problem {name!r} changed since it was "
+                                       f"loaded (version {problem.version}, was {version})")
+            return problem
+    raise ProblemFileError(f"{path}: no longer defines problem {name!r}")
 
 
 def load_registry(extra_dirs: Sequence[str | Path] = ()) -> Registry:

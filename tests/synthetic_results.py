@@ -40,7 +40,7 @@ LOGISTIC_EXPR_OPS = {1: 0, 2: 4, 3: 19, 4: 82, 5: 271, 6: 768, 7: 2096}
 
 def _row(problem, sizes, n, m, method, ops_f, rng, version="v1"):
     scale, passes, err = COST[method]
-    ops_d = ops_f * scale(n, m)
+    ops_d = round(ops_f * scale(n, m))  # an operation count is whole
     t_f = 2e-7 * ops_f ** 0.9
     t_d = t_f * scale(n, m) * (1.0 + 0.1 * rng.random())
     row = {"problem": problem, "sizes": sizes, "n": n, "m": m, "method": method, "status": "ok",

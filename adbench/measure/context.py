@@ -35,9 +35,21 @@ class Context:
 
 @dataclass
 class Metric:
-    """A measurement adding ``columns`` to a row: ``compute(ctx) -> dict``."""
+    """A measurement adding ``columns`` to a row: ``compute(ctx) -> dict``.
+
+    ``integers`` names the columns that hold whole numbers (counts, sizes in
+    bytes): results.csv reads them back as integers (``Int64``, a missing
+    cell ``<NA>``); every other column is read as a float.
+    """
 
     name: str
     columns: list
     compute: Callable[[Context], dict]
     methods: tuple = ()  # restrict to these methods (empty: all)
+    integers: tuple = ()
+
+    def __post_init__(self):
+        stray = [c for c in self.integers if c not in self.columns]
+        if stray:
+            raise ValueError(f"metric {self.name!r}: integer columns {stray} are not among "
+                             f"its columns {self.columns}")

@@ -43,6 +43,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from adbench.measure.harness.results import numbers
+
 __all__ = ["DEFAULT_METHODS", "FORWARD", "REVERSE", "Crossover", "cost_table", "against",
            "crossover", "crossovers", "winner_grid", "agreement", "default_fixed",
            "interpolate_crossing", "interpolation_words"]
@@ -64,7 +66,7 @@ def cost_table(df: pd.DataFrame, metric: str = "ops_derivative",
     methods = list(DEFAULT_METHODS if methods is None else methods)
     sub = df[(df["status"] == "ok") & df["method"].isin(methods)]
     sub = sub[["n", "m", "method", metric]].rename(columns={metric: "value"})
-    sub = sub.assign(value=pd.to_numeric(sub["value"], errors="coerce")).dropna()
+    sub = sub.assign(value=numbers(sub, "value")).dropna()
     if sub.empty:
         raise ValueError(f"no ok rows with {metric!r} for {', '.join(methods)}")
     sub = sub.astype({"n": int, "m": int})

@@ -34,27 +34,45 @@ Guarantees of :func:`run_isolated` (with ``isolate=True``):
 * the caller decides about interruptions: a worker ignores SIGINT and SIGTERM,
   which a terminal (Ctrl-C) or a service manager (stop) sends to the whole
   process group, so that an interrupted run is not left with a row saying its
-  last worker died of that signal.
+  last worker died of that signal;
+* no fork of a multithreaded runtime: a worker is a fork of the caller (it
+  inherits the caller's state: problems loaded, settings, test patches) unless
+  a library whose threads a fork would copy without their owners is running
+  here (:data:`THREADED_RUNTIMES`: JAX once its backend has started, torch with
+  an intra-op pool of several threads), as a child of such a fork may deadlock
+  on a lock one of those threads held (a jax-rev measurement forked after JAX
+  had run here hung until its time limit). Then the worker is forked from
+  multiprocessing's fork server instead (:func:`start_method`), a fresh
+  single-threaded interpreter that has imported :data:`FORKSERVER_PRELOAD`
+  (started once, about 1 s; then a worker starts in about as long as a fork),
+  and is given the call pickled (a problem of a problem file travels as its
+  file: :func:`adbench.registry.problem_from_file`) and the timing budget. A
+  call that cannot be pickled (a lambda) is forked all the same, and JAX warns.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import multiprocessing as mp
 import multiprocessing.connection as mpc
+import multiprocessing.spawn as mps
 import os
+import pickle
 import resource
 import signal
 import sys
 import time
 import traceback
+import types
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from adbench.measure.interrupts import raise_pending
 
-__all__ = ["Outcome", "run_isolated", "one_line", "MEMORY_LIMIT_BYTES", "default_memory_limit"]
+__all__ = ["Outcome", "run_isolated", "one_line", "MEMORY_LIMIT_BYTES", "default_memory_limit",
+           "start_method", "THREADED_RUNTIMES"]
 
 
 def default_memory_limit() -> int:
@@ -291,27 +309,172 @@ def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
     return outcome
 
 
+def _jax_started() -> bool:
+    """JAX's backend has started (and its thread pools with it): when JAX itself
+    begins to warn of a fork (``jax._src.xla_bridge._backends``, a private name:
+    if a later JAX drops it, this says False and JAX's warning shows again)."""
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    return bool(getattr(bridge, "_backends", None))
+
+
+def _torch_pool() -> bool:
+    """torch is imported with an intra-op pool of more than one thread
+    (``adbench`` sets OMP_NUM_THREADS to 1, unless it was set otherwise)."""
+    threads = getattr(sys.modules.get("torch"), "get_num_threads", None)  # None: not (yet) in
+    return threads is not None and threads() > 1
+
+
+#: The libraries whose threads make a fork of this process unsafe, and how to
+#: tell that they are running.
+THREADED_RUNTIMES: dict[str, Callable[[], bool]] = {"jax": _jax_started, "torch": _torch_pool}
+
+
+def start_method() -> str:
+    """How a worker starts now: ``"fork"``, or ``"forkserver"`` (a fork of a
+    fresh, single-threaded interpreter that has imported adbench's harness)
+    while one of :data:`THREADED_RUNTIMES` is running in this process."""
+    running = any(started() for started in THREADED_RUNTIMES.values())
+    return "forkserver" if running else "fork"
+
+
+#: What the fork server imports once, so that its workers start with it.
+FORKSERVER_PRELOAD = ["adbench.measure.harness"]
+
+
+class _Pickler(pickle.Pickler):
+    """A pickle for another interpreter: a problem of a problem file as its file;
+    a function or class of ``__main__`` (a script's, a notebook's) refused, as
+    the worker does not import the caller's main module (see :func:`_main_left_out`)."""
+
+    def reducer_override(self, obj):
+        from adbench.problem import Problem
+        from adbench.registry import from_file, problem_from_file
+
+        if isinstance(obj, Problem) and from_file(obj):
+            return problem_from_file, (obj.source, obj.name, obj.version)
+        if isinstance(obj, (type, types.FunctionType)) and obj.__module__ == "__main__":
+            raise pickle.PicklingError(f"{obj.__qualname__} is defined in __main__")
+        return NotImplemented
+
+
+@contextlib.contextmanager
+def _main_left_out():
+    """Start a worker of the fork server without importing the caller's main
+    module in it, which multiprocessing would do (as ``__mp_main__``), running
+    a script's unguarded top-level code (an ``adbench.run`` call) again there."""
+    prepare = mps.get_preparation_data
+
+    def without_main(name):
+        data = prepare(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    mps.get_preparation_data = without_main
+    try:
+        yield
+    finally:
+        mps.get_preparation_data = prepare
+
+
+def _portable(fn: Callable, args: tuple) -> bytes | None:
+    """``(fn, args)`` pickled for a worker of the fork server, or None if they
+    cannot be (a lambda, a function of a module only this process has)."""
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer).dump((fn, args))
+    except Exception:  # noqa: BLE001 - pickle raises many kinds: then fork
+        return None
+    return buffer.getvalue()
+
+
+def _inherited() -> dict:
+    """What a forked worker inherits and one of the fork server is given: the timing
+    budget (``adbench run --time-budget``), the one setting of this process
+    that a measurement reads."""
+    from adbench.measure.metrics import timing
+
+    return {"timing": timing.settings()}
+
+
+#: Seconds a worker from the fork server may take to start, before its time limit starts.
+STARTUP_S = 60.0
+_STARTED = "started"
+
+
+def _served_child(conn, payload: bytes, inherited: dict, memory_limit):
+    """A worker from the fork server: it says it has started (the time limit
+    counts from then), restores the settings, then unpickles and makes the
+    call (within the memory limit, so that its failures are its Outcome)."""
+    conn.send(_STARTED)
+
+    def call():
+        from adbench.measure.metrics import timing
+
+        timing.configure(**inherited["timing"])
+        fn, args = pickle.loads(payload)
+        return fn(*args)
+
+    _child(conn, os.getppid(), call, (), memory_limit)  # its parent: the fork server
+
+
+_SERVER_OWNER: list = []  # the pid of the process that started the fork server
+
+
+def _own_fork_server() -> None:
+    """Start multiprocessing's fork server for this process if it has none. A
+    process forked (os.fork) from one that had started it inherits that
+    server's address, but it is not that server's client: forget it first."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the module's one server (its state: private names)
+    if _SERVER_OWNER and _SERVER_OWNER[0] != os.getpid():
+        with contextlib.suppress(OSError, TypeError):
+            os.close(server._forkserver_alive_fd)  # our copy of the owner's end
+        server._forkserver_address = server._forkserver_alive_fd = None
+        server._forkserver_pid = None
+    forkserver.set_forkserver_preload(FORKSERVER_PRELOAD)
+    forkserver.ensure_running()
+    _SERVER_OWNER[:] = [os.getpid()]
+
+
+def _started(conn, proc) -> bool:
+    """Whether a worker from the fork server said it started."""
+    ready = _wait_answer_or_exit(conn, proc, STARTUP_S)
+    try:
+        return conn in ready and conn.recv() == _STARTED
+    except EOFError:
+        return False
+
+
 def _in_worker(fn: Callable, args: tuple, timeout: float | None,
                memory_limit: int | None) -> Outcome:
     """:func:`run_isolated` with ``isolate=True``."""
     if memory_limit is None:
         memory_limit = MEMORY_LIMIT_BYTES
-    ctx = mp.get_context("fork")
+    method = start_method()
+    payload = _portable(fn, args) if method != "fork" else None
+    ctx = mp.get_context("fork" if payload is None else method)
     parent, child = ctx.Pipe(duplex=False)
+    target, target_args = (
+        (_child, (child, os.getpid(), fn, args, memory_limit)) if payload is None else
+        (_served_child, (child, payload, _inherited(), memory_limit)))
     # Not a daemon: a worker may isolate work of its own (adbench fuzz runs the
     # symbolic method in a worker of the checking worker), which multiprocessing
     # forbids daemons. Nothing is left behind: the finally clause below kills and
     # joins the worker, and PR_SET_PDEATHSIG covers a parent killed outright.
-    proc = ctx.Process(target=_child, args=(child, os.getpid(), fn, args, memory_limit),
-                       daemon=False)
+    proc = ctx.Process(target=target, args=target_args, daemon=False)
     subreaper = _become_subreaper()
+    if payload is not None:  # the fork server, a child of ours: started, not one to kill
+        _own_fork_server()
     before = _children() if subreaper else set()
     # Blocked while forking: a handler that raises (Ctrl-C, SIGTERM) would do so
     # inside an at-fork hook, which discards the exception; unblocked in the try
     # below, the signal is delivered there, and the worker is killed on the way out.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
     try:
-        proc.start()
+        with _main_left_out() if payload is not None else contextlib.nullcontext():
+            proc.start()
     except BaseException:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         raise
@@ -320,6 +483,11 @@ def _in_worker(fn: Callable, args: tuple, timeout: float | None,
         with contextlib.suppress(OSError):
             os.setpgid(proc.pid, proc.pid)  # also here: no race with the first kill
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if payload is not None and not _started(parent, proc):
+            proc.join(0.1)
+            return Outcome("error", message=_death_message(proc.exitcode)
+                           if proc.exitcode is not None
+                           else f"worker did not start within {STARTUP_S:g} s")
         # The worker's result or its death, whichever comes first: a descendant
         # that inherited the pipe may hold it open long after the worker exited.
         ready = _wait_answer_or_exit(parent, proc, timeout)

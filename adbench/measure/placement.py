@@ -36,11 +36,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["HOST_COLUMNS", "host_label", "cpu_model", "physical_cores", "Placement", "placed",
+__all__ = ["HOST_COLUMNS", "HOST_INTEGER_COLUMNS", "host_label", "cpu_model", "physical_cores", "Placement", "placed",
            "running_count", "serial_columns"]
 
 #: The columns a row gets from its placement (see :func:`serial_columns`).
 HOST_COLUMNS = ["host", "concurrency", "cpus"]
+#: Those of them that hold whole numbers (the tasks running at once, the core pinned to).
+HOST_INTEGER_COLUMNS = ("concurrency", "cpus")
 
 #: How often a task waiting for a free core looks again, in seconds.
 POLL_S = 0.02

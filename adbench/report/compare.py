@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from adbench.measure.harness import numbers
 from adbench.report.tables import format_table
 
 __all__ = ["compare_runs", "render_diff", "diff_summary", "RunDiff", "ChangeRule",
@@ -68,18 +69,13 @@ def noise_factor(old: pd.DataFrame, new: pd.DataFrame, floor: float) -> pd.Serie
     either run has no measured noise: its band is infinite (not judged).
     ``old`` and ``new`` hold the rows' timing columns, aligned.
     """
-    def num(df, column):
-        if column not in df.columns:
-            return pd.Series(np.nan, index=df.index)
-        return pd.to_numeric(df[column], errors="coerce")
-
     band = pd.Series(1.0, index=old.index)
     few = pd.Series(False, index=old.index)
     for run in (old, new):
-        spread_f = (num(run, "time_f_median_s") / num(run, "time_f_s") - 1)
-        for spread in (num(run, "time_spread"), spread_f):
+        spread_f = (numbers(run, "time_f_median_s") / numbers(run, "time_f_s") - 1)
+        for spread in (numbers(run, "time_spread"), spread_f):
             band = band * (1 + spread.fillna(0).clip(lower=0).to_numpy())
-        few = few | (num(run, "time_samples").fillna(0) < MIN_SAMPLES).to_numpy()
+        few = few | (numbers(run, "time_samples").fillna(0) < MIN_SAMPLES).to_numpy()
     band = band.where(~few, np.inf)
     return np.maximum(band, floor)
 
@@ -152,8 +148,7 @@ def compare_runs(old: pd.DataFrame, new: pd.DataFrame,
     for column, rule in rules.items():
         if column not in a.columns or column not in b.columns:
             continue
-        va = pd.to_numeric(ok[f"{column} old"], errors="coerce")
-        vb = pd.to_numeric(ok[f"{column} new"], errors="coerce")
+        va, vb = numbers(ok, f"{column} old"), numbers(ok, f"{column} new")
         fa, fb = va.clip(lower=rule.floor), vb.clip(lower=rule.floor)
         lo, hi = np.minimum(fa, fb), np.maximum(fa, fb)
         with np.errstate(divide="ignore", invalid="ignore"):

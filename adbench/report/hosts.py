@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from adbench.measure.harness import numbers
+
 __all__ = ["host_note"]
 
 
@@ -19,13 +21,12 @@ def host_note(df: pd.DataFrame) -> list[str]:
     nothing when no row was timed or the rows say nothing of their host."""
     if "time_ratio" not in df.columns or "host" not in df.columns:
         return []
-    timed = df[pd.to_numeric(df["time_ratio"], errors="coerce").notna()]
+    timed = df[numbers(df, "time_ratio").notna()]
     hosts = [h for h in dict.fromkeys(timed["host"].dropna().astype(str)) if h]
     if not hosts:
         return []
-    at_once = pd.to_numeric(timed["concurrency"], errors="coerce").max() \
-        if "concurrency" in timed.columns else 1
-    alone = "one measurement at a time" if not at_once or at_once <= 1 else (
+    at_once = numbers(timed, "concurrency").max()  # NaN: not recorded (an older file)
+    alone = "one measurement at a time" if not at_once > 1 else (
         f"up to {int(at_once)} measurements at once, one per physical core, pinned")
     if len(hosts) == 1:
         return [f"Times were measured on {hosts[0]}, {alone}; time ratios are compared within "

@@ -18,7 +18,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from adbench.measure.harness import MEASURED_STATUSES
+from adbench.measure.harness import MEASURED_STATUSES, integer_columns, numbers
 from adbench.methods import METHODS
 
 __all__ = ["atomic_write", "format_table", "summary_table", "problem_tables",
@@ -48,13 +48,9 @@ COLUMN_GROUPS: dict[str, list[str]] = {
 HIDDEN_COLUMNS = {"problem", "version", "tolerance", "reference_digits",
                   "host", "concurrency", "cpus"}  # where it ran: see adbench.report.hosts
 
-#: Columns that hold counts, printed as integers with thousands separators.
-INTEGER_COLUMNS = {"n", "m", "n_over_tol", "ops_f", "ops_derivative", "ops_f_transcendental",
-                   "ops_derivative_transcendental", "passes", "f_ops_tree", "f_nodes_tree",
-                   "expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse",
-                   "expr_ops_simplified", "tape_length", "tape_values", "tape_bytes",
-                   "compiled_bytes", "f_evaluations", "time_samples", "mem_f_bytes",
-                   "mem_derivative_bytes"}
+#: Columns that hold counts, printed as integers with thousands separators: the
+#: whole-number columns of results.csv (``harness.integer_columns``).
+INTEGER_COLUMNS = set(integer_columns())
 
 #: Longest text shown whole in a cell; a longer one is cut to MESSAGE_HEAD
 #: characters (at a word) and marked with its note number.
@@ -76,10 +72,7 @@ def _method_order(df: pd.DataFrame) -> list:
     return known + sorted(set(df["method"]) - set(known))
 
 
-def _num(df: pd.DataFrame, column: str) -> pd.Series:
-    if column not in df.columns:
-        return pd.Series(np.nan, index=df.index, dtype=float)
-    return pd.to_numeric(df[column], errors="coerce")
+_num = numbers  # a column as float64, NaN where missing (the Int64 counts too)
 
 
 def _present(df: pd.DataFrame, column: str) -> bool:
@@ -97,7 +90,7 @@ def _present(df: pd.DataFrame, column: str) -> bool:
 # --------------------------------------------------------------------------
 
 def _cell(column: str, value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))

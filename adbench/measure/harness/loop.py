@@ -24,8 +24,8 @@ from adbench.interpret.xp import numpy_xp
 from adbench.measure.accuracy import compare, evaluation_floor, inaccurate
 from adbench.measure.context import Context
 from adbench.measure.harness.results import (
-    ResultsWriter, _flat, _salvage, _stale_message, _write_run_info, _writing, columns,
-    read_results)
+    ResultsWriter, _flat, _salvage, _stale_message, _writing, columns, read_results)
+from adbench.measure.harness.runinfo import _write_run_info
 from adbench.measure.harness.lock import FolderLock
 from adbench.measure.harness.selection import DEFAULT_TIMEOUT, problem_names, select
 from adbench.measure.isolation import one_line, run_isolated

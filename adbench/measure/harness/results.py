@@ -1,5 +1,6 @@
-"""results.csv and run.json: the columns of a row, writing rows as they finish,
-reading a file back, and salvaging an interrupted one for ``--resume``.
+"""results.csv: the columns of a row and how each is read back, writing rows as
+they finish, reading a file back, and salvaging an interrupted one for
+``--resume`` (run.json, the run's selection: :mod:`.runinfo`).
 
 Rows are appended one line at a time and flushed, so an interruption can only
 tear the last line; reading drops it. Every OSError while writing is a
@@ -11,7 +12,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 import math
 import os
 from contextlib import contextmanager
@@ -23,7 +23,7 @@ import pandas as pd
 
 from adbench.measure.isolation import one_line
 from adbench.measure.metrics import METRICS  # the metrics run after the Jacobian, in order
-from adbench.measure.placement import HOST_COLUMNS
+from adbench.measure.placement import HOST_COLUMNS, HOST_INTEGER_COLUMNS
 
 STATUSES = ("ok", "inaccurate", "unsupported", "nonfinite", "timeout", "error")
 #: Statuses of rows whose Jacobian was computed and scored: ``inaccurate`` is a
@@ -35,6 +35,10 @@ BASE_COLUMNS = [
     "max_rel_error", "mean_rel_error", "n_over_tol", "tolerance", "reference_digits",
     "setup_s", "message", "version",
 ]
+
+#: The base columns that hold whole numbers: the sizes of x and f(x), and the
+#: Jacobian entries over the tolerance (a metric declares its own: ``Metric.integers``).
+BASE_INTEGER_COLUMNS = ("n", "m", "n_over_tol")
 
 KEY = ("problem", "sizes", "method")
 
@@ -76,6 +80,14 @@ def columns() -> list[str]:
         cols.extend(c for c in metric.columns if c not in cols)
     cols.extend(c for c in HOST_COLUMNS if c not in cols)  # where it ran (measure.placement)
     return cols
+
+
+def integer_columns() -> list[str]:
+    """The columns of :func:`columns` that hold whole numbers (counts, sizes,
+    bytes), in order: read back as integers, not floats."""
+    whole = {*BASE_INTEGER_COLUMNS, *HOST_INTEGER_COLUMNS}
+    whole.update(c for metric in METRICS for c in metric.integers)
+    return [c for c in columns() if c in whole]
 
 
 def _flat(text: str) -> str:
@@ -155,11 +167,24 @@ LABEL_COLUMNS = ("simplify_status", "host")
 def read_dtypes() -> dict[str, str]:
     """How each column of results.csv is read back, in one place: the text
     columns parsed as ``category`` (a repeated value is stored once while
-    parsing), every other column of :func:`columns` as ``float64``. A column
-    of a file that is not named here (written by another tool or another
-    version) is never parsed."""
-    return {c: "category" if c in TEXT_COLUMNS or c in LABEL_COLUMNS else "float64"
-            for c in columns()}
+    parsing), the columns of whole numbers (:func:`integer_columns`) as
+    pandas' nullable ``Int64`` (an empty cell is ``<NA>``), every other column
+    of :func:`columns` as ``float64``. A column of a file that is not named
+    here (written by another tool or another version) is never parsed."""
+    whole = set(integer_columns())
+    return {c: "category" if c in TEXT_COLUMNS or c in LABEL_COLUMNS
+            else "Int64" if c in whole else "float64" for c in columns()}
+
+
+def numbers(df: pd.DataFrame, column: str) -> pd.Series:
+    """Column ``column`` of a results frame as ``float64``, NaN where a cell is
+    missing or not a number (NaN throughout when there is no such column): what
+    the report and the crossover compute with. A ratio or a comparison of the
+    ``Int64`` columns themselves would be a nullable ``Float64`` or hold
+    ``<NA>``, which neither a markdown cell nor a mask takes."""
+    if column not in df.columns:
+        return pd.Series(np.nan, index=df.index, dtype="float64")
+    return pd.to_numeric(df[column], errors="coerce").astype("float64")
 
 
 #: Bytes read at a time when checking a results.csv.
@@ -244,8 +269,9 @@ def read_results(path: str | Path) -> pd.DataFrame:
     the file is never held whole in memory: it is checked a line at a time,
     then parsed by pandas' C reader. A torn last line (an interrupted write) is
     dropped; every other defect (a row with the wrong number of fields, an
-    unknown status, a non-numeric number column) is an error naming the file
-    and the line.
+    unknown status, a cell of a number column that is not a number, or of an
+    integer column that is not a whole number) is an error naming the file and
+    the line.
     """
     path = Path(path)
     length = _complete_length(path)
@@ -261,8 +287,11 @@ def read_results(path: str | Path) -> pd.DataFrame:
         columns = _parse_columns(path, length, dtypes, count)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
-    except ValueError as exc:  # a number column holding something else
-        _name_bad_number(path, length, [c for c, t in dtypes.items() if t == "float64"])
+    except (ValueError, TypeError, OverflowError) as exc:  # a number column holding
+        # something else: text (ValueError), a fraction (TypeError) or inf or a number
+        # beyond int64 (OverflowError) in an Int64 column
+        _name_bad_number(path, length, [c for c, t in dtypes.items() if t != "category"],
+                         [c for c, t in dtypes.items() if t == "Int64"])
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
     df = pd.DataFrame({c: columns.pop(c) for c in header if c in dtypes}, copy=False)
     bad = ~df["status"].isin(STATUSES)
@@ -295,18 +324,28 @@ def _parse_columns(path: Path, length: int, dtypes: dict[str, str],
     plain text at the end, each distinct value one object shared by its cells
     (not categorical: the report compares, fills and merges these columns as
     strings). An empty text cell is "" in TEXT_COLUMNS, missing (NaN) in the others.
+    An ``Int64`` column is kept as int64 values and a mask of its empty cells,
+    the two arrays of pandas' nullable integers (9 bytes a row).
     """
-    numbers = {c: np.empty(count) for c, t in dtypes.items() if t == "float64"}
+    floats = {c: np.empty(count) for c, t in dtypes.items() if t == "float64"}
+    integers = {c: (np.empty(count, dtype=np.int64), np.empty(count, dtype=bool))
+                for c, t in dtypes.items() if t == "Int64"}
     codes = {c: np.empty(count, dtype=np.int64) for c, t in dtypes.items() if t == "category"}
     values: dict[str, dict] = {c: {} for c in codes}
     start = 0
-    with _complete_lines(path, length) as fh:
+    # np.errstate: a cell beyond int64 (1e30) in an Int64 column is an error, named by
+    # _name_bad_number, not also a RuntimeWarning of numpy's cast
+    with _complete_lines(path, length) as fh, np.errstate(invalid="ignore"):
         for chunk in pd.read_csv(fh, usecols=list(dtypes), dtype=dtypes, chunksize=_CHUNK_ROWS):
             end = start + len(chunk)
             if end > count:
                 break
-            for c, array in numbers.items():
+            for c, array in floats.items():
                 array[start:end] = chunk[c].to_numpy()
+            for c, (values_, missing) in integers.items():
+                cells = chunk[c].array
+                values_[start:end] = cells.to_numpy(dtype=np.int64, na_value=0)
+                missing[start:end] = cells.isna()
             for c, array in codes.items():
                 cat = chunk[c].array
                 table = values[c]
@@ -317,7 +356,9 @@ def _parse_columns(path: Path, length: int, dtypes: dict[str, str],
     if start != count:
         raise ResultsCSVError(f"{path}: not a readable CSV (its rows could not be "
                               "counted the same way twice)")
-    out: dict[str, pd.Series] = {c: pd.Series(a, copy=False) for c, a in numbers.items()}
+    out: dict[str, pd.Series] = {c: pd.Series(a, copy=False) for c, a in floats.items()}
+    for c in list(integers):
+        out[c] = pd.Series(pd.arrays.IntegerArray(*integers.pop(c)), copy=False)
     for c in list(codes):
         text = pd.Series(pd.Categorical.from_codes(codes.pop(c), pd.Index(list(values.pop(c)))))
         if c in TEXT_COLUMNS:
@@ -328,17 +369,28 @@ def _parse_columns(path: Path, length: int, dtypes: dict[str, str],
     return out
 
 
-def _name_bad_number(path: Path, length: int, numeric: list[str]) -> None:
+def _name_bad_number(path: Path, length: int, numeric: list[str],
+                     integers: Iterable[str] = ()) -> None:
     """ResultsCSVError naming the first cell of a ``numeric`` column that is not
-    a number (the columns read again as text: only on that error)."""
+    a number, or of one of its ``integers`` columns that is not a whole number
+    within int64 (the columns read again as text: only on that error)."""
+    integers = set(integers)
     with _complete_lines(path, length) as fh:
         df = pd.read_csv(fh, usecols=numeric, dtype=str)
     for col in numeric:
-        wrong = pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()
+        value = pd.to_numeric(df[col], errors="coerce").astype("float64").to_numpy()
+        wrong = np.isnan(value) & df[col].notna().to_numpy()
+        what = "a number"
+        if col in integers:
+            with np.errstate(invalid="ignore"):
+                whole = np.isfinite(value) & (np.floor(value) == value) & (
+                    np.abs(value) < 2.0 ** 63)
+            wrong |= ~whole & df[col].notna().to_numpy()
+            what = "a whole number"
         if wrong.any():
-            line = int(wrong.to_numpy().argmax()) + 2
+            line = int(wrong.argmax()) + 2
             raise ResultsCSVError(f"{path}: line {line}: column {col} holds "
-                                  f"{df[col][wrong].iloc[0]!r}, not a number")
+                                  f"{df[col].iloc[line - 2]!r}, not {what}")
 
 
 class _KeyCheck:
@@ -448,42 +500,3 @@ def _stale_message(stale: Mapping[str, int]) -> str:
                 f"its {rows_text} are measured again")
     return (f"the definitions of problems {names} changed since their rows were measured: "
             f"their {rows_text} are measured again")
-
-
-def _write_run_info(out: Path, problems, methods, sizes, suite, timeout,
-                    problems_dirs, memory_limit=None, time_budget=None) -> None:
-    """What was asked for, so that ``--resume`` can finish the same run: the
-    selection and every setting that affects a row (the time limit, the memory
-    limit in bytes, None for the default, and the timing budget in seconds)."""
-    info = {"problems": list(problems), "methods": list(methods), "sizes": dict(sizes or {}),
-            "suite": suite, "timeout": timeout,
-            "problems_dirs": [str(Path(d).resolve()) for d in problems_dirs],
-            "memory_limit": memory_limit, "time_budget": time_budget}
-    tmp = out / "run.json.tmp"
-    with _writing(tmp):
-        tmp.write_text(json.dumps(info, indent=2))
-        os.replace(tmp, out / "run.json")
-
-
-#: What run.json must hold (see _write_run_info), with the accepted types.
-RUN_INFO_KEYS = {"problems": list, "methods": list, "sizes": dict,
-                 "suite": (str, type(None)), "timeout": (int, float, type(None))}
-
-
-def read_run_info(out: str | Path) -> dict:
-    """The selection of the run in ``out`` (``{}`` if it has no run.json);
-    ResultsCSVError if run.json is not one written by adbench."""
-    path = Path(out) / "run.json"
-    if not path.exists():
-        return {}
-    try:
-        info = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsCSVError(f"{path}: unreadable ({one_line(exc)})") from None
-    if not isinstance(info, dict):
-        raise ResultsCSVError(f"{path}: not an adbench run description")
-    for key, kind in RUN_INFO_KEYS.items():
-        if key not in info or not isinstance(info[key], kind):
-            raise ResultsCSVError(f"{path}: not an adbench run description "
-                                  f"({key!r} missing or of the wrong type)")
-    return info

@@ -165,7 +165,9 @@ def compiled_columns(ctx: Context) -> dict:
     return {"compiled_bytes": len(inspect.getsource(compiled).encode())}
 
 
-PEAK = Metric("peak-memory", PEAK_COLUMNS, peak_columns)
+PEAK = Metric("peak-memory", PEAK_COLUMNS, peak_columns,
+              integers=("mem_f_bytes", "mem_derivative_bytes"))
 TAPE = Metric("tape", ["tape_length", "tape_values", "tape_bytes"], tape_columns,
-              methods=("ad-reverse",))
-COMPILED = Metric("compiled-size", ["compiled_bytes"], compiled_columns, methods=("symbolic",))
+              methods=("ad-reverse",), integers=("tape_length", "tape_values", "tape_bytes"))
+COMPILED = Metric("compiled-size", ["compiled_bytes"], compiled_columns, methods=("symbolic",),
+                  integers=("compiled_bytes",))

@@ -46,4 +46,6 @@ def ops_columns(ctx: Context) -> dict:
     }
 
 
-OPS = Metric("ops", COLUMNS, ops_columns)
+OPS = Metric("ops", COLUMNS, ops_columns,
+             integers=("ops_f", "ops_f_transcendental", "ops_derivative",
+                       "ops_derivative_transcendental", "passes"))

@@ -26,4 +26,6 @@ def swell_columns(ctx: Context) -> dict:
     return row
 
 
-SWELL = Metric("swell", COLUMNS, swell_columns, methods=("symbolic",))
+SWELL = Metric("swell", COLUMNS, swell_columns, methods=("symbolic",),
+               integers=("expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse",
+                         "expr_ops_simplified", "f_ops_tree", "f_nodes_tree"))

@@ -138,4 +138,4 @@ def timing_columns(ctx: Context) -> dict:
     }
 
 
-TIMING = Metric("timing", COLUMNS, timing_columns)
+TIMING = Metric("timing", COLUMNS, timing_columns, integers=("time_samples",))

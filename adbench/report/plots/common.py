@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from adbench.measure.harness import numbers
+
 #: Where an error of exactly 0 is drawn on a log axis.
 ZERO_FLOOR = 1e-18
 
@@ -170,9 +172,7 @@ def _zeros_note(ax, values) -> str:
     return "  (0 not shown)" if ax.get_yscale() == "log" and (v == 0).any() else ""
 
 
-def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
-    return pd.to_numeric(df[column], errors="coerce") if column in df.columns else \
-        pd.Series(np.nan, index=df.index)
+_numeric = numbers  # a column as float64, NaN where missing (the Int64 counts too)
 
 
 def _has(df: pd.DataFrame, column: str) -> bool:
