@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from test_cli import invoke
 
 from adbench.interpret import primitives as P
-from adbench.measure import isolation
 from adbench.methods import METHODS
 from adbench.registry import load_problem_file
 from adbench.studies import fuzz as F
@@ -243,9 +242,6 @@ def test_fuzz_command_prints_a_minimal_reproducer(monkeypatch, tmp_path):
         return wrong_vjp
     for prim in P.PRIMITIVES.values():  # inherited by the forked workers
         monkeypatch.setattr(prim, "vjp", doubled(prim.vjp))
-    # forked whatever ran here before (JAX: a worker of the fork server would not
-    # inherit the patch; these checks do not use JAX)
-    monkeypatch.setattr(isolation, "THREADED_RUNTIMES", {})
     result = invoke(["fuzz", "--examples", "3", "--seed", "2", "--max-nodes", "3",
                      "--skip", "second-order", "--skip", "fd", "--skip", "traceable",
                      "--save", str(tmp_path), "--quiet"])

@@ -13,6 +13,7 @@ import pytest
 
 from adbench.measure import isolation
 from adbench.measure.harness import measure, select
+from adbench.measure.harness.loop import runtimes_of
 from adbench.measure.metrics import timing
 from adbench.methods import get_method
 from adbench.registry import ProblemFileError, load_registry, problem_from_file
@@ -32,12 +33,23 @@ def threaded(monkeypatch):
     monkeypatch.setattr(isolation, "THREADED_RUNTIMES", {"runtime": lambda: True})
 
 
-def test_a_worker_is_a_fork_unless_a_threaded_runtime_runs(monkeypatch):
+def test_a_worker_is_a_fork_unless_its_call_runs_a_threaded_runtime_running_here(monkeypatch):
     monkeypatch.setattr(isolation, "THREADED_RUNTIMES", {"runtime": lambda: False})
-    assert isolation.start_method() == "fork"
+    assert isolation.start_method(("runtime",)) == "fork"
     monkeypatch.setattr(isolation, "THREADED_RUNTIMES", {"runtime": lambda: False,
                                                          "other": lambda: True})
-    assert isolation.start_method() == "forkserver"
+    assert isolation.start_method(("runtime",)) == "fork"
+    assert isolation.start_method(("runtime", "other")) == "forkserver"
+    assert isolation.start_method(("other",)) == "forkserver"
+    # a call that runs none of them (adbench's own methods), or an unknown library
+    assert isolation.start_method() == "fork"
+    assert isolation.start_method(("autograd",)) == "fork"
+
+
+def test_a_peer_measurement_names_its_library_and_adbench_methods_none():
+    assert runtimes_of(get_method("jax-rev")) == ("jax",)
+    assert runtimes_of(get_method("torch-rev")) == ("torch",)
+    assert runtimes_of(get_method("ad-reverse")) == ()
 
 
 def _problems(tmp_path):
@@ -53,7 +65,8 @@ def test_a_measurement_from_the_fork_server_gives_the_row_of_a_fork(tmp_path, th
         inst = select(reg, None, [name], None)[0]
         method = get_method("ad-reverse")
         here = measure(inst, method, None)
-        served = isolation.run_isolated(measure, (inst, method, None, 60), 60)
+        served = isolation.run_isolated(measure, (inst, method, None, 60), 60,
+                                        runtimes=("runtime",))
         assert served.status == "ok", served.message
         row = served.value
         assert row["status"] == "ok" and row["problem"] == name
@@ -66,17 +79,19 @@ def test_the_fork_server_worker_gets_the_timing_budget(tmp_path, threaded):
     before = timing.settings()
     try:
         timing.configure(budget_s=0)  # --time-budget 0: no time columns
-        row = isolation.run_isolated(measure, (inst, get_method("manual"), None, 60), 60).value
+        row = isolation.run_isolated(measure, (inst, get_method("manual"), None, 60), 60,
+                                     runtimes=("runtime",)).value
         assert "time_f_s" not in row and row["status"] == "ok"
         timing.configure(budget_s=0.01)
-        row = isolation.run_isolated(measure, (inst, get_method("manual"), None, 60), 60).value
+        row = isolation.run_isolated(measure, (inst, get_method("manual"), None, 60), 60,
+                                     runtimes=("runtime",)).value
         assert row["time_samples"] >= 1
     finally:
         timing.configure(**before)
 
 
 def test_a_call_that_cannot_be_pickled_is_forked_all_the_same(threaded):
-    outcome = isolation.run_isolated(lambda a: a * 2, (21,), 60)
+    outcome = isolation.run_isolated(lambda a: a * 2, (21,), 60, runtimes=("runtime",))
     assert outcome.status == "ok" and outcome.value == 42
 
 
@@ -101,21 +116,24 @@ def test_after_jax_has_run_a_worker_is_not_forked_and_jax_measures_in_it():
         from adbench.methods import get_method
         from adbench.registry import load_registry
 
+        from adbench.measure.harness.loop import runtimes_of
+
         inst = select(load_registry(), None, ["survey-example"], None)[0]
         import jax
-        print(isolation.start_method())
+        print(isolation.start_method(("jax",)))
         import jax.numpy as jnp
         float(jnp.ones(3).sum())  # the backend starts, and its threads
-        print(isolation.start_method())
-        for name in ("jax-rev", "ad-reverse"):
-            out = isolation.run_isolated(measure, (inst, get_method(name), None, 120), 120)
+        print(isolation.start_method(("jax",)))
+        for name in ("jax-rev",):
+            method = get_method(name)
+            out = isolation.run_isolated(measure, (inst, method, None, 120), 120,
+                                         runtimes=runtimes_of(method))
             print(name, out.status, out.value and out.value["status"], out.message)
     ''')
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:4] == ["fork", "forkserver", "jax-rev ok ok ",
-                                           "ad-reverse ok ok "], done.stdout
+    assert done.stdout.split("\n")[:3] == ["fork", "forkserver", "jax-rev ok ok "], done.stdout
     assert "os.fork()" not in done.stderr
 
 
@@ -150,8 +168,10 @@ def test_a_script_is_not_run_again_in_the_worker_and_its_own_functions_are_forke
             return 2 * a
 
         inst = select(load_registry(), None, ["survey-example"], None)[0]
-        row = isolation.run_isolated(measure, (inst, get_method("manual"), None, 60), 60)
-        print(row.status, row.value["status"], isolation.run_isolated(double, (21,), 60).value)
+        row = isolation.run_isolated(measure, (inst, get_method("manual"), None, 60), 60,
+                                     runtimes=("runtime",))
+        print(row.status, row.value["status"],
+              isolation.run_isolated(double, (21,), 60, runtimes=("runtime",)).value)
     ''')
     (tmp_path / "unguarded.py").write_text(script)
     done = subprocess.run([sys.executable, str(tmp_path / "unguarded.py")], capture_output=True,

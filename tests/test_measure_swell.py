@@ -175,15 +175,10 @@ def test_a_tool_that_cannot_run_f_is_unsupported_with_its_reason():
 
 @pytest.fixture
 def without_symbolic_peers(monkeypatch):
-    """symengine and casadi cannot be imported (None in sys.modules blocks an import),
-    here and in the measurements' workers: forked, which inherit it, whatever ran here
-    before (after JAX a worker would come from the fork server, which does not)."""
+    """symengine and casadi cannot be imported (None in sys.modules blocks an import)."""
     import sys
-
-    from adbench.measure import isolation
     for name in ("symengine", "casadi"):
         monkeypatch.setitem(sys.modules, name, None)
-    monkeypatch.setattr(isolation, "THREADED_RUNTIMES", {})
 
 
 def test_without_the_libraries_the_columns_are_empty_and_say_what_to_install(

@@ -35,19 +35,23 @@ Guarantees of :func:`run_isolated` (with ``isolate=True``):
   which a terminal (Ctrl-C) or a service manager (stop) sends to the whole
   process group, so that an interrupted run is not left with a row saying its
   last worker died of that signal;
-* no fork of a multithreaded runtime: a worker is a fork of the caller (it
-  inherits the caller's state: problems loaded, settings, test patches) unless
-  a library whose threads a fork would copy without their owners is running
-  here (:data:`THREADED_RUNTIMES`: JAX once its backend has started, torch with
-  an intra-op pool of several threads), as a child of such a fork may deadlock
-  on a lock one of those threads held (a jax-rev measurement forked after JAX
-  had run here hung until its time limit). Then the worker is forked from
-  multiprocessing's fork server instead (:func:`start_method`), a fresh
+* no fork of a multithreaded runtime for a call that uses it: a worker is a fork
+  of the caller (it inherits the caller's state: problems loaded, settings, test
+  patches) unless the call runs a library (``runtimes``) whose threads a fork
+  would copy without their owners and that library is running here
+  (:data:`THREADED_RUNTIMES`: JAX once its backend has started, torch with an
+  intra-op pool of several threads), as such a child deadlocks on a lock one of
+  those threads held (a jax-rev measurement forked after JAX had run here hung
+  until its time limit). Such a worker is forked from multiprocessing's fork
+  server instead (:func:`start_method`), a fresh
   single-threaded interpreter that has imported :data:`FORKSERVER_PRELOAD`
   (started once, about 1 s; then a worker starts in about as long as a fork),
   and is given the call pickled (a problem of a problem file travels as its
   file: :func:`adbench.registry.problem_from_file`) and the timing budget. A
-  call that cannot be pickled (a lambda) is forked all the same, and JAX warns.
+  call that cannot be pickled (a lambda) is forked all the same. A call that
+  does not run the library (adbench's own methods, the reference, a check of
+  f) never takes those locks, and is forked as before, the cheaper start and
+  what the caller's patches reach; JAX still warns of that fork.
 """
 
 from __future__ import annotations
@@ -287,8 +291,13 @@ def _death_message(exitcode) -> str:
 
 
 def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
-                 memory_limit: int | None = None, isolate: bool = True) -> Outcome:
+                 memory_limit: int | None = None, isolate: bool = True,
+                 runtimes: tuple = ()) -> Outcome:
     """``fn(*args)`` in a forked worker killed after ``timeout`` seconds.
+
+    ``runtimes`` names the libraries of :data:`THREADED_RUNTIMES` the call runs
+    (a peer method's ``library``): if one of them is running here, the worker
+    comes from the fork server instead (:func:`start_method`).
 
     ``memory_limit`` (bytes; default :data:`MEMORY_LIMIT_BYTES`, 0 for none)
     caps the worker's address space. With ``isolate=False`` it runs in this
@@ -299,7 +308,7 @@ def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
     discarded is raised when it returns (:mod:`adbench.measure.interrupts`).
     """
     if isolate:
-        outcome = _in_worker(fn, args, timeout, memory_limit)
+        outcome = _in_worker(fn, args, timeout, memory_limit, runtimes)
     else:
         try:
             outcome = Outcome("ok", fn(*args))
@@ -329,11 +338,12 @@ def _torch_pool() -> bool:
 THREADED_RUNTIMES: dict[str, Callable[[], bool]] = {"jax": _jax_started, "torch": _torch_pool}
 
 
-def start_method() -> str:
-    """How a worker starts now: ``"fork"``, or ``"forkserver"`` (a fork of a
-    fresh, single-threaded interpreter that has imported adbench's harness)
-    while one of :data:`THREADED_RUNTIMES` is running in this process."""
-    running = any(started() for started in THREADED_RUNTIMES.values())
+def start_method(runtimes: tuple = ()) -> str:
+    """How the worker of a call that runs ``runtimes`` starts now: ``"fork"``, or
+    ``"forkserver"`` (a fork of a fresh, single-threaded interpreter that has
+    imported adbench's harness) while one of them (:data:`THREADED_RUNTIMES`) is
+    running in this process."""
+    running = any(THREADED_RUNTIMES[name]() for name in runtimes if name in THREADED_RUNTIMES)
     return "forkserver" if running else "fork"
 
 
@@ -448,11 +458,11 @@ def _started(conn, proc) -> bool:
 
 
 def _in_worker(fn: Callable, args: tuple, timeout: float | None,
-               memory_limit: int | None) -> Outcome:
+               memory_limit: int | None, runtimes: tuple = ()) -> Outcome:
     """:func:`run_isolated` with ``isolate=True``."""
     if memory_limit is None:
         memory_limit = MEMORY_LIMIT_BYTES
-    method = start_method()
+    method = start_method(runtimes)
     payload = _portable(fn, args) if method != "fork" else None
     ctx = mp.get_context("fork" if payload is None else method)
     parent, child = ctx.Pipe(duplex=False)
