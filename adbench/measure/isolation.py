@@ -48,10 +48,9 @@ Guarantees of :func:`run_isolated` (with ``isolate=True``):
   (started once, about 1 s; then a worker starts in about as long as a fork),
   and is given the call pickled (a problem of a problem file travels as its
   file: :func:`adbench.registry.problem_from_file`) and the timing budget. A
-  call that cannot be pickled (a lambda) is forked all the same. A call that
-  does not run the library (adbench's own methods, the reference, a check of
-  f) never takes those locks, and is forked as before, the cheaper start and
-  what the caller's patches reach; JAX still warns of that fork.
+  call that cannot be pickled (a lambda) is forked all the same, and so is one
+  that does not run the library (adbench's own methods, the reference), which
+  never takes those locks: the cheaper start (JAX still warns of that fork).
 """
 
 from __future__ import annotations
@@ -293,11 +292,9 @@ def _death_message(exitcode) -> str:
 def run_isolated(fn: Callable, args: tuple = (), timeout: float | None = None,
                  memory_limit: int | None = None, isolate: bool = True,
                  runtimes: tuple = ()) -> Outcome:
-    """``fn(*args)`` in a forked worker killed after ``timeout`` seconds.
-
-    ``runtimes`` names the libraries of :data:`THREADED_RUNTIMES` the call runs
-    (a peer method's ``library``): if one of them is running here, the worker
-    comes from the fork server instead (:func:`start_method`).
+    """``fn(*args)`` in a forked worker killed after ``timeout`` seconds; from the
+    fork server if the call runs one of ``runtimes`` and it is running here
+    (:func:`start_method`; a peer method's ``library``).
 
     ``memory_limit`` (bytes; default :data:`MEMORY_LIMIT_BYTES`, 0 for none)
     caps the worker's address space. With ``isolate=False`` it runs in this
