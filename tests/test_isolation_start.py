@@ -13,7 +13,6 @@ import pytest
 
 from adbench.measure import isolation
 from adbench.measure.harness import measure, select
-from adbench.measure.harness.loop import runtimes_of
 from adbench.measure.metrics import timing
 from adbench.methods import get_method
 from adbench.registry import ProblemFileError, load_registry, problem_from_file
@@ -47,9 +46,9 @@ def test_a_worker_is_a_fork_unless_its_call_runs_a_threaded_runtime_running_here
 
 
 def test_a_peer_measurement_names_its_library_and_adbench_methods_none():
-    assert runtimes_of(get_method("jax-rev")) == ("jax",)
-    assert runtimes_of(get_method("torch-rev")) == ("torch",)
-    assert runtimes_of(get_method("ad-reverse")) == ()
+    assert get_method("jax-rev").runtimes == ("jax",)
+    assert get_method("torch-rev").runtimes == ("torch",)
+    assert get_method("ad-reverse").runtimes == ()
 
 
 def _problems(tmp_path):
@@ -116,8 +115,6 @@ def test_after_jax_has_run_a_worker_is_not_forked_and_jax_measures_in_it():
         from adbench.methods import get_method
         from adbench.registry import load_registry
 
-        from adbench.measure.harness.loop import runtimes_of
-
         inst = select(load_registry(), None, ["survey-example"], None)[0]
         import jax
         print(isolation.start_method(("jax",)))
@@ -127,7 +124,7 @@ def test_after_jax_has_run_a_worker_is_not_forked_and_jax_measures_in_it():
         for name in ("jax-rev",):
             method = get_method(name)
             out = isolation.run_isolated(measure, (inst, method, None, 120), 120,
-                                         runtimes=runtimes_of(method))
+                                         runtimes=method.runtimes)
             print(name, out.status, out.value and out.value["status"], out.message)
     ''')
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -49,6 +49,9 @@ class Method:
     tolerance: float = 1e-12
     #: Whether the method's error comes from approximation (finite differences).
     approximate: bool = False
+    #: The libraries of adbench.measure.isolation.THREADED_RUNTIMES its measurement
+    #: runs (a peer's own library); adbench's methods run none.
+    runtimes: tuple = ()
 
     def prepare(self, inst: Instance) -> Prepared:
         raise NotImplementedError

@@ -95,6 +95,10 @@ class PeerMethod(Method):
         return importlib.util.find_spec(cls.library) is not None
 
     @property
+    def runtimes(self) -> tuple:
+        return (self.library,)
+
+    @property
     def unavailable_message(self) -> str:
         return f"unavailable: pip install 'adbench[{self.extra}]'"
 

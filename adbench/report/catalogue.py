@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from adbench.interpret.primitives import TIE_CONVENTION
-from adbench.measure.harness.loop import runtimes_of
 from adbench.measure.isolation import run_isolated
 from adbench.methods import METHODS, Unsupported
 from adbench.problem import Instance, Problem
@@ -45,7 +44,7 @@ def support(prob: Problem, timeout: float = SUPPORT_TIMEOUT_S,
     inst = min(prob.instances(), key=lambda i: (i.n * i.m, i.n))
     out = {}
     for name in METHODS if methods is None else methods:
-        outcome = run_isolated(_try, (inst, name), timeout, runtimes=runtimes_of(METHODS[name]))
+        outcome = run_isolated(_try, (inst, name), timeout, runtimes=METHODS[name].runtimes)
         if outcome.status == "ok":
             out[name] = outcome.value
         elif outcome.status == "timeout":

@@ -19,11 +19,11 @@ from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
+from adbench.measure.harness import numbers
 from adbench.methods import METHODS
 from adbench.report.peers import has_peers, peer_table, time_ratio_vs_size
 from adbench.report.hosts import host_note
 from adbench.report.tables import (
-    _num,
     _sweep_problem,
     find_fd_sweeps,
     format_table,
@@ -78,7 +78,7 @@ def _problem_section(problem: str, sub: pd.DataFrame, plots: _Plots,
     facts = []
     if "version" in sub.columns and sub["version"].nunique() == 1:
         facts.append(f"definition version `{sub['version'].iloc[0]}`")
-    digits = _num(sub, "reference_digits")
+    digits = numbers(sub, "reference_digits")
     if digits.notna().any():
         facts.append(f"reference good to {digits.min():.0f} digits or more")
     if facts:

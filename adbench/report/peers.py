@@ -13,12 +13,11 @@ import math
 
 import pandas as pd
 
-from adbench.measure.harness import MEASURED_STATUSES
+from adbench.measure.harness import MEASURED_STATUSES, numbers
 from adbench.methods import METHODS, PEER_METHODS
 from adbench.report.plots.common import (
     _figure,
     _lines_by_method,
-    _numeric,
     legend_outside,
     scale_axis,
     size_axis,
@@ -66,12 +65,12 @@ def time_ratio_vs_size(df: pd.DataFrame, problem: str):
     line per method (adbench's own and the peers'); None without one such parameter."""
     sub = df[(df["problem"] == problem) & df["status"].isin(MEASURED_STATUSES)]
     varying = varying_sizes(sub)
-    if len(varying) != 1 or not _numeric(sub, "time_ratio").notna().any():
+    if len(varying) != 1 or not numbers(sub, "time_ratio").notna().any():
         return None
     axis = varying[0]
     fig, axes = _figure(width=7.0, height=4.4)
     ax = axes[0][0]
-    data = sub.assign(_x=size_table(sub)[axis], _y=_numeric(sub, "time_ratio"))
+    data = sub.assign(_x=size_table(sub)[axis], _y=numbers(sub, "time_ratio"))
     size_axis(ax, data["_x"])
     scale_axis(ax, "y", data["_y"])
     _lines_by_method(ax, data, "_x", "_y")

@@ -72,8 +72,6 @@ def _method_order(df: pd.DataFrame) -> list:
     return known + sorted(set(df["method"]) - set(known))
 
 
-_num = numbers  # a column as float64, NaN where missing (the Int64 counts too)
-
 
 def _present(df: pd.DataFrame, column: str) -> bool:
     """The column exists and has at least one value."""
@@ -174,9 +172,9 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     the median setup time and the worst swell (symbolic derivative size over
     the size of f, or the derivative's size alone without ``f_ops_tree``)."""
     rows = []
-    swell = _num(df, "expr_ops")
+    swell = numbers(df, "expr_ops")
     if _present(df, "f_ops_tree"):
-        swell = swell / _num(df, "f_ops_tree").where(_num(df, "f_ops_tree") > 0)
+        swell = swell / numbers(df, "f_ops_tree").where(numbers(df, "f_ops_tree") > 0)
         swell_label = "swell (max expr_ops / f_ops_tree)"
     else:
         swell_label = "swell (max expr_ops)"
@@ -185,7 +183,7 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         sub = df[mask]
         ok = mask & (df["status"] == "ok")
         scored = mask & df["status"].isin(MEASURED_STATUSES)
-        err = _num(df, "max_rel_error")[scored]
+        err = numbers(df, "max_rel_error")[scored]
         row = {
             "method": method,
             "ok": int(ok.sum()),
@@ -194,14 +192,14 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
             "failed": int(sub["status"].isin(["error", "timeout", "nonfinite"]).sum()),
             "worst error": err.max() if err.notna().any() else np.nan,
             "median error": err.median() if err.notna().any() else np.nan,
-            "entries over tolerance": int(_num(df, "n_over_tol")[scored].fillna(0).sum()),
+            "entries over tolerance": int(numbers(df, "n_over_tol")[scored].fillna(0).sum()),
         }
         for column, label in (("ops_ratio", "ops ratio (median)"),
                               ("time_ratio", "time ratio (median)"),
                               ("mem_ratio", "memory ratio (median)"),
                               ("setup_s", "setup s (median)")):
             if _present(df, column):
-                row[label] = _num(df, column)[ok].median()
+                row[label] = numbers(df, column)[ok].median()
         if _present(df, "expr_ops"):
             row[swell_label] = swell[ok].max()
         rows.append(row)

@@ -425,12 +425,6 @@ def _check_instance(inst, timeout, isolate, memory_limit) -> tuple[str, str] | N
     return outcome.status, f"{where}: evaluating f(x0) failed: {outcome.message}"
 
 
-def runtimes_of(method) -> tuple:
-    """The libraries a method's measurement runs: a peer's ``library``, or none."""
-    library = getattr(method, "library", "")
-    return (library,) if library else ()
-
-
 def _measure_one(inst, method, reference, timeout, isolate, skipper, memory_limit=None) -> dict:
     smaller = skipper.skip(inst, method.name)
     if smaller is not None:
@@ -439,7 +433,7 @@ def _measure_one(inst, method, reference, timeout, isolate, skipper, memory_limi
         row.update(status="timeout", message=f"skipped: the smaller size {label} timed out")
         return row
     outcome = run_isolated(measure, (inst, method, reference, timeout), timeout, memory_limit,
-                           isolate=isolate, runtimes=runtimes_of(method))
+                           isolate=isolate, runtimes=method.runtimes)
     if outcome.status == "ok":
         return outcome.value
     row = _base_row(inst, method)

@@ -172,11 +172,9 @@ def _zeros_note(ax, values) -> str:
     return "  (0 not shown)" if ax.get_yscale() == "log" and (v == 0).any() else ""
 
 
-_numeric = numbers  # a column as float64, NaN where missing (the Int64 counts too)
-
 
 def _has(df: pd.DataFrame, column: str) -> bool:
-    return column in df.columns and _numeric(df, column).notna().any()
+    return column in df.columns and numbers(df, column).notna().any()
 
 
 # --------------------------------------------------------------------------

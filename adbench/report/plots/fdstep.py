@@ -10,12 +10,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from adbench.measure.harness import numbers
 from adbench.report.plots.common import (
     _KNOWN_STYLES,
     ZERO_FLOOR,
     _figure,
     _method_order,
-    _numeric,
     legend_outside,
     method_style,
     scale_axis,
@@ -47,7 +47,7 @@ def fd_error_vs_step(sweep: pd.DataFrame, title: str | None = None, fits: Sequen
 
     if not {"h", "scheme", "error"} <= set(sweep.columns):
         return None
-    data = sweep.assign(h=_numeric(sweep, "h"), error=_numeric(sweep, "error"))
+    data = sweep.assign(h=numbers(sweep, "h"), error=numbers(sweep, "error"))
     data = data.dropna(subset=["h", "error"])
     data = data[data["h"] > 0]
     if data.empty:

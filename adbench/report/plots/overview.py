@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from adbench.measure.harness import numbers
 from adbench.report.plots.common import (
     SWELL_COLUMNS,
     ZERO_FLOOR,
@@ -17,7 +18,6 @@ from adbench.report.plots.common import (
     size_axis,
     _method_order,
     _name,
-    _numeric,
     _single_size_axis,
     _zeros_note,
     method_style,
@@ -43,7 +43,7 @@ def strip_by_method(df: pd.DataFrame, column: str, ylabel: str, title: str, *,
     tolerance). Returns the Figure, or None when no row has the column."""
     if not _has(df, column):
         return None
-    data = df.assign(_v=_numeric(df, column)).dropna(subset=["_v"])
+    data = df.assign(_v=numbers(df, column)).dropna(subset=["_v"])
     data = data[np.isfinite(data["_v"])]
     if floor is not None:
         data = data.assign(_v=data["_v"].clip(lower=floor))
@@ -121,7 +121,7 @@ def error_vs_size(df: pd.DataFrame, problem: str | None = None):
     if axis is None or not _has(sub, "max_rel_error"):
         return None
     data = sub.assign(**{"_x": size_table(sub)[axis],
-                         "_y": _numeric(sub, "max_rel_error").clip(lower=ZERO_FLOOR)})
+                         "_y": numbers(sub, "max_rel_error").clip(lower=ZERO_FLOOR)})
     fig, axes = _figure()
     ax = axes[0][0]
     ax.set_yscale("log")  # errors run from 0 (drawn at the floor) to order 1
@@ -149,7 +149,7 @@ def cost_vs_size(df: pd.DataFrame, problem: str | None = None):
     fig, axes = _figure(width=6.0 * len(panels), height=4.2, ncols=len(panels))
     sizes = size_table(sub)[axis]
     for ax, (column, label) in zip(axes[0], panels, strict=True):
-        data = sub.assign(_x=sizes, _y=_numeric(sub, column))
+        data = sub.assign(_x=sizes, _y=numbers(sub, column))
         size_axis(ax, data["_x"])
         scale_axis(ax, "y", data["_y"])
         _lines_by_method(ax, data, "_x", "_y")
@@ -180,7 +180,7 @@ def swell_vs_size(df: pd.DataFrame, problem: str | None = None):
     methods = sub["method"] if "method" in sub.columns else pd.Series("", index=sub.index)
     k = 0
     for column in present:
-        values = pd.DataFrame({"x": sizes, "y": _numeric(sub, column),
+        values = pd.DataFrame({"x": sizes, "y": numbers(sub, column),
                                "method": methods}).dropna()
         values = values[values["y"] > 0]
         for method, own in values.groupby("method", sort=True):

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from adbench.measure.harness import numbers
 from adbench.report.plots.common import (
     AD_FD_METHODS,
     _figure,
     _has,
     _lines_by_method,
     _name,
-    _numeric,
     _zeros_note,
     is_wide,
     legend_outside,
@@ -144,11 +144,11 @@ def dimension_sweep(tidy: pd.DataFrame, metrics=("ops_derivative", "time_derivat
     slices = {along: data[data[other] == value] for along, other, value in dims}
     found = []
     for r, metric in enumerate(metrics):
-        row_values = pd.concat([_numeric(sl, metric) for sl in slices.values()])
+        row_values = pd.concat([numbers(sl, metric) for sl in slices.values()])
         for c, (along, other, value) in enumerate(dims):
             ax = axes[r][c]
             sl = slices[along]
-            sl = sl.assign(_x=sl[along].astype(float), _y=_numeric(sl, metric))
+            sl = sl.assign(_x=sl[along].astype(float), _y=numbers(sl, metric))
             log_x = size_axis(ax, sl["_x"])
             log_y = is_wide(row_values)
             if log_y:
