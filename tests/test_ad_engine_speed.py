@@ -125,8 +125,9 @@ def test_partials_are_written_from_the_rules():
     # a rule that decides by the value (abs: the sign of x) has no partial
     assert PRIMITIVES["abs"].scalar_partial is None
     try:  # a primitive defined after the table gets one from its rule too
-        probe = elementwise("cube_probe_for_test", lambda x: x ** 3, scalar=lambda x: x ** 3,
-                            lin=(lambda g, x, out: P.multiply(g, P.multiply(3.0, P.multiply(x, x))),))
+        probe = elementwise(
+            "cube_probe_for_test", lambda x: x ** 3, scalar=lambda x: x ** 3,
+            lin=(lambda g, x, out: P.multiply(g, P.multiply(3.0, P.multiply(x, x))),))
         assert probe.scalar_partial.expression == "(3.0 * (x * x))"
         assert probe.scalar_partial(2.0, 8.0) == 12.0
     finally:

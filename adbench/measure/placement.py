@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["HOST_COLUMNS", "HOST_INTEGER_COLUMNS", "host_label", "cpu_model", "physical_cores", "Placement", "placed",
-           "running_count", "serial_columns"]
+__all__ = ["HOST_COLUMNS", "HOST_INTEGER_COLUMNS", "host_label", "cpu_model", "physical_cores",
+           "Placement", "placed", "running_count", "serial_columns"]
 
 #: The columns a row gets from its placement (see :func:`serial_columns`).
 HOST_COLUMNS = ["host", "concurrency", "cpus"]

@@ -19,8 +19,9 @@ normal state:
 Each is printed as a ratio to ``plain``, the median of the rounds, with the range
 of single rounds. ``floor`` = record + compiled sweep is what ``grad`` would cost if
 its backward sweep interpreted the tape at no cost over the compiled lines: a lower
-bound for any sweep, given this recording. ``--memory`` prints instead the peak of traced memory during one
-call of the plain evaluation, ``grad`` and ``compile_grad`` (:func:`peak_memory`).
+bound for any sweep, given this recording. ``--memory`` prints instead the peak of
+traced memory during one call of the plain evaluation, ``grad`` and ``compile_grad``
+(:func:`peak_memory`).
 Nothing is asserted: the figures are for reading beside the profile of one gradient
 (``python -m cProfile``) and ``adbench bench engine``.
 """
