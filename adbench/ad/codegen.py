@@ -173,6 +173,15 @@ class Writer:
                                 f"    return {self.var(self.y_index)}, rows"])
         return "\n".join(self.release(lines, split)) + "\n"
 
+    def program(self, name: str, sweep: bool = True):
+        """:meth:`write`'s source compiled under the file name ``name``: the function
+        ``program(x, seed)``, with its text in ``.source``. Uncompilable as write."""
+        source = self.write(sweep)
+        exec(compile(source, name, "exec"), self.namespace)
+        program = self.namespace["program"]
+        program.source = source
+        return program
+
     def release(self, lines: list, split: int) -> list:
         """``lines`` with ``del`` after the last use of each large array, so that
         the memory of values and adjoints is freed as soon as the ordinary

@@ -293,14 +293,11 @@ class CompiledReverse:
         writer = Writer(trace, xv, y, x, rows=self.jacobian)
         writer.namespace["SEEDS"] = _seeds(shape_of(y))
         try:
-            source = writer.write()
+            program = writer.program(f"<compiled {what} of {_name(self.f)}>")
         except Uncompilable as why:
             self.reasons[key] = str(why)
             return None
         self.unstaged[key] = writer.unstaged
-        namespace = writer.namespace
-        exec(compile(source, f"<compiled {what} of {_name(self.f)}>", "exec"), namespace)
-        program = namespace["program"]
         program.out_shape = shape_of(y)
         problem = self._check(program, x, answer, key)
         if problem is not None:
@@ -309,7 +306,7 @@ class CompiledReverse:
                           f"{key[0]} was not used ({problem}); the ordinary engine serves it",
                           RuntimeWarning, stacklevel=3)
             return None
-        self.sources[key], self.backends[key] = source, "python"
+        self.sources[key], self.backends[key] = program.source, "python"
         return program
 
     def _check(self, program, x, answer, key) -> str | None:

@@ -78,12 +78,8 @@ def compiled_forward(f, x):
     in ``.source``)."""
     trace = GuardedTrace()
     xv = trace.input(x)
-    writer = Writer(trace, xv, f(xv, numpy_xp), x, rows=False)
-    source = writer.write(sweep=False)
-    exec(compile(source, "<compiled forward>", "exec"), writer.namespace)
-    program = writer.namespace["program"]
-    program.source = source
-    return program
+    return Writer(trace, xv, f(xv, numpy_xp), x, rows=False).program("<compiled forward>",
+                                                                      sweep=False)
 
 
 def peak_memory(D: int = 2, K: int = 5, N: int = GMM_N) -> dict:
