@@ -1,0 +1,92 @@
+"""The catalogue's support check: a limit on the worker's CPU time, and a
+wall-clock backstop for a worker that does not compute."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from adbench.methods import METHODS, Method, Prepared
+from adbench.report.catalogue import support
+
+
+class _Burns(Method):
+    """Computes without end, in Python (where SIGXCPU's handler runs)."""
+
+    name = "burns"
+    swallow = False
+
+    def prepare(self, inst):
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:  # noqa: BLE001 - a method that swallows errors
+                if not self.swallow:
+                    raise
+
+
+class _Swallows(_Burns):
+    name = "swallows"
+    swallow = True
+
+
+class _Sleeps(Method):
+    """Spends no CPU time: only the wall-clock backstop ends it."""
+
+    name = "sleeps"
+
+    def prepare(self, inst):
+        time.sleep(3600)
+
+
+class _Quick(Method):
+    name = "quick"
+
+    def prepare(self, inst):
+        import numpy as np
+
+        return Prepared(lambda x: np.zeros((inst.m, inst.n)))
+
+
+@pytest.fixture
+def fake_methods(monkeypatch):
+    for method in (_Burns(), _Swallows(), _Sleeps(), _Quick()):
+        monkeypatch.setitem(METHODS, method.name, method)  # the forked worker inherits it
+
+
+def _label(registry) -> str:
+    return min(registry.get("rosenbrock").instances(), key=lambda i: (i.n * i.m, i.n)).size_label
+
+
+def test_a_method_over_its_cpu_time_is_said_to_be(registry, fake_methods):
+    # A wall backstop far beyond the CPU limit: a loaded machine cannot turn the verdict.
+    sup = support(registry.get("rosenbrock"), timeout=1, wall=120,
+                  methods=["burns", "swallows", "quick", "ad-reverse"])
+    over = f"no: over 1 s of CPU at {_label(registry)}"
+    assert sup == {"burns": over, "swallows": over, "quick": "yes", "ad-reverse": "yes"}
+
+
+def test_a_worker_that_does_not_compute_meets_the_wall_backstop(registry, fake_methods):
+    sup = support(registry.get("rosenbrock"), timeout=60, wall=2, methods=["sleeps"])
+    assert sup == {"sleeps": f"no: over 2 s of wall-clock time at {_label(registry)}"}
+
+
+def test_the_wall_backstop_defaults_to_a_multiple_of_the_cpu_limit(registry, fake_methods):
+    from adbench.report.catalogue import SUPPORT_WALL_FACTOR
+
+    sup = support(registry.get("rosenbrock"), timeout=0.5, methods=["sleeps"])
+    wall = 0.5 * SUPPORT_WALL_FACTOR
+    assert sup == {"sleeps": f"no: over {wall:g} s of wall-clock time at {_label(registry)}"}
+
+
+def test_the_help_of_list_support_states_the_cpu_limit():
+    from click.testing import CliRunner
+
+    from adbench.cli import cli
+    from adbench.report.catalogue import SUPPORT_TIMEOUT_S
+
+    result = CliRunner().invoke(cli, ["list", "--help"], terminal_width=400)
+    assert result.exit_code == 0
+    assert f"within {SUPPORT_TIMEOUT_S:g} s of CPU time" in " ".join(result.output.split())
