@@ -3,10 +3,12 @@ wall-clock backstop for a worker that does not compute."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 import pytest
 
+from adbench.measure.isolation import run_isolated
 from adbench.methods import METHODS, Method, Prepared
 from adbench.report.catalogue import support
 
@@ -32,6 +34,21 @@ class _Swallows(_Burns):
     swallow = True
 
 
+class _BurnsInDel(_Burns):
+    """Reaches the limit inside a ``__del__``, where Python discards the exception."""
+
+    name = "burns-in-del"
+
+    def prepare(self, inst):
+        class Spins:
+            def __del__(self):
+                while True:
+                    pass
+
+        Spins()  # dropped at once: its __del__ runs here, until SIGXCPU
+        return super().prepare(inst)
+
+
 class _Sleeps(Method):
     """Spends no CPU time: only the wall-clock backstop ends it."""
 
@@ -52,7 +69,7 @@ class _Quick(Method):
 
 @pytest.fixture
 def fake_methods(monkeypatch):
-    for method in (_Burns(), _Swallows(), _Sleeps(), _Quick()):
+    for method in (_Burns(), _Swallows(), _BurnsInDel(), _Sleeps(), _Quick()):
         monkeypatch.setitem(METHODS, method.name, method)  # the forked worker inherits it
 
 
@@ -66,6 +83,21 @@ def test_a_method_over_its_cpu_time_is_said_to_be(registry, fake_methods):
                   methods=["burns", "swallows", "quick", "ad-reverse"])
     over = f"no: over 1 s of CPU at {_label(registry)}"
     assert sup == {"burns": over, "swallows": over, "quick": "yes", "ad-reverse": "yes"}
+
+
+def _limited_in_del() -> tuple[str, list]:
+    """The verdict on _BurnsInDel, and what reached ``sys.unraisablehook`` meanwhile."""
+    from adbench.report.catalogue import _within_cpu
+
+    seen = []
+    sys.unraisablehook = lambda unraisable: seen.append(type(unraisable.exc_value).__name__)
+    return _within_cpu(1, "here", _BurnsInDel().prepare, None), seen
+
+
+def test_a_limit_met_in_a_del_is_met_again_and_not_reported():
+    outcome = run_isolated(_limited_in_del, (), 120)
+    assert outcome.status == "ok", outcome.message
+    assert outcome.value == ("no: over 1 s of CPU at here", [])
 
 
 def test_a_worker_that_does_not_compute_meets_the_wall_backstop(registry, fake_methods):

@@ -21,6 +21,7 @@ import inspect
 import math
 import resource
 import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,16 @@ def _on_sigxcpu(signum, frame):
         raise CpuLimitExceeded
 
 
+def _unraisable_hook(previous):
+    """``sys.unraisablehook`` that says nothing of a :class:`CpuLimitExceeded`
+    Python discarded (raised in a ``__del__``, say): the kernel's next SIGXCPU,
+    a second of CPU later, raises it again where it counts."""
+    def hook(unraisable):
+        if not isinstance(unraisable.exc_value, CpuLimitExceeded):
+            previous(unraisable)
+    return hook
+
+
 def _within_cpu(cpu_s: float, label: str, fn, *args) -> str:
     """``fn(*args)`` (a verdict) limited to ``cpu_s`` seconds of CPU time of this
     process, all its threads together, counted from this call (rounded up to whole
@@ -64,7 +75,8 @@ def _within_cpu(cpu_s: float, label: str, fn, *args) -> str:
     limit = math.ceil(used.ru_utime + used.ru_stime + cpu_s)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    previous = signal.signal(signal.SIGXCPU, _on_sigxcpu)
+    previous, unraisable = signal.signal(signal.SIGXCPU, _on_sigxcpu), sys.unraisablehook
+    sys.unraisablehook = _unraisable_hook(unraisable)
     resource.setrlimit(resource.RLIMIT_CPU, (limit, hard))
     _ARMED.append(True)
     try:
@@ -76,6 +88,7 @@ def _within_cpu(cpu_s: float, label: str, fn, *args) -> str:
         _ARMED.clear()
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
         signal.signal(signal.SIGXCPU, previous)
+        sys.unraisablehook = unraisable
 
 
 def _try(inst: Instance, name: str) -> str:
