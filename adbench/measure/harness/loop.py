@@ -265,10 +265,10 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     instances = select(registry, suite, problems, sizes)
     if isinstance(methods, str):
         methods = [methods]
-    if methods:
-        chosen = [get_method(name) for name in methods]
+    if methods:  # each once: a method named twice is measured once
+        chosen = [get_method(name) for name in dict.fromkeys(methods)]
     elif not problems and suite and registry.suite(suite).methods:
-        chosen = [get_method(name) for name in registry.suite(suite).methods]
+        chosen = [get_method(name) for name in dict.fromkeys(registry.suite(suite).methods)]
     else:
         chosen = [METHODS[name] for name in DEFAULT_METHODS]
     cols = columns()
