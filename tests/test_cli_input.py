@@ -146,3 +146,19 @@ def _options(command, path=()):
                          ids=lambda v: v if isinstance(v, str) else v.opts[0])
 def test_every_option_says_what_it_does(where, option):
     assert option.help, f"adbench {where} {option.opts[0]} has no help text"
+
+
+def test_an_unknown_problem_of_a_suite_names_the_suite_and_its_file(tmp_path):
+    (tmp_path / "suites.toml").write_text('[mine]\ndescription = "x"\n'
+                                          '[mine.problems]\nnosuch = {}\n')
+    result = invoke(["run", "mine", "--problems-dir", str(tmp_path)])
+    _one_line_error(result, f"suite 'mine' ({tmp_path / 'suites.toml'}): unknown problem "
+                            "'nosuch'")
+
+
+def test_a_size_too_large_to_build_says_so():
+    # x0 of 1e15 float64 values (8 PB) cannot be allocated: a MemoryError, here with
+    # an empty message
+    _one_line_error(invoke(["run", "--problem", "rosenbrock", "--sizes", "n=1000000000000000",
+                            "--method", "ad-forward"]),
+                    "problem 'rosenbrock' at n=1000000000000000: MemoryError: out of memory")
