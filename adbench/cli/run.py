@@ -28,7 +28,7 @@ from adbench.registry import load_registry
               show_default=True, help="Plain text, or a markdown catalogue.")
 @click.option("--support", is_flag=True,
               help="With --format md: measure which methods differentiate each problem "
-                   "(on its smallest size, each method within 20 s of CPU time; slow: every "
+                   "(on its smallest size, each method within 60 s of CPU time; slow: every "
                    "method on every problem).")
 @click.option("--wide", is_flag=True,
               help="Plain text with every row on one line, however wide (by default the "

@@ -35,11 +35,14 @@ from adbench.registry import Registry
 
 __all__ = ["support", "catalogue_markdown", "problem_table"]
 
-#: CPU time (seconds) each method gets on the smallest instance when support is measured.
-SUPPORT_TIMEOUT_S = 20.0
+#: CPU time (seconds) each method gets on the smallest instance when support is measured:
+#: well above the slowest supported pair (mlp-loss, symbolic: 18.5 to 26 s of CPU on a
+#: shared 2-vCPU machine, the CPU time itself moving with the load), so that no verdict
+#: sits at the limit.
+SUPPORT_TIMEOUT_S = 60.0
 #: The wall-clock backstop, as a multiple of the CPU limit: generous, so that only a worker
 #: that does not compute (sleeps, waits on a lock, is stuck in C code) reaches it.
-SUPPORT_WALL_FACTOR = 6.0
+SUPPORT_WALL_FACTOR = 3.0
 
 
 class CpuLimitExceeded(BaseException):
@@ -108,9 +111,9 @@ def support(prob: Problem, timeout: float = SUPPORT_TIMEOUT_S,
     method, or for the names in ``methods``.
 
     Each method gets ``timeout`` seconds of CPU time in its worker (``no: over
-    20 s of CPU at n=2``) and, as a backstop for a worker that does not compute,
+    60 s of CPU at n=2``) and, as a backstop for a worker that does not compute,
     ``wall`` seconds of wall-clock time (default: :data:`SUPPORT_WALL_FACTOR`
-    times ``timeout``; ``no: over 120 s of wall-clock time at n=2``)."""
+    times ``timeout``; ``no: over 180 s of wall-clock time at n=2``)."""
     inst = min(prob.instances(), key=lambda i: (i.n * i.m, i.n))
     label = inst.size_label or "its size"
     wall = SUPPORT_WALL_FACTOR * timeout if wall is None else wall
