@@ -247,7 +247,8 @@ class Problem:
         except ProblemDefinitionError:
             raise
         except Exception as exc:
-            raise ProblemDefinitionError(f"{where}: {type(exc).__name__}: {exc}") from exc
+            detail = str(exc) or ("out of memory" if isinstance(exc, MemoryError) else repr(exc))
+            raise ProblemDefinitionError(f"{where}: {type(exc).__name__}: {detail}") from exc
         if n < 1 or m < 1:
             raise ProblemDefinitionError(f"{where}: n and m must be positive, got n={n}, m={m}")
         if x0.shape != (n,):

@@ -105,7 +105,11 @@ class Registry:
         """(problem, sizes) pairs of a suite; ``"*"`` selects every problem."""
         if suite.problems == {"*": {}}:
             return [(p, {}) for p in self.problems.values()]
-        return [(self.get(name), sizes) for name, sizes in suite.problems.items()]
+        try:
+            return [(self.get(name), sizes) for name, sizes in suite.problems.items()]
+        except UnknownNameError as exc:
+            where = f" ({suite.source})" if suite.source else ""
+            raise UnknownNameError(f"suite {suite.name!r}{where}: {exc}") from None
 
     def instances(self, selection: Sequence[tuple[Problem, Mapping]]) -> list[Instance]:
         out = []

@@ -105,7 +105,7 @@ def test_fd_sweep_leaves_out_the_complex_step_where_f_branches(tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (["--h-range", "1:1e-3"], "--h-range '1:1e-3': need 0 < LO < HI"),
-    (["--at", "0.1,0.2"], "the problem has n = 1 inputs"),
+    (["--at", "0.1,0.2"], "the problem has 1 input, got 2 values"),
     (["--sizes", "depth=3,4"], "fd-sweep takes one value per size parameter"),
     (["--sizes", "n=3"], "logistic-map has no size parameter n"),
 ])

@@ -159,6 +159,29 @@ def test_a_run_writes_the_integer_columns_as_integers_and_no_other_column_so(tmp
             "time_samples", "n_over_tol"} <= filled
 
 
+def test_rows_in_memory_are_the_frame_their_results_csv_reads_back(tmp_path):
+    rows = [FULL, EMPTY, {**FULL, "method": "ad-forward", "message": "two\nlines"}]
+    pd.testing.assert_frame_equal(R.results_frame(rows, columns()),
+                                  read_results(_write(tmp_path / "results.csv", rows)))
+    pd.testing.assert_frame_equal(R.results_frame([], columns()),
+                                  read_results(_write(tmp_path / "empty.csv", [])))
+
+
+def test_a_run_returns_the_same_types_with_or_without_a_results_file(tmp_path):
+    """adbench.run(out=None) types its rows as a results.csv is read back: the
+    same dtypes, and the same values wherever they do not depend on the clock."""
+    selection = dict(problems=["rosenbrock"], sizes={"n": [2]}, isolate=False,
+                     methods=["fd-forward", "symbolic", "ad-reverse"])
+    in_memory = adbench.run(**selection)
+    written = adbench.run(**selection, out=tmp_path)
+    pd.testing.assert_series_equal(in_memory.dtypes, written.dtypes)
+    assert (in_memory.dtypes == "Int64").sum() == len(integer_columns())
+    steady = [c for c in columns() if not c.startswith(("time_", "setup_"))
+              and c not in ("error_estimate", "simplify_status", "mem_f_bytes",
+                            "mem_derivative_bytes")]
+    pd.testing.assert_frame_equal(in_memory[steady], written[steady])
+
+
 def _as_floats(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with its integer columns as float64: how they were read before."""
     return df.astype({c: "float64" for c in integer_columns() if c in df.columns})

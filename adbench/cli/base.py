@@ -9,7 +9,9 @@ exit with code 2. ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import math
+import os
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -21,7 +23,8 @@ from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 
 __all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS", "Limit", "SECONDS",
-           "GIB", "dated_folder", "jobs_option", "spread_options"]
+           "GIB", "NumberRange", "dated_folder", "check_writable", "parse_point", "jobs_option",
+           "spread_options"]
 
 
 class UserError(click.ClickException):
@@ -38,6 +41,48 @@ def dated_folder(kind: str) -> Path:
     from datetime import datetime
 
     return Path("results") / datetime.now().strftime(f"{kind}-%Y%m%d-%H%M%S")
+
+
+def check_writable(folder: Path, option: str = "--out") -> None:
+    """Create ``folder``, write a probe file there and take both away again, or
+    fail in one line naming ``option``: before a command's work, not after it.
+
+    Trying is the only reliable test: ``os.access`` says yes to root on a
+    read-only file system and knows nothing of quotas. The folders made for the
+    test are removed, so that a command refused afterwards (an unknown problem,
+    say) leaves nothing behind; the command makes them again when it writes.
+    """
+    probe, missing = folder, []
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"{option} {folder}: {probe} is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        test = folder / f".adbench-probe-{os.getpid()}"
+        test.write_text("")
+        test.unlink()
+    except OSError as exc:
+        raise UserError(f"{option} {folder}: cannot write there ({exc.strerror or exc})") from None
+    finally:
+        for made in missing:  # deepest first
+            with suppress(OSError):
+                made.rmdir()
+
+
+def parse_point(text: str, n: int) -> list[float]:
+    """``--at X1,X2,...``: n finite numbers, or a one-line UserError saying what is wrong."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UserError(f"--at {text!r}: expected {n} comma-separated numbers") from None
+    if len(values) != n:
+        raise UserError(f"--at {text!r}: the problem has {n} input{'s' * (n != 1)}, got "
+                        f"{len(values)} value{'s' * (len(values) != 1)}")
+    if not all(math.isfinite(v) for v in values):
+        raise UserError(f"--at {text!r}: the values must be finite")
+    return values
 
 
 def spread_options(what: str, note: str = ""):
@@ -106,6 +151,17 @@ class Limit(click.ParamType):
             self.fail(f"{value} is not a limit (it must be {'>=' if self.zero_ok else '>'} 0; "
                       "inf means none)", param, ctx)
         return self.unlimited if math.isinf(number) else number
+
+
+class NumberRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses nan, which compares false with
+    every bound and so passes FloatRange's check."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 #: A time limit in seconds (inf: none, given as None).

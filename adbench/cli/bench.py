@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 import adbench
-from adbench.cli.base import UserError, cli
+from adbench.cli.base import NumberRange, UserError, cli
 
 
 @cli.group("bench")
@@ -38,7 +38,8 @@ def _gmm_size(text: str) -> str:
               help="GMM sizes (repeatable) [default: 2,5 10,25 20,50 64,100; N = 1000].")
 @click.option("--repeats", type=click.IntRange(min=1), default=7, show_default=True,
               help="Samples per measurement; the median is reported.")
-@click.option("--min-sample", type=click.FloatRange(min=0, min_open=True), default=0.05,
+@click.option("--min-sample", type=NumberRange(min=0, max=float("inf"), min_open=True,
+                                                max_open=True), default=0.05,
               show_default=True, help="Seconds each sample lasts at least (calls are repeated).")
 @click.option("--peers/--no-peers", default=True, show_default=True,
               help="Time the other libraries' gradients (JAX eager and jit, torch eager and "
@@ -51,7 +52,7 @@ def _gmm_size(text: str) -> str:
                    "MALLOC_MMAP_THRESHOLD_) so that large arrays reuse warm pages: "
                    "timings then reflect computation rather than page faults.")
 @click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text",
-              show_default=True)
+              show_default=True, help="A plain table, or markdown.")
 @click.option("--wide", is_flag=True,
               help="Plain text with every row on one line, however wide (by default the table "
                    "fits the terminal, COLUMNS: its columns are printed in blocks).")
@@ -70,6 +71,9 @@ def engine_command(workloads, collector, gmm_sizes, repeats, min_sample, peers, 
     """
     from adbench.report.terminal import terminal_width
     from adbench.studies.bench import BLAS_ENV, RETAIN_MEMORY_ENV
+
+    if wide and fmt != "text":
+        raise UserError("--wide is for --format text (a markdown table is never wrapped)")
 
     args = [sys.executable, "-m", "adbench.studies.bench", "--repeats", str(repeats),
             "--min-sample", str(min_sample), "--clock", clock, "--format", fmt,

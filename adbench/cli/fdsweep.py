@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from adbench.cli.base import UserError, cli, dated_folder, problems_dir_option
+from adbench.cli.base import (UserError, check_writable, cli, dated_folder, parse_point,
+                              problems_dir_option)
 from adbench.measure.harness import parse_sizes
 from adbench.registry import load_registry
 
@@ -30,19 +31,6 @@ def single_instance(problem, sizes_specs, command: str):
     return problem.instance(**chosen)
 
 
-def _parse_at(text: str | None, n: int):
-    if text is None:
-        return None
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise UserError(f"--at {text!r}: expected {n} comma-separated numbers") from None
-    if len(values) != n or not all(math.isfinite(v) for v in values):
-        raise UserError(f"--at {text!r}: the problem has n = {n} inputs; give {n} finite "
-                        "numbers separated by commas")
-    return values
-
-
 def _fmt(v) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3g}"
 
@@ -50,7 +38,8 @@ def _fmt(v) -> str:
 @cli.command("fd-sweep")
 @click.argument("problem_name", metavar="PROBLEM")
 @click.option("--sizes", "sizes", multiple=True, metavar="NAME=V",
-              help="The size of a family (one value per parameter, e.g. depth=4).")
+              help="The size of a family (one value per parameter, e.g. depth=4) "
+                   "[default: each parameter's first default value].")
 @click.option("--at", "at", default=None, metavar="X1,X2,...",
               help="The point x0 (n numbers) [default: the problem's x0].")
 @click.option("--h-range", "h_range", default="1e-16:1", show_default=True, metavar="LO:HI",
@@ -85,12 +74,13 @@ def fd_sweep_command(problem_name, sizes, at, h_range, per_decade, exact_steps, 
 
     problem = load_registry(problems_dirs).get(problem_name)
     inst = single_instance(problem, sizes, "fd-sweep")
-    x0 = _parse_at(at, inst.n)
+    x0 = None if at is None else parse_point(at, inst.n)
     try:
         lo, hi = parse_h_range(h_range)
     except HRangeError as exc:
         raise UserError(str(exc)) from None
     out = out or dated_folder("fd-sweep")
+    check_writable(out)
     out.mkdir(parents=True, exist_ok=True)
 
     table, notes = sweep(inst, x0, step_grid(lo, hi, per_decade), exact_steps=exact_steps)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from adbench.cli.base import UserError, cli, jobs_option, spread_options
+from adbench.cli.base import SECONDS, UserError, cli, jobs_option, spread_options
 from adbench.studies.fuzz import CHECKS
 
 
@@ -44,8 +44,8 @@ def _executor(jobs: str, cluster: str | None):
               help="Index of the first program (with --examples 1: re-check one program).")
 @click.option("--max-nodes", type=click.IntRange(1, 40), default=8, show_default=True,
               help="Largest number of operations in a program.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
-              show_default=True, help="Hard time limit of the checks of one program, in s.")
+@click.option("--timeout", type=SECONDS, default=60.0, show_default=True,
+              help="Hard time limit of the checks of one program, in seconds (inf: none).")
 @click.option("--skip", multiple=True, metavar="CHECK",
               type=click.Choice([c for c in CHECKS if c != "methods"]),
               help="Leave out a group of checks (repeatable).")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from adbench.cli.base import UserError, cli
+from adbench.cli.base import NumberRange, UserError, check_writable, cli
 
 
 def _results_path(path: Path) -> Path:
@@ -29,13 +29,13 @@ def _results_path(path: Path) -> Path:
                    "with two CSVs, where diff.md is written (default: printed only).")
 @click.option("--title", default="adbench report", show_default=True,
               help="Title of report.md.")
-@click.option("--no-plots", is_flag=True, help="Tables only, no PNG plots.")
+@click.option("--no-plots", is_flag=True, help="Tables only in report.md, no PNG plots.")
 @click.option("--check", type=click.Choice(["all", "accuracy"]), is_flag=False,
               flag_value="all", default=None,
               help="With two CSVs: exit with code 1 if a value got worse, a row stopped "
                    "being ok, or a row disappeared; `--check accuracy` judges everything "
                    "but times.")
-@click.option("--time-threshold", type=click.FloatRange(min=1, min_open=True), default=None,
+@click.option("--time-threshold", type=NumberRange(min=1, min_open=True), default=None,
               metavar="FACTOR",
               help="With two CSVs: a time ratio moved when it changed by this factor "
                    "[default: beyond the timing noise both runs measured].")
@@ -61,10 +61,17 @@ def report_command(results, out, title, no_plots, check, time_threshold):
         raise UserError("give one results.csv (its report) or two (their differences), "
                         f"not {len(results)}")
     paths = [_results_path(p) for p in results]
+    source = click.get_current_context().get_parameter_source
+    for option in (["check", "time_threshold"] if len(paths) == 1 else ["title", "no_plots"]):
+        if source(option) is click.core.ParameterSource.COMMANDLINE:
+            name = "--" + option.replace("_", "-")
+            raise UserError(f"{name} compares two runs: give two results.csv" if len(paths) == 1
+                            else f"{name} is for the report of one run, not for the "
+                                 "differences of two")
+    if out is not None:
+        check_writable(out)
     frames = [read_results(p) for p in paths]
     if len(frames) == 1:
-        if check:
-            raise UserError("--check compares two runs: give two results.csv")
         folder = out if out is not None else paths[0].parent
         report = write_report(frames[0], folder, title=title, plots=not no_plots,
                               fd_sweeps=find_fd_sweeps(paths[0].parent))

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import sys
 import time
-from contextlib import suppress
 from pathlib import Path
 
 import click
 import pandas as pd
 
-from adbench.cli.base import (GIB, SECONDS, UserError, cli, dated_folder, jobs_option,
-                              problems_dir_option, spread_options)
+from adbench.cli.base import (GIB, SECONDS, NumberRange, UserError, check_writable, cli,
+                              dated_folder, jobs_option, problems_dir_option, spread_options)
 from adbench.measure.harness import DEFAULT_TIMEOUT, STATUSES, ResultsWriteError, parse_sizes
 from adbench.measure.interrupts import Terminated, raising_interrupts
 from adbench.methods import METHODS
@@ -30,7 +28,8 @@ from adbench.registry import load_registry
               show_default=True, help="Plain text, or a markdown catalogue.")
 @click.option("--support", is_flag=True,
               help="With --format md: measure which methods differentiate each problem "
-                   "(on its smallest size; takes a minute or two).")
+                   "(on its smallest size, each method within 60 s of CPU time; slow: every "
+                   "method on every problem).")
 @click.option("--wide", is_flag=True,
               help="Plain text with every row on one line, however wide (by default the "
                    "tables fit the terminal, COLUMNS: long descriptions wrap).")
@@ -47,6 +46,8 @@ def list_command(problems_dirs, fmt, support, wide):
                             "description": s.description} for s in reg.suites.values()])
     if support and fmt != "md":
         raise UserError("--support needs --format md")
+    if wide and fmt != "text":
+        raise UserError("--wide is for --format text (a markdown table is never wrapped)")
     if fmt == "md":
         parts = [catalogue_markdown(reg, with_support=support), "", "# Methods", "",
                  methods.to_markdown(index=False), "", "# Suites", "",
@@ -120,7 +121,7 @@ class _Progress:
 @cli.command("run")
 @click.argument("suite", required=False)
 @click.option("--problem", "problems", multiple=True, metavar="NAME",
-              help="Run this problem (repeatable); default: the suite.")
+              help="Run this problem (repeatable) instead of a suite.")
 @click.option("--method", "methods", multiple=True, metavar="NAME",
               help="Run this method (repeatable); default: the suite's methods, else "
                    "adbench's own.")
@@ -132,7 +133,8 @@ class _Progress:
               default=DEFAULT_TIMEOUT, show_default=True,
               help="Hard time limit of each measurement, in seconds (inf: none).")
 @click.option("--resume", type=click.Path(path_type=Path, file_okay=False), default=None,
-              metavar="DIR", help="Complete an interrupted run in DIR.")
+              metavar="DIR", help="Complete an interrupted run in DIR, with the selection "
+                                  "and limits it was started with.")
 @click.option("--memory-limit", type=GIB, default=None, metavar="GIB",
               help="Address-space limit of each measurement's worker, in GiB (0 or inf: none) "
                    "[default: 16, or 3/4 of the memory if less].")
@@ -140,14 +142,15 @@ class _Progress:
 @click.option("--strict", is_flag=True,
               help="Exit 1 when any row is inaccurate (an entry over its method's "
                    "tolerance), error or nonfinite.")
-@click.option("--time-budget", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+@click.option("--time-budget", type=NumberRange(min=0), default=None, metavar="SECONDS",
               help="Time spent timing f and the derivative per measurement "
                    "[default: 0.1]; 0 skips timing.")
 @spread_options("problem instances", "; timing measurements run one per physical core, pinned")
 @problems_dir_option
 def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_limit, quiet,
                 strict, time_budget, jobs, cluster, problems_dirs):
-    """Run SUITE (default: quick), or the given problems, with every method.
+    """Run SUITE (default: quick), or the given problems instead, with the
+    suite's methods (else adbench's own) or the given ones.
 
     Writes results.csv (one row per problem x size x method) and report.md.
     An output file that cannot be written is a one-line error: exit code 2 if
@@ -180,9 +183,12 @@ def run_command(suite, problems, methods, sizes, out, timeout, resume, memory_li
                                ("time_budget", time_budget)))
         timing.configure(budget_s=budget)
     else:
+        if suite and problems:
+            raise UserError(f"give a SUITE or --problem, not both (SUITE {suite} with "
+                            f"--problem {problems[0]})")
         parsed = parse_sizes(sizes)
         out = out or _default_out()
-    _check_writable(out)
+    check_writable(out)
     spread = _spread(jobs, cluster)
     try:
         with raising_interrupts():
@@ -289,31 +295,3 @@ class RunCutShort(click.ClickException):
 def _warn(message: str) -> None:
     """A warning of the run, on one line of stderr."""
     click.echo(f"adbench: warning: {message}", err=True)
-
-
-def _check_writable(out: Path) -> None:
-    """Create ``out``, write a probe file there and take both away again, or
-    fail in one line.
-
-    Trying is the only reliable test: ``os.access`` says yes to root on a
-    read-only file system and knows nothing of quotas. The folders made for the
-    test are removed, so that a run refused afterwards (an unknown problem, say)
-    leaves nothing behind; the run makes them again once its selection is valid.
-    """
-    probe, missing = out, []
-    while not probe.exists() and probe != probe.parent:
-        missing.append(probe)
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UserError(f"--out {out}: {probe} is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        test = out / f".adbench-probe-{os.getpid()}"
-        test.write_text("")
-        test.unlink()
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    finally:
-        for folder in missing:  # deepest first
-            with suppress(OSError):
-                folder.rmdir()

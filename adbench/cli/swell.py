@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from adbench.cli.base import SECONDS, cli, dated_folder, problems_dir_option
+from adbench.cli.base import (SECONDS, NumberRange, check_writable, cli, dated_folder,
+                              problems_dir_option)
 from adbench.measure.harness import parse_sizes
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import load_registry
@@ -23,7 +24,7 @@ SHOWN = ["expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse", "expr_ops_s
 @click.option("--timeout", type=SECONDS, default=60.0,
               show_default=True, help="Hard time limit per size, in seconds (inf: none); "
                                       "larger sizes are skipped after a timeout.")
-@click.option("--simplify-budget", type=click.FloatRange(min=0), default=10.0,
+@click.option("--simplify-budget", type=NumberRange(min=0), default=10.0,
               show_default=True, help="Seconds simplify may take per size (0: skip it).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Folder for swell.csv and swell.png [default: results/swell-DATE].")
@@ -49,6 +50,7 @@ def swell_command(problem_name, sizes, timeout, simplify_budget, out, problems_d
             f"--sizes {', '.join(sorted(unknown))}: {problem.name} has no such size parameter "
             f"(its size parameters: {', '.join(problem.sizes) or 'none'})")
     out = out or dated_folder("swell")
+    check_writable(out)
     out.mkdir(parents=True, exist_ok=True)
 
     def progress(inst):

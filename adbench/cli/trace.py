@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import click
 
-from adbench.cli.base import UserError, cli, problems_dir_option
+from adbench.cli.base import UserError, cli, parse_point, problems_dir_option
 from adbench.registry import load_registry
-
-
-def _parse_point(text: str, n: int) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise UserError(f"--at {text!r}: expected {n} comma-separated numbers") from None
-    if len(values) != n:
-        raise UserError(f"--at {text!r}: the problem has {n} inputs, got {len(values)} values")
-    return values
 
 
 def _parse_input(text: str, n: int) -> int:
@@ -39,7 +29,7 @@ def _parse_input(text: str, n: int) -> int:
 @click.option("--sizes", "sizes", multiple=True, metavar="NAME=V",
               help="Size parameter of a family, one value (repeatable, e.g. --sizes n=3).")
 @click.option("--format", "fmt", type=click.Choice(["text", "md", "csv"]), default="text",
-              show_default=True)
+              show_default=True, help="A plain table, markdown, or CSV.")
 @click.option("--digits", type=click.IntRange(min=0, max=17), default=3, show_default=True,
               help="Decimals shown (the survey shows three).")
 @problems_dir_option
@@ -56,7 +46,7 @@ def trace_command(problem, mode, at, wrt, output, sizes, fmt, digits, problems_d
         if len(values) != 1:
             raise UserError(f"--sizes {name}: trace takes one value, got {len(values)}")
     inst = prob.instance(**{k: v[0] for k, v in chosen.items()})
-    x = _parse_point(at, inst.n) if at is not None else list(inst.x0)
+    x = parse_point(at, inst.n) if at is not None else list(inst.x0)
     if mode == "forward":
         if output is not None:
             raise UserError("--output seeds an output in reverse mode; forward mode takes --wrt")

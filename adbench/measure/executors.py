@@ -84,6 +84,20 @@ class LocalExecutor:
             return _lost(exc)
 
 
+def _check_address(address: str) -> None:
+    """ClusterUnavailable, at once, for an address that names no host and port
+    (``nonsense``, ``tcp://host``): given one, distributed's Client would wait out
+    its timeout, then raise ValueError and leave a client whose cleanup waits again."""
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    try:
+        if parse_address(address)[0] in ("tcp", "tls"):
+            get_address_host_port(address)
+    except ValueError as exc:
+        raise ClusterUnavailable(f"--cluster {address}: not a scheduler address ({exc}); "
+                                 "expected tcp://HOST:PORT such as tcp://host:8786") from None
+
+
 class DaskExecutor:
     """The Dask cluster whose scheduler is at ``address``; the tasks run
     :mod:`adbench.worker` on its workers, which need adbench installed."""
@@ -95,6 +109,7 @@ class DaskExecutor:
             raise ClusterUnavailable("--cluster needs Dask distributed: pip install "
                                      "'adbench[cluster]'") from None
         self.distributed = distributed
+        _check_address(address)
         try:
             self.client = distributed.Client(address, timeout="20s", set_as_default=False)
         except (OSError, TimeoutError) as exc:

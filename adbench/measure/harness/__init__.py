@@ -28,7 +28,7 @@ from adbench.measure.harness.results import (  # noqa: F401
     ResultsCSVError,
     ResultsWriter, ResultsWriteError, _check_header, _csv_value, _flat, _parse_rows,
     _read_text, _salvage, _stale_message, _writing, columns, integer_columns,
-    numbers, read_dtypes, read_results)
+    numbers, read_dtypes, read_results, results_frame)
 from adbench.measure.harness.runinfo import (  # noqa: F401
     RUN_INFO_KEYS, _write_run_info, read_run_info)
 from adbench.measure.harness.selection import (  # noqa: F401
@@ -36,7 +36,7 @@ from adbench.measure.harness.selection import (  # noqa: F401
     problem_names, select)
 
 __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "columns",
-           "integer_columns", "numbers", "read_dtypes",
+           "integer_columns", "numbers", "read_dtypes", "results_frame",
            "select", "parse_sizes", "SizesError", "DEFAULT_TIMEOUT", "STATUSES", "ResultsCSVError",
            "ResultsWriteError", "check_output", "read_results", "read_run_info",
            "ResultsWriter", "KEY", "DEFAULT_SUITE", "RUN_INFO_KEYS",

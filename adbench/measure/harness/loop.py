@@ -24,7 +24,8 @@ from adbench.interpret.xp import numpy_xp
 from adbench.measure.accuracy import compare, evaluation_floor, inaccurate
 from adbench.measure.context import Context
 from adbench.measure.harness.results import (
-    ResultsWriter, _flat, _salvage, _stale_message, _writing, columns, read_results)
+    ResultsWriter, _flat, _salvage, _stale_message, _writing, columns, read_results,
+    results_frame)
 from adbench.measure.harness.runinfo import _write_run_info
 from adbench.measure.harness.lock import FolderLock
 from adbench.measure.harness.selection import DEFAULT_TIMEOUT, problem_names, select
@@ -264,10 +265,10 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     instances = select(registry, suite, problems, sizes)
     if isinstance(methods, str):
         methods = [methods]
-    if methods:
-        chosen = [get_method(name) for name in methods]
+    if methods:  # each once: a method named twice is measured once
+        chosen = [get_method(name) for name in dict.fromkeys(methods)]
     elif not problems and suite and registry.suite(suite).methods:
-        chosen = [get_method(name) for name in registry.suite(suite).methods]
+        chosen = [get_method(name) for name in dict.fromkeys(registry.suite(suite).methods)]
     else:
         chosen = [METHODS[name] for name in DEFAULT_METHODS]
     cols = columns()
@@ -363,7 +364,7 @@ def _run_locked(instances, chosen, cols, versions, registry, problems, sizes, su
         with _writing(out / "report.md", writer.written):
             write_report(df, out)
         return df
-    return pd.DataFrame(rows, columns=cols)
+    return results_frame(rows, cols)  # typed as results.csv is read back
 
 
 def pending_methods(inst: Instance, chosen: Sequence[Method], done: Mapping,

@@ -14,7 +14,7 @@ import csv
 import io
 import math
 import os
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
@@ -71,8 +71,6 @@ def _writing(path: str | Path, measured: int = 0):
         raise ResultsWriteError(exc.filename2 or exc.filename or path, exc, measured) from exc
 
 
-
-
 def columns() -> list[str]:
     """Every column of results.csv, in order."""
     cols = list(BASE_COLUMNS)
@@ -93,7 +91,6 @@ def integer_columns() -> list[str]:
 def _flat(text: str) -> str:
     """A message on one line (rows are one CSV line each; see _salvage)."""
     return " ".join(str(text).split())
-
 
 
 class ResultsWriter:
@@ -124,7 +121,7 @@ class ResultsWriter:
 
     def write(self, row: dict) -> None:
         with self._writing():
-            self.writer.writerow({c: _csv_value(row.get(c)) for c in self.cols})
+            self.writer.writerow(_cells(row, self.cols))
             self.file.flush()
         self.written += 1
 
@@ -145,6 +142,11 @@ class ResultsWriter:
         except ResultsWriteError:
             self.failed = True
             raise
+
+
+def _cells(row: Mapping, cols: list[str]) -> dict:
+    """A row's cells as results.csv holds them."""
+    return {c: _csv_value(row.get(c)) for c in cols}
 
 
 def _csv_value(v):
@@ -282,9 +284,10 @@ def read_results(path: str | Path) -> pd.DataFrame:
             raise ResultsCSVError(f"{path}: empty (no header line)")
         _check_header(path, header)
         count = sum(1 for _ in rows)  # every row checked, none kept
-    dtypes = {c: t for c, t in read_dtypes().items() if c in header}
+    known = read_dtypes()
+    dtypes = {c: known[c] for c in header if c in known}
     try:
-        columns = _parse_columns(path, length, dtypes, count)
+        df = _parse_columns(_complete_lines(path, length), path, dtypes, count)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
     except (ValueError, TypeError, OverflowError) as exc:  # a number column holding
@@ -293,7 +296,6 @@ def read_results(path: str | Path) -> pd.DataFrame:
         _name_bad_number(path, length, [c for c, t in dtypes.items() if t != "category"],
                          [c for c, t in dtypes.items() if t == "Int64"])
         raise ResultsCSVError(f"{path}: not a readable CSV ({one_line(exc)})") from None
-    df = pd.DataFrame({c: columns.pop(c) for c in header if c in dtypes}, copy=False)
     bad = ~df["status"].isin(STATUSES)
     if bad.any():
         raise ResultsCSVError(f"{path}: line {int(bad.to_numpy().argmax()) + 2} has an unknown "
@@ -313,11 +315,12 @@ def read_results(path: str | Path) -> pd.DataFrame:
 _CHUNK_ROWS = 50_000
 
 
-def _parse_columns(path: Path, length: int, dtypes: dict[str, str],
-                   count: int) -> dict[str, pd.Series]:
-    """The columns ``dtypes`` of the ``count`` rows of ``path``, parsed a chunk
-    of rows at a time straight into arrays of their final size (pandas alone
-    would hold every chunk and their concatenation at once).
+def _parse_columns(lines, path: Path | str, dtypes: dict[str, str],
+                   count: int) -> pd.DataFrame:
+    """The columns ``dtypes`` (in that order) of the ``count`` rows of CSV text
+    (``lines``: a context manager that opens it; ``path`` names it in errors),
+    parsed a chunk of rows at a time straight into arrays of their final size
+    (pandas alone would hold every chunk and their concatenation at once).
 
     A text column is parsed as category (one object per distinct value in a
     chunk) and kept as codes into one table of the file's values; it becomes
@@ -335,7 +338,7 @@ def _parse_columns(path: Path, length: int, dtypes: dict[str, str],
     start = 0
     # np.errstate: a cell beyond int64 (1e30) in an Int64 column is an error, named by
     # _name_bad_number, not also a RuntimeWarning of numpy's cast
-    with _complete_lines(path, length) as fh, np.errstate(invalid="ignore"):
+    with lines as fh, np.errstate(invalid="ignore"):
         for chunk in pd.read_csv(fh, usecols=list(dtypes), dtype=dtypes, chunksize=_CHUNK_ROWS):
             end = start + len(chunk)
             if end > count:
@@ -366,7 +369,21 @@ def _parse_columns(path: Path, length: int, dtypes: dict[str, str],
                 text = text.cat.add_categories([""])
             text = text.fillna("")
         out[c] = text.astype(text.cat.categories.dtype)
-    return out
+    return pd.DataFrame({c: out.pop(c) for c in dtypes}, copy=False)
+
+
+def results_frame(rows: Iterable[Mapping], cols: list[str]) -> pd.DataFrame:
+    """``rows`` (a run's dicts) as :func:`read_results` reads back the results.csv
+    of columns ``cols`` they make: written as :class:`ResultsWriter` writes them,
+    parsed by the same code with the same types (:func:`read_dtypes`)."""
+    text, cells = io.StringIO(newline=""), [_cells(row, cols) for row in rows]
+    writer = csv.DictWriter(text, fieldnames=cols, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(cells)
+    text.seek(0)
+    known = read_dtypes()
+    return _parse_columns(nullcontext(text), "the rows of a run",
+                          {c: known[c] for c in cols if c in known}, len(cells))
 
 
 def _name_bad_number(path: Path, length: int, numeric: list[str],

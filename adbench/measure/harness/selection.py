@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
+import numpy as np
+
 from adbench.problem import Instance, Problem, ProblemDefinitionError
 from adbench.registry import Registry
 
@@ -26,7 +28,8 @@ def _number(text: str):
 
 
 def parse_sizes(specs: Iterable[str]) -> dict[str, list]:
-    """``["n=1,2,4", "m=8"]`` -> ``{"n": [1, 2, 4], "m": [8]}``; ValueError if malformed."""
+    """``["n=1,2,4", "m=8"]`` -> ``{"n": [1, 2, 4], "m": [8]}`` (a value given twice
+    kept once, in the order first given); SizesError if malformed."""
     out: dict[str, list] = {}
     for spec in specs:
         name, eq, values = spec.partition("=")
@@ -38,7 +41,8 @@ def parse_sizes(specs: Iterable[str]) -> dict[str, list]:
             parsed = [_number(v) for v in values.split(",")]
         except ValueError:
             raise SizesError(f"malformed --sizes {spec!r}: values must be numbers") from None
-        out.setdefault(name, []).extend(parsed)
+        known = out.setdefault(name, [])
+        known.extend(v for v in dict.fromkeys(parsed) if v not in known)  # each value once
     return out
 
 
@@ -71,7 +75,7 @@ def select(registry: Registry, suite: str | None = None, problems: Sequence = ()
     if given and sizes:
         raise ProblemDefinitionError("sizes cannot be combined with an Instance (it has its sizes)")
     if given and len(given) == len(problems):
-        return given
+        return _each_once(given)
     if given:
         raise ProblemDefinitionError("problems: give either Instances or names and Problems, "
                                      "not both")
@@ -94,5 +98,22 @@ def select(registry: Registry, suite: str | None = None, problems: Sequence = ()
                     "size parameter")
             pairs = [(p, {**s, **{k: v for k, v in sizes.items() if k in p.sizes}})
                      for p, s in pairs]
-    return registry.instances(pairs)
+    return _each_once(registry.instances(pairs))
+
+
+def _each_once(instances: Sequence[Instance]) -> list[Instance]:
+    """``instances`` without repeats (a problem or a size value given twice is
+    measured once: a row is keyed by problem, sizes and method); a
+    ProblemDefinitionError if two different problems have the same name, or two
+    instances of the same sizes different points x0."""
+    first: dict[tuple, Instance] = {}
+    for inst in instances:
+        seen = first.setdefault((inst.name, inst.size_label), inst)
+        if seen.problem is not inst.problem:
+            raise ProblemDefinitionError(f"two different problems are named {inst.name!r}: "
+                                         "rename one (a row is keyed by the problem's name)")
+        if not np.array_equal(seen.x0, inst.x0):
+            raise ProblemDefinitionError(f"two instances {inst.label} with different x0 (a row "
+                                         "is keyed by the problem's name and sizes)")
+    return list(first.values())
 
