@@ -1,20 +1,25 @@
 """Special functions: logsumexp, logaddexp, erf, gammaln and its derivatives
 polygamma, and multigammaln made of gammaln.
 
-The float implementations of erf, gammaln and polygamma are SciPy's
-(``scipy.special``); mpmath and SymPy have their own. Each derivative is again
-a function of the table: d gammaln = polygamma(0, .), d polygamma(n, .) =
-polygamma(n + 1, .), so derivatives of every order exist.
+The float implementations of erf, gammaln and polygamma are written here on
+:mod:`math` and mpmath, one per function, whatever else is installed: erf and
+gammaln are ``math.erf`` and ``math.lgamma`` elementwise (gammaln is +inf at
+the poles 0, -1, -2, ... and beyond the float range), polygamma and the complex
+values of the complex step are mpmath's, evaluated until they are right to
+double precision (:func:`_mp_double`). mpmath and SymPy have their own. Each
+derivative is again a function of the table: d gammaln = polygamma(0, .),
+d polygamma(n, .) = polygamma(n + 1, .), so derivatives of every order exist.
 """
 
 from __future__ import annotations
 
 import builtins
+import cmath
+import functools
 import math
 
 import mpmath
 import numpy as np
-import scipy.special
 import sympy
 
 from adbench.interpret import primitives as P  # later families, looked up when a rule runs
@@ -138,18 +143,134 @@ logaddexp_p = elementwise("logaddexp", np.logaddexp, scalar=_logaddexp_scalar,
 
 TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
-erf_p = elementwise("erf", scipy.special.erf, scalar=math.erf, mp=_vec(mpmath.erf),
+#: Working precisions (bits) of :func:`_mp_double`, in turn: 63 and 73 (two nearby
+#: precisions, as mpmath.autoprec starts), then three times the last. 1971 bits resolve
+#: any part of a double-precision value down to 2^-1074 of a modulus up to 2^840.
+_MP_PRECISIONS = (63, 73, 219, 657, 1971)
+
+
+def _parts_agree(a, b) -> bool:
+    """Whether two mpmath values (mpf or mpc) agree to double precision in each of their
+    real and imaginary parts: the same double, or a difference below 2^-53 of the part."""
+    for u, v in ((a.real, b.real), (a.imag, b.imag)):
+        fu, fv = float(u), float(v)
+        if fu == fv or (fu != fu and fv != fv):
+            continue
+        if not (mpmath.isfinite(u) and mpmath.isfinite(v)) or v == 0 \
+                or mpmath.mag(u - v) >= mpmath.mag(v) - 53:
+            return False
+    return True
+
+
+def _mp_double(f, *args):
+    """``f(*args)``, an mpmath function of Python floats or complex numbers, right to
+    double precision in each of its real and imaginary parts: evaluated at the working
+    precisions of ``_MP_PRECISIONS`` in turn until two successive values agree to double
+    precision (:func:`_parts_agree`), the last evaluated then returned.
+
+    One evaluation at 53 bits is not enough: digamma next to a root (x = 1.4616...)
+    comes out with a relative error of 4e-3, the imaginary part of erf(5 + 1e-20 i)
+    (1.6e-31, the complex step's derivative) 12% wrong. mpmath.autoprec judges a complex
+    value by its modulus only, and would accept that imaginary part. The precision is
+    local (``mpmath.workprec``): the global one (the reference raises it) is untouched.
+    """
+    previous = None
+    for prec in _MP_PRECISIONS:
+        with mpmath.workprec(prec):
+            value = f(*args)
+        if previous is not None and _parts_agree(previous, value):
+            break
+        previous = value
+    return value
+
+
+def _float_dtype(x):
+    """The result dtype of a real function of ``x``, as scipy.special's: float32 for
+    float16 and float32 input, else float64."""
+    return np.float32 if x.dtype in (np.float16, np.float32) else np.float64
+
+
+def _elementwise_float(real, complex_):
+    """A function of one array-like applying the Python function ``real`` to each
+    real entry and ``complex_`` to each complex one (np.frompyfunc); the result has
+    the input's shape, dtype float64 (float32 from float16/float32, complex64 from
+    complex64, complex128 from other complex), and is a numpy scalar when 0-d. No
+    warning, as from scipy.special: the floating-point flags that the C library raises
+    on the way (math.lgamma's overflow) are not numpy's to report."""
+    real_u, complex_u = np.frompyfunc(real, 1, 1), np.frompyfunc(complex_, 1, 1)
+
+    def function(x):
+        x = np.asarray(x)
+        with np.errstate(all="ignore"):
+            if x.dtype.kind == "c":
+                dtype = np.complex64 if x.dtype == np.complex64 else np.complex128
+                return np.asarray(complex_u(x), dtype=dtype)[()]
+            return np.asarray(real_u(x), dtype=_float_dtype(x))[()]
+    function.__name__ = real.__name__
+    return function
+
+
+def _real_symmetric(f):
+    """``f(z)`` of a Python complex z for f real on the real axis (f(conj z) =
+    conj f(z)): computed in the upper half plane, so that a branch cut on the real
+    axis is met from the side the sign of Im z (also of a zero) says."""
+    @functools.wraps(f)
+    def function(z: complex) -> complex:
+        if math.copysign(1.0, z.imag) < 0:
+            return f(z.conjugate()).conjugate()
+        return f(z)
+    return function
+
+
+@_real_symmetric
+def _erf_complex(z: complex) -> complex:
+    """erf on a complex number (the complex step): math.erf on the real axis, else
+    mpmath's, right to double precision; nan + nan i where a part is not finite."""
+    if z.imag == 0:
+        return complex(math.erf(z.real), z.imag)
+    if not cmath.isfinite(z):
+        return complex(math.nan, math.nan)
+    return complex(_mp_double(mpmath.erf, z))
+
+
+#: The error function 2/sqrt(pi) int_0^x exp(-t^2) dt: math.erf elementwise (nan at
+#: nan, +-1 at +-inf); on complex values (the complex step) :func:`_erf_complex`.
+_erf = _elementwise_float(math.erf, _erf_complex)
+
+erf_p = elementwise("erf", _erf, scalar=math.erf, mp=_vec(mpmath.erf),
                     sym=_vec(sympy.erf), transcendental=True, uses=(0,),
                     lin=(lambda g, x, out: multiply(g, multiply(
                         TWO_OVER_SQRT_PI, exp(negative(multiply(x, x))))),))
 
 
-def _gammaln(x):
-    """log |Gamma(x)| (scipy.special.gammaln); on complex values (the complex step)
-    the principal log Gamma, which agrees with it for x > 0."""
-    if np.iscomplexobj(x):
-        return scipy.special.loggamma(x)
-    return scipy.special.gammaln(x)
+def _lgamma(x: float) -> float:
+    """log |Gamma(x)| of a float: math.lgamma, and +inf where it raises: at the poles
+    0, -1, -2, ... (the limit of |Gamma|) and beyond x = 2.5e305 (an overflow). At
+    -inf, where it has no limit, +inf as math.lgamma and C's lgamma say (the float
+    path and the C spelling: scipy.special.gammaln says -inf)."""
+    try:
+        return math.lgamma(x)
+    except (ValueError, OverflowError):
+        return math.inf
+
+
+@_real_symmetric
+def _loggamma_complex(z: complex) -> complex:
+    """The principal log Gamma of a complex number (the complex step), which agrees
+    with gammaln for x > 0: math.lgamma on the positive real axis, else mpmath's
+    loggamma, right to double precision; nan + nan i at the poles and where a part is
+    not finite."""
+    if z.imag == 0 and z.real > 0:
+        return complex(_lgamma(z.real), z.imag)
+    if not cmath.isfinite(z) or (z.imag == 0 and z.real.is_integer()):
+        return complex(math.nan, math.nan)
+    return complex(_mp_double(mpmath.loggamma, z))
+
+
+#: log |Gamma(x)|: :func:`_lgamma` elementwise (+inf at the poles, at +-inf and past
+#: the float range, nan at nan); on complex values (the complex step) the principal
+#: log Gamma, :func:`_loggamma_complex`.
+_gammaln = _elementwise_float(_lgamma, _loggamma_complex)
 
 
 def _mp_gammaln(x):
@@ -159,8 +280,40 @@ def _mp_gammaln(x):
     return mpmath.log(abs(mpmath.gamma(x)))
 
 
+def _polygamma_float(n, x) -> float:
+    """polygamma(n, x) of an order n (an integer >= 0) and a float x: mpmath's psi,
+    right to double precision. At the poles x = 0, -1, -2, ... and at x = -inf the
+    values scipy.special.polygamma gives: for n = 0 (digamma) -inf at +0, +inf at
+    -0, nan at the negative integers and -inf; for n >= 1 the sign of the limit from
+    the right, +inf for odd n, -inf for even n. At +inf the limit: +inf for n = 0,
+    else 0 (with the sign of the approach). nan for nan and for any other order."""
+    n, x = float(n), float(x)
+    if not n.is_integer() or n < 0 or x != x:
+        return math.nan
+    n = int(n)
+    if x == math.inf:
+        return math.inf if n == 0 else math.copysign(0.0, (-1.0) ** (n + 1))
+    if x == -math.inf or (x <= 0 and x.is_integer()):
+        if n > 0:
+            return math.inf if n % 2 else -math.inf
+        if x == 0:
+            return -math.copysign(math.inf, x)
+        return math.nan
+    return float(_mp_double(mpmath.psi, n, x))
+
+
+_polygamma_u = np.frompyfunc(_polygamma_float, 2, 1)
+
+
 def _polygamma(n, x):
-    return scipy.special.polygamma(n, x)
+    """polygamma(n, x), :func:`_polygamma_float` elementwise over n and x broadcast
+    together: float64, a numpy scalar when 0-d. Complex arguments are refused (there
+    is no complex polygamma in the table)."""
+    n, x = np.asarray(n), np.asarray(x)
+    if n.dtype.kind == "c" or x.dtype.kind == "c":
+        raise TypeError("polygamma: complex arguments are not supported")
+    with np.errstate(all="ignore"):
+        return np.asarray(_polygamma_u(n, x), dtype=np.float64)[()]
 
 
 def _mp_polygamma(n, x):
@@ -193,7 +346,7 @@ def multigammaln_with(gammaln_, log_pi):
     float, mpmath and SymPy namespaces."""
     def multigammaln(a, d: int):
         """log Gamma_d(a) = d (d - 1) / 4 log pi + sum_{j=1..d} gammaln(a + (1 - j) / 2),
-        the multivariate log-gamma of dimension d (scipy.special.multigammaln); defined
+        the multivariate log-gamma of dimension d (scipy.special.multigammaln's); defined
         for a > (d - 1) / 2. Its derivatives are those of the gammaln terms."""
         if int(d) != d or d < 1:
             raise ValueError(f"multigammaln: the dimension d must be a positive integer, not {d!r}")
