@@ -299,7 +299,33 @@ def _polygamma_float(n, x) -> float:
         if x == 0:
             return -math.copysign(math.inf, x)
         return math.nan
-    return float(_mp_double(mpmath.psi, n, x))
+    return float(_mp_double(_mp_psi, n, x))
+
+
+def _cot_derivative_polynomial(n: int) -> list:
+    """Coefficients (constant first) of the polynomial P_n with
+    d^n/du^n cot u = P_n(cot u): P_0(c) = c, P_{k+1}(c) = -(1 + c^2) P_k'(c)."""
+    p = [0, 1]
+    for _ in range(n):
+        d = [k * a for k, a in enumerate(p)][1:]  # P_k'
+        q = [0] * (len(d) + 2)
+        for k, a in enumerate(d):  # -(1 + c^2) P_k'
+            q[k] -= a
+            q[k + 2] -= a
+        p = q
+    return p
+
+
+def _mp_psi(n: int, x: float):
+    """mpmath's psi(n, x) at the working precision, through the reflection formula
+    psi_n(x) = (-1)^n psi_n(1 - x) - pi^(n+1) P_n(cot(pi x)) for n >= 1 and x < 0:
+    mpmath's psi of order n >= 1 steps x up to a positive value one unit at a time,
+    seconds at x = -10^6 and no end further out (its digamma reflects by itself)."""
+    if n == 0 or x >= 0:
+        return mpmath.psi(n, x)
+    c = mpmath.cot(mpmath.pi * x)
+    cot_term = mpmath.polyval(_cot_derivative_polynomial(n)[::-1], c)
+    return (-1) ** n * mpmath.psi(n, 1 - mpmath.mpf(x)) - mpmath.pi ** (n + 1) * cot_term
 
 
 _polygamma_u = np.frompyfunc(_polygamma_float, 2, 1)
