@@ -222,14 +222,27 @@ def _real_symmetric(f):
     return function
 
 
+def _one_minus_erfc(z):
+    return 1 - mpmath.erfc(z)
+
+
 @_real_symmetric
 def _erf_complex(z: complex) -> complex:
     """erf on a complex number (the complex step): math.erf on the real axis, else
-    mpmath's, right to double precision; nan + nan i where a part is not finite."""
+    mpmath's, right to double precision; nan + nan i where a part is not finite.
+
+    Where |Re z| > 4 it is 1 - erfc(z) (odd: -(1 - erfc(-z)) on the left): the
+    imaginary part of erf(x + ih), about h exp(-x^2), is then the one of erfc, which
+    mpmath computes relative to erfc's own size, not erf's (at x = 20, 10^-193 of it:
+    0.5 ms instead of 100 ms of raised precision)."""
     if z.imag == 0:
         return complex(math.erf(z.real), z.imag)
     if not cmath.isfinite(z):
         return complex(math.nan, math.nan)
+    if abs(z.real) > 4:
+        if z.real > 0:
+            return complex(_mp_double(_one_minus_erfc, z))
+        return -complex(_mp_double(_one_minus_erfc, -z))
     return complex(_mp_double(mpmath.erf, z))
 
 
