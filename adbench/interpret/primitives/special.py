@@ -16,7 +16,9 @@ from __future__ import annotations
 import builtins
 import cmath
 import functools
+from functools import partial
 import math
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -293,17 +295,15 @@ def _mp_gammaln(x):
     return mpmath.log(abs(mpmath.gamma(x)))
 
 
-def _polygamma_float(n, x) -> float:
-    """polygamma(n, x) of an order n (an integer >= 0) and a float x: mpmath's psi,
-    right to double precision. At the poles x = 0, -1, -2, ... and at x = -inf the
-    values scipy.special.polygamma gives: for n = 0 (digamma) -inf at +0, +inf at
+def _polygamma_edge(n: float, x: float) -> float | None:
+    """polygamma(n, x) where it is not a value of the series: nan for nan and for an
+    order that is not an integer >= 0; at the poles x = 0, -1, -2, ... and at x = -inf
+    the values scipy.special.polygamma gives: for n = 0 (digamma) -inf at +0, +inf at
     -0, nan at the negative integers and -inf; for n >= 1 the sign of the limit from
     the right, +inf for odd n, -inf for even n. At +inf the limit: +inf for n = 0,
-    else 0 (with the sign of the approach). nan for nan and for any other order."""
-    n, x = float(n), float(x)
+    else 0 (with the sign of the approach). None at any other point."""
     if not n.is_integer() or n < 0 or x != x:
         return math.nan
-    n = int(n)
     if x == math.inf:
         return math.inf if n == 0 else math.copysign(0.0, (-1.0) ** (n + 1))
     if x == -math.inf or (x <= 0 and x.is_integer()):
@@ -312,10 +312,20 @@ def _polygamma_float(n, x) -> float:
         if x == 0:
             return -math.copysign(math.inf, x)
         return math.nan
-    return float(_mp_double(_mp_psi, n, x))
+    return None
 
 
-def _cot_derivative_polynomial(n: int) -> list:
+def _polygamma_one(n: float, x: float) -> float:
+    """polygamma(n, x) of one point the numpy evaluation leaves: its edge value
+    (:func:`_polygamma_edge`), else mpmath's psi right to double precision."""
+    edge = _polygamma_edge(n, x)
+    if edge is not None:
+        return edge
+    return float(_mp_double(_mp_psi, int(n), x))
+
+
+@functools.lru_cache(maxsize=None)
+def _cot_derivative_polynomial(n: int) -> tuple:
     """Coefficients (constant first) of the polynomial P_n with
     d^n/du^n cot u = P_n(cot u): P_0(c) = c, P_{k+1}(c) = -(1 + c^2) P_k'(c)."""
     p = [0, 1]
@@ -326,7 +336,7 @@ def _cot_derivative_polynomial(n: int) -> list:
             q[k] -= a
             q[k + 2] -= a
         p = q
-    return p
+    return tuple(p)
 
 
 def _mp_psi(n: int, x: float):
@@ -341,18 +351,232 @@ def _mp_psi(n: int, x: float):
     return (-1) ** n * mpmath.psi(n, 1 - mpmath.mpf(x)) - mpmath.pi ** (n + 1) * cot_term
 
 
-_polygamma_u = np.frompyfunc(_polygamma_float, 2, 1)
+#: The working type of :func:`_polygamma`'s series: numpy's long double, on x86 the x87
+#: extended format (64-bit significand, eps 2^-63), 11 bits beyond a double's. Where it
+#: is no wider than a double (MSVC, Apple silicon) the guard finds too few spare bits and
+#: every point goes to mpmath: right, 500 times slower.
+_WORK = np.longdouble
+_WORK_EPS = float(np.finfo(_WORK).eps)
+#: pi to the working precision: the double nearest pi plus its remainder.
+_PI_WORK = _WORK(math.pi) + _WORK(1.2246467991473532e-16)
+
+#: B_2, B_4, ..., B_28, the Bernoulli numbers of the asymptotic expansion of polygamma.
+_BERNOULLI = (Fraction(1, 6), Fraction(-1, 30), Fraction(1, 42), Fraction(-1, 30),
+              Fraction(5, 66), Fraction(-691, 2730), Fraction(7, 6), Fraction(-3617, 510),
+              Fraction(43867, 798), Fraction(-174611, 330), Fraction(854513, 138),
+              Fraction(-236364091, 2730), Fraction(8553103, 6), Fraction(-23749461029, 870))
+
+#: The highest order the series evaluate; higher orders go to mpmath.
+_ORDER_MAX = 100
+
+#: The guard: a value of the series is kept where its estimated error
+#: (2n + 3) * eps * size is at most TOLERANCE * |value|, size being the sum of the
+#: magnitudes of the parts summed (the recurrence's terms, the asymptotic value, the
+#: reflection's two terms) and eps the working type's; elsewhere (cancellation: next to
+#: digamma's roots on the negative axis, one in each (-k - 1, -k), and those of the even
+#: orders) mpmath's value is taken. The error of the series measured on 2 * 10^4 points of
+#: orders 0 to 100 (python tests/measure_special_functions.py --guard) is at most 0.63 of
+#: that estimate; TOLERANCE = 2^-53 then leaves at most 0.32 ulp of error before the
+#: rounding to a double (0.5 ulp).
+_TOLERANCE = 2.0 ** -53
+
+#: Where the asymptotic expansion starts: arguments below it are stepped up to it by the
+#: recurrence. Its last term there must be below 2^-66 of the first.
+_SHIFT_FLOOR = 8
+
+
+@functools.lru_cache(maxsize=None)
+def _asymptotic_series(n: int) -> tuple:
+    """(m, c) for the order n: the coefficients c_k (k = 1 .. K) of the asymptotic
+    expansion psi_n(y) ~ lead_n(y) + sum_k c_k / y^(2k + n), c_k = -B_2k / 2k for n = 0
+    and (-1)^(n+1) B_2k (2k + n - 1)! / (2k)! for n >= 1 (c_1 in the working type, the
+    others floats), and the number m of unit steps the recurrence takes an argument below
+    m up: the smallest integer >= _SHIFT_FLOOR where the last term is below 2^-66 of the
+    first (1 for n = 0, (n - 1)! / y^n for n >= 1), so that the truncation error is (the
+    terms decrease there)."""
+    exact = [Fraction(-b, 2 * k) if n == 0 else
+             (-1) ** (n + 1) * b * Fraction(math.factorial(2 * k + n - 1), math.factorial(2 * k))
+             for k, b in enumerate(_BERNOULLI, start=1)]
+    first = 1 if n == 0 else math.factorial(n - 1)
+    m = _SHIFT_FLOOR
+    while abs(exact[-1]) / m ** (2 * len(exact)) > Fraction(first, 2 ** 66):
+        m += 1
+    c1 = _WORK(exact[0].numerator) / _WORK(exact[0].denominator)
+    return m, (c1, *(float(c) for c in exact[1:]))
+
+
+def _reciprocal_power(s, p: int):
+    """1 / s^p of a working-type array, by squaring."""
+    r = 1 / s
+    out = None
+    while p:
+        if p & 1:
+            out = r if out is None else out * r
+        p >>= 1
+        if p:
+            r = r * r
+    return out
+
+
+def _psi_asymptotic(n: int, y, coefficients):
+    """(value, size) of the asymptotic expansion of psi_n at y (a working-type array,
+    y >= the order's shift target): log y - 1/(2y) + sum_k c_k / y^2k for n = 0,
+    (-1)^(n+1) ((n - 1)! / y^n + n! / (2 y^(n+1))) + sum_k c_k / y^(2k+n) for n >= 1.
+    The terms of the sum past the first are small (below 10^-4 of the value up to the
+    order 3, 2 10^-3 at the order 100): summed in double precision. size: the sum of the
+    magnitudes of the leading terms."""
+    w = 1 / y
+    w2 = w * w
+    w2d = w2.astype(np.float64)
+    tail = np.zeros_like(w2d)
+    for c in coefficients[:0:-1]:
+        tail = (tail + c) * w2d
+    series = w2 * (coefficients[0] + tail.astype(_WORK))
+    if n == 0:
+        log_y = np.log(y)
+        return log_y - w / 2 + series, log_y + w
+    sign = 1 if n % 2 else -1
+    wn = _reciprocal_power(y, n)
+    value = wn * (sign * math.factorial(n - 1) * (1 + n / 2 * w) + series)
+    return value, abs(value)
+
+
+def _psi_positive(n: int, x):
+    """(value, size) of psi_n at x > 0 (a working-type array): below the order's shift
+    target m, psi_n(x) = psi_n(x + m) + (-1)^(n+1) n! sum_{k<m} 1/(x + k)^(n+1), the
+    terms summed smallest first; then the asymptotic expansion. size: the sum of the
+    magnitudes of the parts summed."""
+    m, coefficients = _asymptotic_series(n)
+    shift = x < m
+    y = np.where(shift, x + m, x)
+    value, size = _psi_asymptotic(n, y, coefficients)
+    every = shift.all()
+    if every or shift.any():
+        xs = x if every else x[shift]
+        total = _reciprocal_power(xs + (m - 1), n + 1)
+        for k in range(m - 2, -1, -1):
+            total += _reciprocal_power(xs + k, n + 1)
+        recurrence = (1 if n % 2 else -1) * math.factorial(n) * total
+        if every:
+            return value + recurrence, size + abs(recurrence)
+        value[shift] += recurrence
+        size[shift] += abs(recurrence)
+    return value, size
+
+
+def _cot_pi(x):
+    """cot(pi x) of a working-type array of doubles off the integers, to a few units of
+    the working precision relative to its own size: of r = x - round(x) (exact, |r| <=
+    1/2) as 1 / tan(pi r) for |r| <= 1/4, else as tan(pi (1/2 - |r|)) with the sign of r,
+    where tan near pi/2 would lose the small value to the rounding of pi r."""
+    r = x - np.round(x)
+    near = np.abs(r) <= 0.25
+    t = np.tan(_PI_WORK * np.where(near, r, 0.5 - np.abs(r)))
+    return np.where(near, 1 / t, np.copysign(t, r))
+
+
+def _psi_negative(n: int, x):
+    """(value, size) of psi_n at x < 0, not an integer (a working-type array), by the
+    reflection formula psi_n(x) = (-1)^n psi_n(1 - x) - pi^(n+1) P_n(cot(pi x)), the
+    polynomial of :func:`_cot_derivative_polynomial` evaluated in c^2 (its terms have one
+    sign). size: the sum of the magnitudes of the parts."""
+    value, size = _psi_positive(n, 1 - x)
+    c = _cot_pi(x)
+    parity = (n + 1) % 2
+    coefficients = _cot_derivative_polynomial(n)[parity::2]
+    c2 = c * c
+    poly = np.full_like(c, coefficients[-1])
+    for a in coefficients[-2::-1]:
+        poly = poly * c2 + _WORK(a)
+    if parity:
+        poly = poly * c
+    cot_term = -(_PI_WORK ** (n + 1)) * poly
+    return (value if n % 2 == 0 else -value) + cot_term, size + abs(cot_term)
+
+
+#: A double next to digamma's positive root 1.4616..., around which digamma is its Taylor
+#: polynomial of degree _ROOT_DEGREE (for |x - root| <= _ROOT_RADIUS): the recurrence would
+#: sum terms of size 5 to a value near 0 there.
+_DIGAMMA_ROOT = 1.4616321449683622
+_ROOT_RADIUS = 0.125
+_ROOT_DEGREE = 20
+
+
+@functools.lru_cache(maxsize=None)
+def _digamma_root_taylor() -> tuple:
+    """psi_j(r) / j! for j = 0 .. _ROOT_DEGREE at r = _DIGAMMA_ROOT (psi_0(r) = -9.2e-17)
+    as working-type numbers: mpmath's at 40 digits, computed at the first use."""
+    coefficients = []
+    with mpmath.workdps(40):
+        for j in range(_ROOT_DEGREE + 1):
+            c = mpmath.psi(j, _DIGAMMA_ROOT) / mpmath.factorial(j)
+            coefficients.append(_WORK(float(c)) + _WORK(float(c - float(c))))
+    return tuple(coefficients)
+
+
+def _digamma_near_root(x):
+    """(value, size) of digamma at |x - r| <= _ROOT_RADIUS (a working-type array): its
+    Taylor polynomial at r = _DIGAMMA_ROOT in d = x - r (exact), whose terms past the
+    first decrease by a factor |d| / r <= 0.086; the truncation is below 2^-66 of the
+    value. size: |psi(r)| plus the magnitude of the rest."""
+    c = _digamma_root_taylor()
+    d = x - _DIGAMMA_ROOT
+    rest = np.full_like(d, c[-1])
+    for a in c[-2:0:-1]:
+        rest = rest * d + a
+    rest = rest * d
+    return c[0] + rest, abs(c[0]) + abs(rest)
+
+
+def _psi_series(n: int, x):
+    """(value, size) of psi_n at finite float64 points x off the poles, in the working
+    type: :func:`_digamma_near_root` next to digamma's positive root, elsewhere
+    :func:`_psi_positive` for x > 0 and :func:`_psi_negative` for x < 0."""
+    x = x.astype(_WORK)
+    positive = x > 0
+    near = positive & (np.abs(x - _DIGAMMA_ROOT) <= _ROOT_RADIUS) if n == 0 else None
+    if near is not None and near.any():
+        parts = ((near, _digamma_near_root), (positive & ~near, partial(_psi_positive, n)),
+                 (~positive, partial(_psi_negative, n)))
+    else:
+        parts = ((positive, partial(_psi_positive, n)), (~positive, partial(_psi_negative, n)))
+    for where, part in parts:
+        if where.all():
+            return part(x)
+    value, size = np.empty_like(x), np.empty_like(x)
+    for where, part in parts:
+        if where.any():
+            value[where], size[where] = part(x[where])
+    return value, size
 
 
 def _polygamma(n, x):
-    """polygamma(n, x), :func:`_polygamma_float` elementwise over n and x broadcast
-    together: float64, a numpy scalar when 0-d. Complex arguments are refused (there
-    is no complex polygamma in the table)."""
+    """polygamma(n, x) over n and x broadcast together, float64, a numpy scalar when
+    0-d. Orders 0 .. _ORDER_MAX at finite points off the poles: the series of
+    :func:`_psi_series` in the working type, rounded to a double where the guard
+    (_TOLERANCE) says their error is below half an ulp; the other points
+    (edges, cancellations, higher orders) one by one, :func:`_polygamma_one`. Complex
+    arguments are refused (there is no complex polygamma in the table)."""
     n, x = np.asarray(n), np.asarray(x)
     if n.dtype.kind == "c" or x.dtype.kind == "c":
         raise TypeError("polygamma: complex arguments are not supported")
+    n, x = np.broadcast_arrays(n.astype(np.float64), x.astype(np.float64))
+    shape, n, x = n.shape, n.ravel(), x.ravel()
+    out = np.empty(n.shape)
     with np.errstate(all="ignore"):
-        return np.asarray(_polygamma_u(n, x), dtype=np.float64)[()]
+        left = ~((n == np.floor(n)) & (n >= 0) & (n <= _ORDER_MAX) & np.isfinite(x)
+                 & ~((x <= 0) & (x == np.floor(x))))
+        series = ~left
+        orders = n[series]
+        for order in orders[:1] if (orders == orders[:1]).all() else np.unique(orders):
+            pick = series & (n == order)
+            value, size = _psi_series(int(order), x[pick])
+            out[pick] = value.astype(np.float64)
+            estimate = (2 * order + 3) * _WORK_EPS * size
+            left[pick] = ~(estimate <= _TOLERANCE * abs(value))
+        for i in np.flatnonzero(left):
+            out[i] = _polygamma_one(float(n[i]), float(x[i]))
+    return out.reshape(shape)[()]
 
 
 def _mp_polygamma(n, x):
