@@ -360,11 +360,13 @@ _WORK_EPS = float(np.finfo(_WORK).eps)
 #: pi to the working precision: the double nearest pi plus its remainder.
 _PI_WORK = _WORK(math.pi) + _WORK(1.2246467991473532e-16)
 
-#: B_2, B_4, ..., B_28, the Bernoulli numbers of the asymptotic expansion of polygamma.
+#: B_2, B_4, ..., B_36, the Bernoulli numbers of the asymptotic expansion of polygamma.
 _BERNOULLI = (Fraction(1, 6), Fraction(-1, 30), Fraction(1, 42), Fraction(-1, 30),
               Fraction(5, 66), Fraction(-691, 2730), Fraction(7, 6), Fraction(-3617, 510),
               Fraction(43867, 798), Fraction(-174611, 330), Fraction(854513, 138),
-              Fraction(-236364091, 2730), Fraction(8553103, 6), Fraction(-23749461029, 870))
+              Fraction(-236364091, 2730), Fraction(8553103, 6), Fraction(-23749461029, 870),
+              Fraction(8615841276005, 14322), Fraction(-7709321041217, 510),
+              Fraction(2577687858367, 6), Fraction(-26315271553053477373, 1919190))
 
 #: The highest order the series evaluate; higher orders go to mpmath.
 _ORDER_MAX = 100
@@ -380,26 +382,22 @@ _ORDER_MAX = 100
 #: rounding to a double (0.5 ulp).
 _TOLERANCE = 2.0 ** -53
 
-#: Where the asymptotic expansion starts: arguments below it are stepped up to it by the
-#: recurrence. Its last term there must be below 2^-66 of the first.
-_SHIFT_FLOOR = 8
-
-
 @functools.lru_cache(maxsize=None)
 def _asymptotic_series(n: int) -> tuple:
     """(m, c) for the order n: the coefficients c_k (k = 1 .. K) of the asymptotic
     expansion psi_n(y) ~ lead_n(y) + sum_k c_k / y^(2k + n), c_k = -B_2k / 2k for n = 0
     and (-1)^(n+1) B_2k (2k + n - 1)! / (2k)! for n >= 1 (c_1 in the working type, the
     others floats), and the number m of unit steps the recurrence takes an argument below
-    m up: the smallest integer >= _SHIFT_FLOOR where the last term is below 2^-66 of the
-    first (1 for n = 0, (n - 1)! / y^n for n >= 1), so that the truncation error is (the
-    terms decrease there)."""
+    m up: the smallest integer where the terms decrease and the last is
+    below 2^-66 of the first (1 for n = 0, (n - 1)! / y^n for n >= 1), and so is the
+    truncation error."""
     exact = [Fraction(-b, 2 * k) if n == 0 else
              (-1) ** (n + 1) * b * Fraction(math.factorial(2 * k + n - 1), math.factorial(2 * k))
              for k, b in enumerate(_BERNOULLI, start=1)]
     first = 1 if n == 0 else math.factorial(n - 1)
-    m = _SHIFT_FLOOR
-    while abs(exact[-1]) / m ** (2 * len(exact)) > Fraction(first, 2 ** 66):
+    m = 1
+    while abs(exact[-1]) / m ** (2 * len(exact)) > Fraction(first, 2 ** 66) or any(
+            abs(b) > abs(a) * m * m for a, b in zip(exact, exact[1:])):
         m += 1
     c1 = _WORK(exact[0].numerator) / _WORK(exact[0].denominator)
     return m, (c1, *(float(c) for c in exact[1:]))
@@ -532,9 +530,9 @@ def _psi_series(n: int, x):
     """(value, size) of psi_n at finite float64 points x off the poles, in the working
     type: :func:`_digamma_near_root` next to digamma's positive root, elsewhere
     :func:`_psi_positive` for x > 0 and :func:`_psi_negative` for x < 0."""
-    x = x.astype(_WORK)
     positive = x > 0
-    near = positive & (np.abs(x - _DIGAMMA_ROOT) <= _ROOT_RADIUS) if n == 0 else None
+    near = np.abs(x - _DIGAMMA_ROOT) <= _ROOT_RADIUS if n == 0 else None
+    x = x.astype(_WORK)
     if near is not None and near.any():
         parts = ((near, _digamma_near_root), (positive & ~near, partial(_psi_positive, n)),
                  (~positive, partial(_psi_negative, n)))
@@ -571,9 +569,11 @@ def _polygamma(n, x):
         for order in orders[:1] if (orders == orders[:1]).all() else np.unique(orders):
             pick = series & (n == order)
             value, size = _psi_series(int(order), x[pick])
-            out[pick] = value.astype(np.float64)
-            estimate = (2 * order + 3) * _WORK_EPS * size
-            left[pick] = ~(estimate <= _TOLERANCE * abs(value))
+            value = out[pick] = value.astype(np.float64)
+            # in double precision: a size that overflows (underflows) goes with a value
+            # that does, and the guard keeps it; nan fails it
+            estimate = size.astype(np.float64) * ((2 * order + 3) * _WORK_EPS / _TOLERANCE)
+            left[pick] = ~(estimate <= np.abs(value))
         for i in np.flatnonzero(left):
             out[i] = _polygamma_one(float(n[i]), float(x[i]))
     return out.reshape(shape)[()]
