@@ -13,9 +13,18 @@ is |value - exact| / |exact| with the exact value rounded to a double, where tha
 nonzero finite double; elsewhere the two must be the same double (inf, 0).
 Non-finite inputs and poles are checked for equality with scipy instead (edge table).
 
-Times: arrays of --size uniform draws (erf on [-5, 5], gammaln and polygamma on
-[0.1, 20]; polygamma on --size / 10 of them), adbench's and scipy's function in
-interleaved rounds, medians: ns per element and the ratio.
+Times: arrays of --size uniform draws (erf on [-5, 5], gammaln on [0.1, 20]; polygamma
+of orders 0 to 3 on [0.1, 20], on [-20, -0.1], and at 10^u, u uniform on [-3, 3], of
+either sign), adbench's and scipy's function in interleaved rounds, medians: ns per
+element and the ratio; for polygamma also the share of the points its guard sent to
+mpmath.
+
+    python tests/measure_special_functions.py --guard [--size 2000]
+
+The guard of polygamma's series: on --size points for each of the orders 0, 1, 2, 3, 4,
+7, 12, 25, 50, 100 (uniform on [-30, 30], next to the roots and poles, 10^u for u
+uniform on [-3, 3]), the largest error of the series' working-precision value against
+mpmath at 40 digits, in units of the guard's estimate (2n + 3) eps size.
 """
 
 from __future__ import annotations
@@ -181,15 +190,35 @@ def edges() -> list:
     return out
 
 
+def _fallback_share(n: int, xs: np.ndarray) -> float:
+    """The share of the points of ``xs`` that polygamma(n, .) evaluates one by one
+    (:func:`S._polygamma_one`: mpmath, or an edge value) rather than by its series."""
+    calls = []
+    one = S._polygamma_one
+
+    def counted(order, x):
+        calls.append(x)
+        return one(order, x)
+    S._polygamma_one = counted
+    try:
+        S._polygamma(float(n), xs)
+    finally:
+        S._polygamma_one = one
+    return len(calls) / len(xs)
+
+
 def timings(size: int, rounds: int) -> list:
     rng = np.random.default_rng(1)
     x_erf = rng.uniform(-5, 5, size)
     x_pos = rng.uniform(0.1, 20, size)
-    small = x_pos[: max(size // 10, 1)]
+    magnitudes = 10.0 ** rng.uniform(-3, 3, size)
     cases = [("erf", x_erf, S._erf, getattr(sc, "erf", None)),
              ("gammaln", x_pos, S._gammaln, getattr(sc, "gammaln", None))]
-    cases += [(f"polygamma({n}, .)", small, lambda v, n=n: S._polygamma(n, v),
-               (lambda v, n=n: sc.polygamma(n, v)) if sc else None) for n in range(3)]
+    for where, xs in (("[0.1, 20]", x_pos), ("[-20, -0.1]", -rng.uniform(0.1, 20, size)),
+                      ("10^[-3, 3]", magnitudes),
+                      ("+-10^[-3, 3]", magnitudes * rng.choice([-1.0, 1.0], size))):
+        cases += [(f"polygamma({n}, {where})", xs, lambda v, n=n: S._polygamma(n, v),
+                   (lambda v, n=n: sc.polygamma(n, v)) if sc else None) for n in range(4)]
     rows = []
     for name, xs, ours, theirs in cases:
         t_ours, t_theirs = [], []
@@ -203,15 +232,65 @@ def timings(size: int, rounds: int) -> list:
                 t_theirs.append(time.perf_counter() - t)
         a = statistics.median(t_ours) / len(xs) * 1e9
         b = statistics.median(t_theirs) / len(xs) * 1e9 if t_theirs else math.nan
-        rows.append((name, len(xs), a, b, a / b))
+        share = (_fallback_share(int(name[10]), xs) if name.startswith("polygamma")
+                 else math.nan)
+        rows.append((name, len(xs), a, b, a / b, share))
+    return rows
+
+
+#: The orders of the guard's calibration.
+GUARD_ORDERS = (0, 1, 2, 3, 4, 7, 12, 25, 50, 100)
+
+
+def guard_calibration(size: int) -> list:
+    """(n, points, largest |series value - exact| / ((2n + 3) eps size), its point) for
+    each order of GUARD_ORDERS: the error of polygamma's series in the working type
+    (:func:`S._psi_series`) in units of the guard's estimate, exact values mpmath's at
+    40 digits (through the reflection formula below 0, :func:`S._mp_psi`)."""
+    rng = np.random.default_rng(2)
+    roots = [1.4616321449683623, -0.5040830082644554, -1.5734984731623905,
+             -2.6107208684441, -3.6352933664369]
+    rows = []
+    for n in GUARD_ORDERS:
+        k = size // 4
+        xs = np.concatenate([rng.uniform(-30, 30, k),
+                             rng.choice(roots, k) + rng.uniform(-0.05, 0.05, k),
+                             -rng.integers(0, 30, k) + rng.uniform(-1e-3, 1e-3, k),
+                             10.0 ** rng.uniform(-3, 3, size - 3 * k)
+                             * rng.choice([-1.0, 1.0], size - 3 * k)])
+        xs = xs[~(xs == np.round(xs))]
+        with np.errstate(all="ignore"):
+            value, magnitude = S._psi_series(n, xs)
+        worst, where = 0.0, None
+        for x, v, m in zip(xs, value, magnitude):
+            hi = float(v)
+            if not math.isfinite(hi) or not math.isfinite(float(m)):
+                continue
+            lo = float(v - np.longdouble(hi))  # the working value, exactly, as two doubles
+            with mpmath.workdps(40):
+                err = abs(mpmath.mpf(hi) + lo - S._mp_psi(n, float(x)))
+                ratio = float(err / ((2 * n + 3) * S._WORK_EPS * mpmath.mpf(float(m))))
+            if ratio > worst:
+                worst, where = ratio, float(x)
+        rows.append((n, len(xs), worst, where))
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--size", type=int, default=None)
+    parser.add_argument("--guard", action="store_true",
+                        help="measure the error of polygamma's series against its guard")
     args = parser.parse_args()
+    if args.guard:
+        size = args.size or 2000
+        print(f"polygamma's series: largest error in units of the guard's estimate "
+              f"(2n + 3) eps size, eps = {S._WORK_EPS:.3g}, {size} points per order")
+        for n, count, worst, where in guard_calibration(size):
+            print(f"  order {n:3d}  {count:5d} points  {worst:6.3f} at {where!r}")
+        return
+    args.size = args.size or 10_000
     print(f"scipy: {getattr(sc, '__name__', None) and __import__('scipy').__version__}, "
           f"mpmath {mpmath.__version__}, exact values at {DPS} digits")
     print("\nworst relative error against mpmath (at the point); scaled: the worst "
@@ -228,9 +307,12 @@ def main() -> None:
     for name, what, items in edges():
         print(f"  {name:20} {what}: {items}")
     print(f"\nns per element, medians of {args.rounds} interleaved rounds")
-    for name, count, a, b, ratio in timings(args.size, args.rounds):
-        print(f"  {name:20} {count:6d} elements  adbench {a:10.0f}  scipy {b:8.0f}  "
-              f"ratio {ratio:8.1f}")
+    for name, count, a, b, ratio, share in timings(args.size, args.rounds):
+        line = (f"  {name:28} {count:6d} elements  adbench {a:8.0f}  scipy {b:6.0f}  "
+                f"ratio {ratio:6.1f}")
+        if share == share:
+            line += f"  to mpmath {share:.2%}"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -421,29 +421,29 @@ def _psi_asymptotic(n: int, y, coefficients):
     y >= the order's shift target): log y - 1/(2y) + sum_k c_k / y^2k for n = 0,
     (-1)^(n+1) ((n - 1)! / y^n + n! / (2 y^(n+1))) + sum_k c_k / y^(2k+n) for n >= 1.
     The terms of the sum past the first are small (below 10^-4 of the value up to the
-    order 3, 2 10^-3 at the order 100): summed in double precision. size: the sum of the
-    magnitudes of the leading terms."""
+    order 3, 2 10^-3 at the order 100): summed in double precision. size (float64): the
+    sum of the magnitudes of the leading terms."""
     w = 1 / y
-    w2 = w * w
-    w2d = w2.astype(np.float64)
+    wd = w.astype(np.float64)
+    w2d = wd * wd
     tail = np.zeros_like(w2d)
     for c in coefficients[:0:-1]:
         tail = (tail + c) * w2d
-    series = w2 * (coefficients[0] + tail.astype(_WORK))
+    series = w * (coefficients[0] + tail.astype(_WORK))  # sum_k c_k / y^(2k - 1)
     if n == 0:
         log_y = np.log(y)
-        return log_y - w / 2 + series, log_y + w
+        return log_y + w * (series - 0.5), log_y.astype(np.float64) + wd
     sign = 1 if n % 2 else -1
     wn = _reciprocal_power(y, n)
-    value = wn * (sign * math.factorial(n - 1) * (1 + n / 2 * w) + series)
-    return value, abs(value)
+    value = wn * (sign * math.factorial(n - 1) * (1 + n / 2 * w) + w * series)
+    return value, np.abs(value.astype(np.float64))
 
 
 def _psi_positive(n: int, x):
     """(value, size) of psi_n at x > 0 (a working-type array): below the order's shift
     target m, psi_n(x) = psi_n(x + m) + (-1)^(n+1) n! sum_{k<m} 1/(x + k)^(n+1), the
     terms summed smallest first; then the asymptotic expansion. size: the sum of the
-    magnitudes of the parts summed."""
+    magnitudes of the parts summed (float64)."""
     m, coefficients = _asymptotic_series(n)
     shift = x < m
     y = np.where(shift, x + m, x)
@@ -455,10 +455,11 @@ def _psi_positive(n: int, x):
         for k in range(m - 2, -1, -1):
             total += _reciprocal_power(xs + k, n + 1)
         recurrence = (1 if n % 2 else -1) * math.factorial(n) * total
+        magnitude = np.abs(recurrence.astype(np.float64))
         if every:
-            return value + recurrence, size + abs(recurrence)
+            return value + recurrence, size + magnitude
         value[shift] += recurrence
-        size[shift] += abs(recurrence)
+        size[shift] += magnitude
     return value, size
 
 
@@ -489,7 +490,7 @@ def _psi_negative(n: int, x):
     if parity:
         poly = poly * c
     cot_term = -(_PI_WORK ** (n + 1)) * poly
-    return (value if n % 2 == 0 else -value) + cot_term, size + abs(cot_term)
+    return (value if n % 2 == 0 else -value) + cot_term, size + np.abs(cot_term.astype(np.float64))
 
 
 #: A double next to digamma's positive root 1.4616..., around which digamma is its Taylor
@@ -523,7 +524,7 @@ def _digamma_near_root(x):
     for a in c[-2:0:-1]:
         rest = rest * d + a
     rest = rest * d
-    return c[0] + rest, abs(c[0]) + abs(rest)
+    return c[0] + rest, abs(float(c[0])) + np.abs(rest.astype(np.float64))
 
 
 def _psi_series(n: int, x):
@@ -541,7 +542,7 @@ def _psi_series(n: int, x):
     for where, part in parts:
         if where.all():
             return part(x)
-    value, size = np.empty_like(x), np.empty_like(x)
+    value, size = np.empty_like(x), np.empty(x.shape)
     for where, part in parts:
         if where.any():
             value[where], size[where] = part(x[where])
@@ -572,7 +573,7 @@ def _polygamma(n, x):
             value = out[pick] = value.astype(np.float64)
             # in double precision: a size that overflows (underflows) goes with a value
             # that does, and the guard keeps it; nan fails it
-            estimate = size.astype(np.float64) * ((2 * order + 3) * _WORK_EPS / _TOLERANCE)
+            estimate = size * ((2 * order + 3) * _WORK_EPS / _TOLERANCE)
             left[pick] = ~(estimate <= np.abs(value))
         for i in np.flatnonzero(left):
             out[i] = _polygamma_one(float(n[i]), float(x[i]))
