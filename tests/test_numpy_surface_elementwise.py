@@ -360,6 +360,9 @@ def test_the_float_fast_path_and_the_array_path_agree():
     for name in ("erf", "gammaln"):  # math.erf and math.lgamma on both paths: the same bits
         fn = getattr(numpy_xp, name)
         np.testing.assert_array_equal([fn(float(v)) for v in x], fn(x))
+    # polygamma's floats are 0-d arrays of its one numpy evaluation: the same bits
+    np.testing.assert_array_equal([numpy_xp.polygamma(1.0, float(v)) for v in x],
+                                  numpy_xp.polygamma(1.0, x))
     for name in ("arctan2", "hypot", "logaddexp", "fmax", "fmin", "mod"):
         fn = getattr(numpy_xp, name)
         np.testing.assert_allclose(fn(0.3, 1.7), fn(np.array([0.3]), np.array([1.7]))[0],

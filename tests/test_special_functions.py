@@ -19,6 +19,7 @@ import pytest
 import sympy
 
 from adbench.interpret import primitives as P
+from adbench.interpret.primitives import special
 from adbench.interpret.xp import numpy_xp
 from adbench.methods import METHODS
 from adbench.methods.symbolic import LAMBDIFY_FUNCTIONS, _sympy_to_primitive
@@ -75,6 +76,52 @@ def test_gammaln_is_right_to_1e_13_and_to_4e_15_of_one_near_its_roots():
 def test_polygamma_is_right_to_half_an_ulp(n):
     exact = [_mp(mpmath.psi, n, float(x)) for x in MODERATE]
     assert _rel_errors(polygamma(float(n), MODERATE), exact).max() < 1.2e-16
+
+
+def test_the_bernoulli_numbers_of_the_asymptotic_expansion_are_sympys():
+    assert [sympy.Rational(b.numerator, b.denominator) for b in special._BERNOULLI] == \
+        [sympy.bernoulli(2 * k) for k in range(1, len(special._BERNOULLI) + 1)]
+
+
+@pytest.mark.parametrize("n", [4, 7, 12, 30, 100, special._ORDER_MAX + 1])
+def test_polygamma_of_higher_orders_is_right_to_an_ulp(n):
+    # exact values at 300 digits: at x = -2.5 the reflection's terms of order 100 cancel
+    # to 10^-36 of each (they are equal and opposite about the poles -2 and -3)
+    x = np.array([0.3, 1.4616321449683623, 2.5, 7.9, 13.7, 95.0, 1e4 + 0.3, -0.3, -2.5,
+                  -7.25, -1e6 - 0.25])
+    exact = [_mp(special._mp_psi, n, float(v), dps=300) for v in x]
+    assert _rel_errors(polygamma(float(n), x), exact).max() < 2.3e-16
+
+
+def test_the_guard_sends_the_cancellations_and_only_them_to_mpmath(monkeypatch):
+    """Next to digamma's roots on the negative axis psi(1 - x) and pi cot(pi x) cancel:
+    those points, and no others, are evaluated one by one (mpmath); next to the positive
+    root the Taylor polynomial at the root has no cancellation."""
+    calls = []
+    one = special._polygamma_one
+    monkeypatch.setattr(special, "_polygamma_one", lambda n, x: calls.append(x) or one(n, x))
+    roots = np.array([float(mpmath.findroot(mpmath.digamma, -k - 0.5)) for k in range(20)])
+    near = np.array([r + d for r in roots[:3] for d in (1e-12, -1e-9, 1e-6)])
+    typical = np.concatenate([RNG.uniform(0.1, 20, 100), RNG.uniform(-20, -0.1, 100)])
+    typical = typical[np.abs(typical[:, None] - roots).min(axis=1) > 0.01]
+    x = np.concatenate([typical, near, 1.4616321449683623 + np.array([1e-15, -1e-9, 0.1])])
+    got = polygamma(0.0, x)
+    assert sorted(calls) == sorted(near)
+    assert _rel_errors(got, [_mp(mpmath.psi, 0, float(v)) for v in x]).max() < 1.2e-16
+
+
+def test_polygamma_gives_the_same_bits_on_floats_and_on_arrays():
+    """A float is a 0-d array of the same evaluation, the guard deciding point by point:
+    the same bits, whether the point took the series or mpmath, alone or broadcast."""
+    x = np.array([1e-310, 0.3, 1.4616321449683623, 1.5, 7.9, 8.0, 30.0, 1e300,
+                  -0.5040830082644554, -2.5, -7.25, -1e15 - 0.5])
+    orders = np.array([0.0, 1.0, 2.0, 3.0])
+    table = polygamma(orders, x[:, None])
+    for n in orders:
+        np.testing.assert_array_equal([polygamma(n, v) for v in x], polygamma(n, x))
+        np.testing.assert_array_equal(polygamma(n, x), table[:, int(n)])
+        np.testing.assert_array_equal([numpy_xp.polygamma(float(n), float(v)) for v in x],
+                                      table[:, int(n)])
 
 
 @pytest.mark.parametrize("x", [-12345.7, -1e7 - 0.25, -1e15 - 0.5])
