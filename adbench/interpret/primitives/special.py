@@ -2,11 +2,16 @@
 polygamma, and multigammaln made of gammaln.
 
 The float implementations of erf, gammaln and polygamma are written here on
-:mod:`math` and mpmath, one per function, whatever else is installed: erf and
+:mod:`math`, numpy and mpmath, one per function, whatever else is installed: erf and
 gammaln are ``math.erf`` and ``math.lgamma`` elementwise (gammaln is +inf at
-the poles 0, -1, -2, ... and beyond the float range), polygamma and the complex
-values of the complex step are mpmath's, evaluated until they are right to
-double precision (:func:`_mp_double`). mpmath and SymPy have their own. Each
+the poles 0, -1, -2, ... and beyond the float range); polygamma is numpy's
+arithmetic in long double over whole arrays (:func:`_polygamma`: the recurrence up to
+x >= 8..12, the asymptotic expansion with the Bernoulli numbers B_2..B_36, the
+reflection formula below 0, a Taylor polynomial next to digamma's positive root), with
+a guard that sends the points where the terms cancel (next to the roots of digamma on
+the negative axis) to mpmath; the complex values of the complex step are mpmath's.
+mpmath's values are evaluated until they are right to double precision
+(:func:`_mp_double`). mpmath and SymPy have their own. Each
 derivative is again a function of the table: d gammaln = polygamma(0, .),
 d polygamma(n, .) = polygamma(n + 1, .), so derivatives of every order exist.
 """
@@ -353,8 +358,9 @@ def _mp_psi(n: int, x: float):
 
 #: The working type of :func:`_polygamma`'s series: numpy's long double, on x86 the x87
 #: extended format (64-bit significand, eps 2^-63), 11 bits beyond a double's. Where it
-#: is no wider than a double (MSVC, Apple silicon) the guard finds too few spare bits and
-#: every point goes to mpmath: right, 500 times slower.
+#: is no wider than a double (MSVC, Apple silicon) the guard finds no spare bits and sends
+#: every point of finite nonzero value to mpmath: right, as slow as mpmath (70 to 600 us a
+#: point); where it is IEEE quad (Linux on ARM), software arithmetic, slower than x87.
 _WORK = np.longdouble
 _WORK_EPS = float(np.finfo(_WORK).eps)
 #: pi to the working precision: the double nearest pi plus its remainder.
@@ -374,12 +380,13 @@ _ORDER_MAX = 100
 #: The guard: a value of the series is kept where its estimated error
 #: (2n + 3) * eps * size is at most TOLERANCE * |value|, size being the sum of the
 #: magnitudes of the parts summed (the recurrence's terms, the asymptotic value, the
-#: reflection's two terms) and eps the working type's; elsewhere (cancellation: next to
-#: digamma's roots on the negative axis, one in each (-k - 1, -k), and those of the even
-#: orders) mpmath's value is taken. The error of the series measured on 2 * 10^4 points of
-#: orders 0 to 100 (python tests/measure_special_functions.py --guard) is at most 0.63 of
-#: that estimate; TOLERANCE = 2^-53 then leaves at most 0.32 ulp of error before the
-#: rounding to a double (0.5 ulp).
+#: reflection's two terms, the Taylor polynomial's value at the root and the rest) and eps
+#: the working type's; elsewhere (cancellation: next to digamma's roots on the negative
+#: axis, one in each (-k - 1, -k), and those of the even orders) mpmath's value is taken.
+#: The error of the series measured on 2000 points for each of the orders 0, 1, 2, 3, 4,
+#: 7, 12, 25, 50, 100 (python tests/measure_special_functions.py --guard) is at most 0.61
+#: of that estimate; TOLERANCE = 2^-53 then leaves an error below 0.61 * 2^-53 of the value
+#: before the rounding to a double: below 1.8e-16 relative in all (1.1e-16 measured).
 _TOLERANCE = 2.0 ** -53
 
 @functools.lru_cache(maxsize=None)
