@@ -428,7 +428,7 @@ def _psi_asymptotic(n: int, y, coefficients):
     y >= the order's shift target): log y - 1/(2y) + sum_k c_k / y^2k for n = 0,
     (-1)^(n+1) ((n - 1)! / y^n + n! / (2 y^(n+1))) + sum_k c_k / y^(2k+n) for n >= 1.
     The terms of the sum past the first are small (below 10^-4 of the value up to the
-    order 3, 2 10^-3 at the order 100): summed in double precision. size (float64): the
+    order 3, 7 10^-3 at the order 100): summed in double precision. size (float64): the
     sum of the magnitudes of the leading terms."""
     w = 1 / y
     wd = w.astype(np.float64)
