@@ -389,6 +389,7 @@ _ORDER_MAX = 100
 #: before the rounding to a double: below 1.8e-16 relative in all (1.1e-16 measured).
 _TOLERANCE = 2.0 ** -53
 
+
 @functools.lru_cache(maxsize=None)
 def _asymptotic_series(n: int) -> tuple:
     """(m, c) for the order n: the coefficients c_k (k = 1 .. K) of the asymptotic
