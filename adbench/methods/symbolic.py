@@ -188,6 +188,13 @@ def _sympy_to_primitive() -> dict:
     return table
 
 
+#: The functions lambdify's NumPy printer has no numpy function for, by the name it
+#: writes (SymPy's), mapped to the primitive table's float implementations: the symbolic
+#: method evaluates them with the same functions as every other method.
+LAMBDIFY_FUNCTIONS = {"erf": P.erf_p.impl, "loggamma": P.gammaln_p.impl,
+                      "polygamma": P.polygamma_p.impl}
+
+
 _RELATIONS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
               "==": operator.eq, "!=": operator.ne}
 
@@ -261,7 +268,7 @@ class Symbolic(Method):
         replacements, reduced = sympy.cse(entries)
         t2 = time.perf_counter()
         compiled = sympy.lambdify(
-            syms, entries, modules=["numpy", "scipy"],  # scipy: loggamma, polygamma, erf
+            syms, entries, modules=[LAMBDIFY_FUNCTIONS, "numpy"],
             cse=lambda exprs: ([(s, _printable(e)) for s, e in replacements],
                                [_printable(e) for e in reduced]))
         t3 = time.perf_counter()
