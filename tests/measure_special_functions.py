@@ -37,7 +37,7 @@ import time
 import mpmath
 import numpy as np
 
-from adbench.interpret.primitives import special as S
+from adbench.interpret.primitives import special_float as S
 
 try:
     import scipy.special as sc
@@ -113,14 +113,14 @@ def accuracy(points: np.ndarray) -> list:
     finite = points[np.isfinite(points)]
     poles = (finite <= 0) & (finite == np.floor(finite))
     x = finite[~poles]
-    cases = [("erf", x, S._erf, getattr(sc, "erf", None), mpmath.erf),
-             ("gammaln", x, S._gammaln, getattr(sc, "gammaln", None), _exact_gammaln)]
+    cases = [("erf", x, S.float_erf, getattr(sc, "erf", None), mpmath.erf),
+             ("gammaln", x, S.float_gammaln, getattr(sc, "gammaln", None), _exact_gammaln)]
     for n in range(4):
         # mpmath's psi of order >= 1 steps a negative x up one unit at a time (seconds at
         # -10^6), and scipy's polygamma does not return at -1e15 - 0.5
         small = x[np.abs(x) < 1e5]
         cases.append((f"polygamma({n}, .)", small,
-                      lambda v, n=n: S._polygamma(n, v),
+                      lambda v, n=n: S.float_polygamma(n, v),
                       (lambda v, n=n: sc.polygamma(n, v)) if sc else None,
                       lambda v, n=n: mpmath.psi(n, v)))
     for name, xs, ours, theirs, exact_fn in cases:
@@ -144,8 +144,8 @@ def accuracy(points: np.ndarray) -> list:
         moderate = x[(np.abs(x) < 30) & (np.abs(x) > 1e-8)]
         z = moderate + 1j * np.array([h_of(float(v)) for v in moderate])
         for name, ours, theirs, exact_fn in (
-                ("erf", S._erf, getattr(sc, "erf", None), mpmath.erf),
-                ("gammaln", S._gammaln, getattr(sc, "loggamma", None), mpmath.loggamma)):
+                ("erf", S.float_erf, getattr(sc, "erf", None), mpmath.erf),
+                ("gammaln", S.float_gammaln, getattr(sc, "loggamma", None), mpmath.loggamma)):
             exact = [_exact(exact_fn, complex(v), dps=DPS_COMPLEX) for v in z]
             a = ours(z)
             for part in ("real", "imag"):
@@ -173,9 +173,9 @@ def edges() -> list:
     """Non-finite inputs and poles: adbench's value and scipy's where they differ."""
     x = np.array([0.0, -0.0, -1.0, -2.0, -3.0, -1e300, np.inf, -np.inf, np.nan,
                   5e-324, -5e-324, 2.6e305])
-    funcs = [("erf", S._erf, getattr(sc, "erf", None)),
-             ("gammaln", S._gammaln, getattr(sc, "gammaln", None))]
-    funcs += [(f"polygamma({n}, .)", lambda v, n=n: S._polygamma(n, v),
+    funcs = [("erf", S.float_erf, getattr(sc, "erf", None)),
+             ("gammaln", S.float_gammaln, getattr(sc, "gammaln", None))]
+    funcs += [(f"polygamma({n}, .)", lambda v, n=n: S.float_polygamma(n, v),
                (lambda v, n=n: sc.polygamma(n, v)) if sc else None) for n in range(4)]
     out = []
     for name, ours, theirs in funcs:
@@ -201,7 +201,7 @@ def _fallback_share(n: int, xs: np.ndarray) -> float:
         return one(order, x)
     S._polygamma_one = counted
     try:
-        S._polygamma(float(n), xs)
+        S.float_polygamma(float(n), xs)
     finally:
         S._polygamma_one = one
     return len(calls) / len(xs)
@@ -212,12 +212,12 @@ def timings(size: int, rounds: int) -> list:
     x_erf = rng.uniform(-5, 5, size)
     x_pos = rng.uniform(0.1, 20, size)
     magnitudes = 10.0 ** rng.uniform(-3, 3, size)
-    cases = [("erf", x_erf, S._erf, getattr(sc, "erf", None)),
-             ("gammaln", x_pos, S._gammaln, getattr(sc, "gammaln", None))]
+    cases = [("erf", x_erf, S.float_erf, getattr(sc, "erf", None)),
+             ("gammaln", x_pos, S.float_gammaln, getattr(sc, "gammaln", None))]
     for where, xs in (("[0.1, 20]", x_pos), ("[-20, -0.1]", -rng.uniform(0.1, 20, size)),
                       ("10^[-3, 3]", magnitudes),
                       ("+-10^[-3, 3]", magnitudes * rng.choice([-1.0, 1.0], size))):
-        cases += [(f"polygamma({n}, {where})", xs, lambda v, n=n: S._polygamma(n, v),
+        cases += [(f"polygamma({n}, {where})", xs, lambda v, n=n: S.float_polygamma(n, v),
                    (lambda v, n=n: sc.polygamma(n, v)) if sc else None) for n in range(4)]
     rows = []
     for name, xs, ours, theirs in cases:

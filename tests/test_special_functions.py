@@ -19,7 +19,7 @@ import pytest
 import sympy
 
 from adbench.interpret import primitives as P
-from adbench.interpret.primitives import special
+from adbench.interpret.primitives import special_float
 from adbench.interpret.xp import numpy_xp
 from adbench.methods import METHODS
 from adbench.methods.symbolic import LAMBDIFY_FUNCTIONS, _sympy_to_primitive
@@ -79,17 +79,17 @@ def test_polygamma_is_right_to_half_an_ulp(n):
 
 
 def test_the_bernoulli_numbers_of_the_asymptotic_expansion_are_sympys():
-    assert [sympy.Rational(b.numerator, b.denominator) for b in special._BERNOULLI] == \
-        [sympy.bernoulli(2 * k) for k in range(1, len(special._BERNOULLI) + 1)]
+    assert [sympy.Rational(b.numerator, b.denominator) for b in special_float._BERNOULLI] == \
+        [sympy.bernoulli(2 * k) for k in range(1, len(special_float._BERNOULLI) + 1)]
 
 
-@pytest.mark.parametrize("n", [4, 7, 12, 30, 100, special._ORDER_MAX + 1])
+@pytest.mark.parametrize("n", [4, 7, 12, 30, 100, special_float._ORDER_MAX + 1])
 def test_polygamma_of_higher_orders_is_right_to_an_ulp(n):
     # exact values at 300 digits: at x = -2.5 the reflection's terms of order 100 cancel
     # to 10^-36 of each (they are equal and opposite about the poles -2 and -3)
     x = np.array([0.3, 1.4616321449683623, 2.5, 7.9, 13.7, 95.0, 1e4 + 0.3, -0.3, -2.5,
                   -7.25, -1e6 - 0.25])
-    exact = [_mp(special._mp_psi, n, float(v), dps=300) for v in x]
+    exact = [_mp(special_float._mp_psi, n, float(v), dps=300) for v in x]
     assert _rel_errors(polygamma(float(n), x), exact).max() < 2.3e-16
 
 
@@ -98,8 +98,8 @@ def test_the_guard_sends_the_cancellations_and_only_them_to_mpmath(monkeypatch):
     those points, and no others, are evaluated one by one (mpmath); next to the positive
     root the Taylor polynomial at the root has no cancellation."""
     calls = []
-    one = special._polygamma_one
-    monkeypatch.setattr(special, "_polygamma_one", lambda n, x: calls.append(x) or one(n, x))
+    one = special_float._polygamma_one
+    monkeypatch.setattr(special_float, "_polygamma_one", lambda n, x: calls.append(x) or one(n, x))
     roots = np.array([float(mpmath.findroot(mpmath.digamma, -k - 0.5)) for k in range(20)])
     near = np.array([r + d for r in roots[:3] for d in (1e-12, -1e-9, 1e-6)])
     typical = np.concatenate([RNG.uniform(0.1, 20, 100), RNG.uniform(-20, -0.1, 100)])
