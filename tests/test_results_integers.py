@@ -176,9 +176,9 @@ def test_a_run_returns_the_same_types_with_or_without_a_results_file(tmp_path):
     written = adbench.run(**selection, out=tmp_path)
     pd.testing.assert_series_equal(in_memory.dtypes, written.dtypes)
     assert (in_memory.dtypes == "Int64").sum() == len(integer_columns())
-    steady = [c for c in columns() if not c.startswith(("time_", "setup_"))
-              and c not in ("error_estimate", "simplify_status", "mem_f_bytes",
-                            "mem_derivative_bytes")]
+    # the clock's columns, and memory, which moves by some bytes from run to run
+    steady = [c for c in columns() if not c.startswith(("time_", "setup_", "mem_"))
+              and c not in ("error_estimate", "simplify_status")]
     pd.testing.assert_frame_equal(in_memory[steady], written[steady])
 
 
