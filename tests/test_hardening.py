@@ -266,6 +266,20 @@ def test_loading_a_problems_folder_is_bounded_by_the_timeout(tmp_path):
         "limit of 1 s (a file that loops at import?)"]
 
 
+@pytest.mark.parametrize("command", [["list"], ["trace", "fine"], ["fd-sweep", "fine"],
+                                     ["swell", "fine"]], ids=lambda c: c[0])
+def test_every_command_bounds_the_loading_of_a_problems_folder(tmp_path, monkeypatch, command):
+    from adbench.cli import base
+    monkeypatch.setattr(base, "PROBLEM_FILES_TIMEOUT", 1.0)
+    folder = _folder(tmp_path, "while True:\n    pass\n")
+    extra = ["--timeout", "1"] if command[0] == "swell" else []
+    result = invoke([*command, "--problems-dir", str(folder), *extra])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"adbench: error: loading the problem files of {folder} took longer than the time "
+        "limit of 1 s (a file that loops at import?)"]
+
+
 def test_an_interrupted_load_promises_no_rows(tmp_path):
     folder = _folder(tmp_path, "import time\nfrom pathlib import Path\n"
                                f"Path({str(tmp_path / 'loading')!r}).write_text('')\n"

@@ -17,14 +17,14 @@ from pathlib import Path
 import click
 
 from adbench import __version__
-from adbench.measure.harness import (FolderInUseError, ResultsCSVError, ResultsWriteError,
-                                     SizesError)
+from adbench.measure.harness import (DEFAULT_TIMEOUT, FolderInUseError, ResultsCSVError,
+                                     ResultsWriteError, SizesError, load_bounded)
 from adbench.problem import ProblemDefinitionError
 from adbench.registry import ProblemFileError, UnknownNameError
 
-__all__ = ["main", "cli", "UserError", "problems_dir_option", "USER_ERRORS", "Limit", "SECONDS",
-           "GIB", "NumberRange", "dated_folder", "check_writable", "parse_point", "jobs_option",
-           "spread_options"]
+__all__ = ["main", "cli", "UserError", "problems_dir_option", "load_problems", "USER_ERRORS",
+           "Limit", "SECONDS", "GIB", "NumberRange", "dated_folder", "check_writable",
+           "parse_point", "jobs_option", "spread_options"]
 
 
 class UserError(click.ClickException):
@@ -175,6 +175,17 @@ def problems_dir_option(f):
         "--problems-dir", "problems_dirs", multiple=True,
         type=click.Path(file_okay=False, path_type=Path),
         help="Also load the problem files (and suites.toml) of this folder; repeatable.")(f)
+
+
+#: How long, in seconds, the problem files of ``--problems-dir`` may take to import in a
+#: command without a ``--timeout`` of its own (a file that loops at import is refused).
+PROBLEM_FILES_TIMEOUT = DEFAULT_TIMEOUT
+
+
+def load_problems(problems_dirs, timeout: float | None = None):
+    """The registry with the files of ``--problems-dir``, their import bounded by
+    ``timeout`` (default :data:`PROBLEM_FILES_TIMEOUT`), as ``run`` loads them."""
+    return load_bounded(problems_dirs, PROBLEM_FILES_TIMEOUT if timeout is None else timeout)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

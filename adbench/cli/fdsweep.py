@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from adbench.cli.base import (UserError, check_writable, cli, dated_folder, parse_point,
-                              problems_dir_option)
+from adbench.cli.base import (UserError, check_writable, cli, dated_folder, load_problems,
+                              parse_point, problems_dir_option)
 from adbench.measure.harness import parse_sizes
-from adbench.registry import load_registry
 
 
 def single_instance(problem, sizes_specs, command: str):
@@ -72,7 +71,7 @@ def fd_sweep_command(problem_name, sizes, at, h_range, per_decade, exact_steps, 
         sweep,
     )
 
-    problem = load_registry(problems_dirs).get(problem_name)
+    problem = load_problems(problems_dirs).get(problem_name)
     inst = single_instance(problem, sizes, "fd-sweep")
     x0 = None if at is None else parse_point(at, inst.n)
     try:

@@ -12,11 +12,11 @@ import click
 import pandas as pd
 
 from adbench.cli.base import (GIB, SECONDS, NumberRange, UserError, check_writable, cli,
-                              dated_folder, jobs_option, problems_dir_option, spread_options)
+                              dated_folder, jobs_option, load_problems, problems_dir_option,
+                              spread_options)
 from adbench.measure.harness import DEFAULT_TIMEOUT, STATUSES, ResultsWriteError, parse_sizes
 from adbench.measure.interrupts import Terminated, raising_interrupts
 from adbench.methods import METHODS
-from adbench.registry import load_registry
 
 # --------------------------------------------------------------------------
 # list
@@ -38,7 +38,7 @@ def list_command(problems_dirs, fmt, support, wide):
     from adbench.report.catalogue import catalogue_markdown, problem_table
     from adbench.report.terminal import fit_table
 
-    reg = load_registry(problems_dirs)
+    reg = load_problems(problems_dirs)
     problems = problem_table(reg)
     methods = pd.DataFrame([{"method": m.name, "tolerance": m.tolerance,
                              "description": m.description} for m in METHODS.values()])

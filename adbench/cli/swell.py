@@ -8,10 +8,9 @@ import click
 import pandas as pd
 
 from adbench.cli.base import (SECONDS, NumberRange, check_writable, cli, dated_folder,
-                              problems_dir_option)
+                              load_problems, problems_dir_option)
 from adbench.measure.harness import parse_sizes
 from adbench.problem import ProblemDefinitionError
-from adbench.registry import load_registry
 
 SHOWN = ["expr_ops", "expr_nodes", "expr_ops_cse", "expr_nodes_cse", "expr_ops_simplified",
          "f_ops_tree", "ops_f", "ops_reverse", "tape_length"]
@@ -42,7 +41,7 @@ def swell_command(problem_name, sizes, timeout, simplify_budget, out, problems_d
     """
     from adbench.studies.swell import plot_swell, symbolic_peers, swell_table
 
-    problem = load_registry(problems_dirs).get(problem_name)
+    problem = load_problems(problems_dirs, timeout).get(problem_name)
     parsed = parse_sizes(sizes)
     unknown = set(parsed) - set(problem.sizes)
     if unknown:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from adbench.cli.base import UserError, cli, parse_point, problems_dir_option
-from adbench.registry import load_registry
+from adbench.cli.base import UserError, cli, load_problems, parse_point, problems_dir_option
 
 
 def _parse_input(text: str, n: int) -> int:
@@ -40,7 +39,7 @@ def trace_command(problem, mode, at, wrt, output, sizes, fmt, digits, problems_d
     from adbench.measure.harness import parse_sizes
     from adbench.studies.evaltrace import forward_trace, render, reverse_trace
 
-    prob = load_registry(problems_dirs).get(problem)
+    prob = load_problems(problems_dirs).get(problem)
     chosen = parse_sizes(sizes)
     for name, values in chosen.items():
         if len(values) != 1:

@@ -21,8 +21,8 @@ from adbench.measure.harness import loop, results, runinfo, selection  # noqa: F
 from adbench.measure.harness.lock import LOCK_NAME, FolderInUseError, FolderLock
 from adbench.measure.harness.loop import (  # noqa: F401 - re-exported, privates too
     _base_row, _check_instance, _first_floating_point_error, _join, _measure_one,
-    _nonfinite_reason, _reference_for, _short, _Skipper, _values_of, check_output, measure,
-    measure_instance, pending_methods, run)
+    _nonfinite_reason, _reference_for, _short, _Skipper, _values_of, check_output,
+    load_bounded, measure, measure_instance, pending_methods, run)
 from adbench.measure.harness.results import (  # noqa: F401
     BASE_COLUMNS, KEY, MEASURED_STATUSES, METRICS, STATUSES,
     ResultsCSVError,
@@ -41,5 +41,5 @@ __all__ = ["run", "measure", "BASE_COLUMNS", "METRICS", "Metric", "Context", "co
            "ResultsWriteError", "check_output", "read_results", "read_run_info",
            "ResultsWriter", "KEY", "DEFAULT_SUITE", "RUN_INFO_KEYS",
            "FolderInUseError", "FolderLock", "LOCK_NAME", "MEASURED_STATUSES", "as_problem_list",
-           "problem_names"]
+           "problem_names", "load_bounded"]
 

@@ -261,7 +261,7 @@ def run(problems: Sequence[str] = (), methods: Sequence[str] = (),
     ResultsWriteError if a file in ``out`` cannot be written; the rows written
     before stay in results.csv, and ``resume`` completes them.
     """
-    registry = registry or _load_bounded(problems_dirs, timeout, isolate)
+    registry = registry or load_bounded(problems_dirs, timeout, isolate)
     instances = select(registry, suite, problems, sizes)
     if isinstance(methods, str):
         methods = [methods]
@@ -294,11 +294,13 @@ def _probe_load(problems_dirs) -> None:
     load_registry(problems_dirs)
 
 
-def _load_bounded(problems_dirs, timeout, isolate) -> Registry:
+def load_bounded(problems_dirs, timeout: float | None = DEFAULT_TIMEOUT,
+                 isolate: bool = True) -> Registry:
     """The registry with the problem files of ``problems_dirs``, their import
     bounded by ``timeout``: the files are first imported in a worker, which is
     killed if it takes longer (a file that loops at import), and only then here.
-    Any other failure is left to the import here, which reports it."""
+    Any other failure is left to the import here, which reports it. Every command
+    that loads ``--problems-dir`` loads it so."""
     if problems_dirs and isolate:
         outcome = run_isolated(_probe_load, (tuple(problems_dirs),), timeout)
         if outcome.status == "timeout":
