@@ -182,10 +182,11 @@ def problems_dir_option(f):
 PROBLEM_FILES_TIMEOUT = DEFAULT_TIMEOUT
 
 
-def load_problems(problems_dirs, timeout: float | None = None):
+def load_problems(problems_dirs, timeout=...):
     """The registry with the files of ``--problems-dir``, their import bounded by
-    ``timeout`` (default :data:`PROBLEM_FILES_TIMEOUT`), as ``run`` loads them."""
-    return load_bounded(problems_dirs, PROBLEM_FILES_TIMEOUT if timeout is None else timeout)
+    ``timeout`` in seconds (None: no bound; not given: :data:`PROBLEM_FILES_TIMEOUT`,
+    read at the call), as ``run`` loads them."""
+    return load_bounded(problems_dirs, PROBLEM_FILES_TIMEOUT if timeout is ... else timeout)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
