@@ -136,6 +136,7 @@ def _erf_complex(z: complex) -> complex:
 #: nan, +-1 at +-inf); on complex values (the complex step) :func:`_erf_complex`.
 float_erf = _elementwise_float(math.erf, _erf_complex)
 
+
 def _lgamma(x: float) -> float:
     """log |Gamma(x)| of a float: math.lgamma, and +inf where it raises: at the poles
     0, -1, -2, ... (the limit of |Gamma|) and beyond x = 2.5e305 (an overflow). At
